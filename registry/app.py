@@ -1,0 +1,82 @@
+"""create_app(): configuration, database, blueprints, language, security and error pages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import Flask
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy.orm import Session, sessionmaker
+
+from registry.config import PROJECT_ROOT, Settings, load_settings
+from registry.db import make_engine, make_session_factory
+
+csrf = CSRFProtect()
+
+
+def create_app(
+    settings: Settings | None = None,
+    session_factory: sessionmaker[Session] | None = None,
+    **overrides,
+) -> Flask:
+    """Build the app; tests pass ``session_factory`` bound to their rolled-back transaction."""
+    settings = settings or load_settings()
+    app = Flask(
+        __name__,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        instance_path=str(settings.instance_path),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        REGISTRY_DATA_KEY=settings.data_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=False,  # set REGISTRY_SECURE_COOKIES=1 behind HTTPS
+        PERMANENT_SESSION_LIFETIME=timedelta(minutes=30),
+        MAX_CONTENT_LENGTH=32 * 1024 * 1024,
+    )
+    app.config.from_prefixed_env("REGISTRY")
+    app.config.update(overrides)
+    if session_factory is None:
+        from registry.cli import database_url
+
+        session_factory = make_session_factory(make_engine(database_url(settings)))
+    app.extensions["registry.session_factory"] = session_factory
+    _init_extensions(app)
+    _register_blueprints(app)
+    app.jinja_env.globals["role_label"] = role_label
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from registry.accounts.views import login_manager
+    from registry.web.errors import init_error_handlers
+    from registry.web.i18n import init_i18n
+    from registry.web.session import init_request_sessions
+
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    init_i18n(app)
+    init_request_sessions(app)
+    init_error_handlers(app)
+
+
+def _register_blueprints(app: Flask) -> None:
+    from registry.accounts.views import blueprint as accounts
+    from registry.web.home import blueprint as home
+
+    app.register_blueprint(accounts)
+    app.register_blueprint(home)
+
+
+def role_label(role) -> str:
+    """The role's name in the user's language, for templates."""
+    from flask_babel import gettext as _
+
+    labels = {
+        "admin": _("Administrator"),
+        "police_officer": _("Police officer"),
+        "grid_worker": _("Grid worker"),
+        "property_manager": _("Property manager / landlord"),
+    }
+    return labels.get(str(role), str(role))

@@ -1,0 +1,37 @@
+"""The audit log: every change and every view of a person, chained by hash."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import BigInteger, DateTime, Index, LargeBinary, String, Text, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from registry.db import Base
+
+
+class AuditEntry(Base):
+    """One audited action. Rows are append-only: a trigger refuses UPDATE and DELETE.
+
+    ``entry_hash`` covers the entry's content and ``previous_hash``, so an edited or deleted
+    row breaks the chain, which `registry audit verify` detects.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    # No foreign key: the trail must outlive the accounts and records it mentions.
+    user_id: Mapped[int | None] = mapped_column(index=True)
+    username: Mapped[str | None] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(30))
+    object_type: Mapped[str] = mapped_column(String(40))
+    object_id: Mapped[str] = mapped_column(String(40))
+    changes: Mapped[dict] = mapped_column(JSONB, server_default="{}")
+    reason: Mapped[str | None] = mapped_column(Text)
+    previous_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
+    entry_hash: Mapped[bytes] = mapped_column(LargeBinary(32))

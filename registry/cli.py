@@ -1,0 +1,173 @@
+"""The ``registry`` command: database, demo district, benchmark and the web server.
+
+Every command parses its arguments and calls a service; none holds logic of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import click
+
+from registry.cluster import ClusterError, EmbeddedCluster, embedded_cluster
+from registry.config import Settings, load_settings
+
+
+def database_url(settings: Settings) -> str:
+    """DATABASE_URL when set, otherwise the embedded cluster's address."""
+    return settings.database_url or embedded_cluster(settings).url()
+
+
+class RegistryGroup(click.Group):
+    """Turns the errors meant for people into one clear line instead of a traceback."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except ClusterError as error:
+            raise click.ClickException(str(error)) from error
+
+
+@click.group(cls=RegistryGroup)
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """Rental-housing and transient-population registry."""
+    ctx.obj = load_settings()
+
+
+@main.group()
+def db() -> None:
+    """The database: the embedded cluster, or the server in DATABASE_URL."""
+
+
+def _cluster_or_none(settings: Settings) -> EmbeddedCluster | None:
+    if settings.database_url:
+        click.echo("DATABASE_URL is set: using that server, not the embedded cluster.")
+        return None
+    return embedded_cluster(settings)
+
+
+@db.command("init")
+@click.pass_obj
+def db_init(settings: Settings) -> None:
+    """Create the embedded cluster (role, database, PostGIS) and migrate it."""
+    cluster = _cluster_or_none(settings)
+    if cluster is not None:
+        created = cluster.init()
+        click.echo(("created" if created else "already initialised") + f": {cluster.where()}")
+        click.echo(cluster.start())
+    else:
+        from registry.database import ensure_extensions
+
+        ensure_extensions(database_url(settings))
+    _upgrade(settings)
+
+
+@db.command("start")
+@click.pass_obj
+def db_start(settings: Settings) -> None:
+    """Start the embedded cluster (does nothing when it runs already)."""
+    cluster = _cluster_or_none(settings)
+    if cluster is not None:
+        click.echo(cluster.start())
+
+
+@db.command("stop")
+@click.pass_obj
+def db_stop(settings: Settings) -> None:
+    """Stop the embedded cluster (does nothing when it is stopped)."""
+    cluster = _cluster_or_none(settings)
+    if cluster is not None:
+        click.echo(cluster.stop())
+
+
+@db.command("status")
+@click.pass_obj
+def db_status(settings: Settings) -> None:
+    """Say what runs where, and the schema revision."""
+    cluster = _cluster_or_none(settings)
+    if cluster is not None:
+        click.echo(cluster.status())
+        if not cluster.is_running():
+            return
+    from registry.database import describe
+
+    click.echo(describe(database_url(settings)))
+
+
+def _upgrade(settings: Settings) -> None:
+    from registry import migrate
+    from registry.db import make_engine
+
+    engine = make_engine(database_url(settings))
+    migrate.upgrade(engine)
+    click.echo(f"schema at revision {migrate.current_revision(engine)}")
+    engine.dispose()
+
+
+@db.command("upgrade")
+@click.pass_obj
+def db_upgrade(settings: Settings) -> None:
+    """Apply every pending migration."""
+    _upgrade(settings)
+
+
+@db.command("psql", context_settings={"ignore_unknown_options": True})
+@click.argument("psql_args", nargs=-1, type=click.UNPROCESSED)
+@click.pass_obj
+def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
+    """Open psql on the registry's database."""
+    if settings.database_url:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(settings.database_url).set(drivername="postgresql")
+        command = ["psql", url.render_as_string(hide_password=False), *psql_args]
+        sys.exit(subprocess.call(command))
+    cluster = embedded_cluster(settings)
+    sys.exit(subprocess.call(["psql", *psql_args], env=cluster.libpq_environment()))
+
+
+@main.command("demo")
+@click.option("--size", type=click.Choice(["small", "medium", "large"]), default="small")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--replace/--keep", default=True, help="Empty the registry first.")
+@click.pass_obj
+def demo(settings: Settings, size: str, seed: int, replace: bool) -> None:
+    """Load the fictional demo district and print the demo logins."""
+    from registry.demo.loader import load_demo
+
+    report = load_demo(database_url(settings), settings.data_key, size, seed, replace=replace)
+    click.echo(report.summary())
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks that print figures and ratios."""
+
+
+@bench.command("load")
+@click.option("--size", type=click.Choice(["small", "medium", "large"]), default="large")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.pass_obj
+def bench_load(settings: Settings, size: str, seed: int) -> None:
+    """Load the demo district and compare its rate with a plain COPY of the same rows."""
+    from registry.demo.benchmark import run_load_benchmark
+
+    click.echo(run_load_benchmark(database_url(settings), settings.data_key, size, seed))
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--debug/--no-debug", default=False)
+def serve(host: str, port: int, debug: bool) -> None:
+    """Serve the web app (development server; put a WSGI server in front in production)."""
+    from registry.app import create_app
+
+    create_app().run(host=host, port=port, debug=debug, use_reloader=False)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main(prog_name=os.path.basename(sys.argv[0]))

@@ -1,0 +1,81 @@
+"""Configuration from environment variables and the instance folder.
+
+Secrets that are not given in the environment are generated once into the instance
+folder (file mode 0600) so that a fresh checkout works without editing anything and no
+secret is ever committed.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+SECRET_FILE_MODE = 0o600
+
+
+def instance_path() -> Path:
+    """The instance folder: ``REGISTRY_INSTANCE_PATH`` or ``instance/`` beside the package."""
+    configured = os.environ.get("REGISTRY_INSTANCE_PATH")
+    return Path(configured).resolve() if configured else PROJECT_ROOT / "instance"
+
+
+def read_or_create_secret(folder: Path, name: str, make: callable) -> str:
+    """Return the secret stored in ``folder/name``, creating it (mode 0600) on first use."""
+    path = folder / name
+    if path.exists():
+        return path.read_text(encoding="ascii").strip()
+    folder.mkdir(parents=True, exist_ok=True)
+    value = make()
+    # O_EXCL: two processes starting at once must not overwrite each other's secret.
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_FILE_MODE)
+    except FileExistsError:
+        return path.read_text(encoding="ascii").strip()
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+def _random_token() -> str:
+    return secrets.token_urlsafe(48)
+
+
+def _random_data_key() -> str:
+    from registry.person.identity import generate_data_key
+
+    return generate_data_key()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app, the CLI and the tests need to know about their environment."""
+
+    instance_path: Path
+    database_url: str | None
+    secret_key: str
+    data_key: str
+    embedded_port: int
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return self.database_url is None
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from ``environ`` (default: the process environment)."""
+    env = os.environ if environ is None else environ
+    folder = instance_path()
+    secret_key = env.get("SECRET_KEY") or read_or_create_secret(folder, "secret_key", _random_token)
+    data_key = env.get("REGISTRY_DATA_KEY") or read_or_create_secret(
+        folder, "data_key", _random_data_key
+    )
+    return Settings(
+        instance_path=folder,
+        database_url=env.get("DATABASE_URL") or None,
+        secret_key=secret_key,
+        data_key=data_key,
+        embedded_port=int(env.get("REGISTRY_PG_PORT", "54329")),
+    )

@@ -1,0 +1,99 @@
+"""Engine, sessions and the declarative base shared by every model.
+
+Services receive a session and only flush; the boundary (end of a web request, a CLI
+command, a test) commits once, so one user action is one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import DateTime, Integer, MetaData, create_engine, func
+from sqlalchemy import Enum as SqlEnum
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    Session,
+    declared_attr,
+    mapped_column,
+    sessionmaker,
+)
+
+# Named constraints keep Alembic migrations reproducible on every server.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SRID = 4326
+
+
+class Base(DeclarativeBase):
+    """Declarative base with the project's constraint naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class TimestampMixin:
+    """When a row was created and last changed, set by the server clock."""
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class VersionedMixin:
+    """An edit counter: a save based on a stale version fails instead of overwriting.
+
+    SQLAlchemy adds ``AND version = :seen`` to every UPDATE and raises StaleDataError when
+    no row matched, which the web layer turns into the conflict page.
+    """
+
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict:
+        return {"version_id_col": cls.__table__.c.version}
+
+
+def enum_type(enum_class: type[Enum], name: str) -> SqlEnum:
+    """A VARCHAR with a CHECK of the enum's values: portable and easy to extend later."""
+    return SqlEnum(
+        enum_class,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(member.value) for member in enum_class),
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
+
+
+def make_engine(url: str, **options) -> Engine:
+    """An engine for ``url`` with pre-ping so a restarted server does not break the app."""
+    return create_engine(url, pool_pre_ping=True, future=True, **options)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+
+
+@contextmanager
+def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One unit of work for a CLI command: commit on success, roll back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()

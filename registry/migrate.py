@@ -1,0 +1,66 @@
+"""Run Alembic from Python, against a given engine: used by the CLI and the tests."""
+
+from __future__ import annotations
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from geoalchemy2 import alembic_helpers
+from sqlalchemy.engine import Engine
+
+from registry.config import PROJECT_ROOT
+
+MIGRATIONS_FOLDER = PROJECT_ROOT / "migrations"
+
+
+# Tables that PostGIS and its optional extensions own; never ours to drop.
+FOREIGN_TABLES = {"spatial_ref_sys", "layer", "topology"}
+
+
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Leave PostGIS's own tables out of autogenerate; let GeoAlchemy2 handle its indexes."""
+    if type_ == "table" and name in FOREIGN_TABLES:
+        return False
+    return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_FOLDER))
+    config.attributes["engine"] = engine
+    return config
+
+
+def _run(engine: Engine, action, *args) -> None:
+    config = alembic_config(engine)
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        action(config, *args)
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision``."""
+    _run(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str = "base") -> None:
+    """Take the schema down to ``revision``."""
+    _run(engine, command.downgrade, revision)
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def schema_differences(engine: Engine) -> list:
+    """What autogenerate would change to make the database match the models (empty = none)."""
+    import registry.models  # noqa: F401
+    from registry.db import Base
+
+    with engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"include_object": include_object, "compare_type": True}
+        )
+        return compare_metadata(context, Base.metadata)

@@ -1,0 +1,54 @@
+"""Every model, imported once so that metadata, Alembic and relationships see them all."""
+
+from registry.accounts.models import Role, UserAccount
+from registry.address.models import Address, Road
+from registry.area.models import Community, District, PoliceStation, SubDistrict
+from registry.audit.models import AuditEntry
+from registry.db import Base
+from registry.dwelling.models import CapacityRule, Dwelling, DwellingUse, Occupancy
+from registry.grid.models import FocusArea, GridCell
+from registry.lease.models import (
+    LeaseFiling,
+    LeaseStatus,
+    LeaseTenant,
+    PledgeDocument,
+    PledgeKind,
+    RentalPledge,
+    SecurityGuarantee,
+    SignerRole,
+)
+from registry.organisation.models import Organisation, OrganisationKind
+from registry.person.models import Person, Relationship, Residence, ResidenceKind
+
+__all__ = [
+    "Address",
+    "AuditEntry",
+    "Base",
+    "CapacityRule",
+    "Community",
+    "District",
+    "Dwelling",
+    "DwellingUse",
+    "FocusArea",
+    "GridCell",
+    "LeaseFiling",
+    "LeaseStatus",
+    "LeaseTenant",
+    "Occupancy",
+    "Organisation",
+    "OrganisationKind",
+    "Person",
+    "PledgeDocument",
+    "PledgeKind",
+    "PoliceStation",
+    "Relationship",
+    "RentalPledge",
+    "Residence",
+    "ResidenceKind",
+    "Road",
+    "Role",
+    "SecurityGuarantee",
+    "SignerRole",
+    "SubDistrict",
+    "UserAccount",
+]

@@ -1,0 +1,388 @@
+"""Pure field validators shared by forms, CLI, importer and API.
+
+Every validator takes the raw value and returns the normalised value or raises
+:class:`FieldError`, so the same input gets the same verdict on every path into the
+registry. Messages are lazy English msgids translated later through Babel catalogs; they
+never echo the rejected value, because that value is often personal data that would
+otherwise end up in logs.
+
+Region digits of document numbers are checked for format only: nothing here derives a
+place from them (DOMAIN.md, "Flags").
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+import unicodedata
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from stdnum.cn import ric, uscc
+from stdnum.exceptions import InvalidChecksum, InvalidLength, ValidationError
+
+EARLIEST_BIRTH_DATE = date(1900, 1, 1)
+MAX_FLOOR_AREA = Decimal("100000")
+AREA_STEP = Decimal("0.01")
+DEFAULT_INT_MAXIMUM = 1000
+NAME_MAX_LENGTH = 50
+HMT_PREFIXES = ("810000", "820000", "830000")
+
+_RESIDENT_ID_RE = re.compile(r"\d{17}[\dX]")
+_FOREIGN_2017_RE = re.compile(r"[A-Z]{3}\d{12}")
+_FOREIGN_2023_RE = re.compile(r"9\d{16}[\dX]")
+_PASSPORT_RE = re.compile(r"[A-Z0-9]{5,17}")
+_MOBILE_RE = re.compile(r"1[3-9]\d{9}")
+# 010 and 020-029 are the only three-digit area codes; every other code has four digits.
+_LANDLINE_RE = re.compile(r"0(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}")
+_EXTENSION_WORD_RE = re.compile(r"(?P<main>.+?)\s*(?:ext\.?|x|转|分机|#)\s*(?P<ext>\d{1,6})", re.I)
+_EXTENSION_DASH_RE = re.compile(r"(?P<main>.*\d{7,8})\s*-\s*(?P<ext>\d{1,6})")
+_PHONE_SEPARATORS_RE = re.compile(r"[\s\-().]")
+_DOCUMENT_SEPARATORS_RE = re.compile(r"[\s\-]")
+_REJECTED_NAME_CATEGORIES = frozenset({"Cc", "Cf", "Cs"})
+
+
+class FieldError(ValueError):
+    """One field's rejection, carrying a translatable message for whichever UI shows it."""
+
+    def __init__(self, field: str, message: Any) -> None:
+        super().__init__(field, message)
+        self.field = field
+        self.message = message
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
+
+
+class ValidationErrors(ValueError):
+    """Several field errors gathered so a form or import row reports all of them at once."""
+
+    def __init__(self, errors: dict[str, list[Any]] | None = None) -> None:
+        super().__init__()
+        self.errors: dict[str, list[Any]] = {k: list(v) for k, v in (errors or {}).items()}
+
+    def add(self, field: str, message: Any) -> None:
+        """Record one more message for ``field``."""
+        self.errors.setdefault(field, []).append(message)
+
+    @contextmanager
+    def collect(self) -> Iterator[ValidationErrors]:
+        """Record a :class:`FieldError` raised in the block instead of letting it escape."""
+        try:
+            yield self
+        except FieldError as error:
+            self.add(error.field, error.message)
+
+    def raise_if_any(self) -> None:
+        """Raise this collection if anything was recorded."""
+        if self.errors:
+            raise self
+
+    def __str__(self) -> str:
+        return "; ".join(
+            f"{field}: {', '.join(str(m) for m in messages)}"
+            for field, messages in self.errors.items()
+        )
+
+
+class DocumentType(enum.StrEnum):
+    """The identity document a person's number comes from: a number is only valid per type."""
+
+    RESIDENT_ID = "resident_id"  # 居民身份证
+    PASSPORT = "passport"  # 护照
+    HMT_RESIDENCE_PERMIT = "hmt_residence_permit"  # 港澳台居民居住证
+    FOREIGN_PERMANENT_RESIDENCE = "foreign_permanent_residence"  # 外国人永久居留身份证
+
+    @property
+    def label(self) -> Any:
+        """Translatable name for forms and tables."""
+        return _DOCUMENT_LABELS[self]
+
+
+_DOCUMENT_LABELS = {
+    DocumentType.RESIDENT_ID: _l("Resident identity card"),
+    DocumentType.PASSPORT: _l("Passport"),
+    DocumentType.HMT_RESIDENCE_PERMIT: _l("Residence permit for Hong Kong, Macao and Taiwan"),
+    DocumentType.FOREIGN_PERMANENT_RESIDENCE: _l("Foreign permanent resident ID card"),
+}
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _text(value: Any, field: str) -> str:
+    """Raw input as NFKC text (full-width digits from Chinese IMEs become ASCII)."""
+    if value is None:
+        raise FieldError(field, _l("This field is required"))
+    if isinstance(value, float):
+        # Spreadsheets keep only 15 significant digits: a float number is already damaged.
+        raise FieldError(field, _l("Enter this value as text, not as a spreadsheet number"))
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise FieldError(field, _l("Enter this value as text"))
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    if not text:
+        raise FieldError(field, _l("This field is required"))
+    return text
+
+
+def _compact_document(value: Any, field: str) -> str:
+    """Document number without spaces or dashes, upper case."""
+    return _DOCUMENT_SEPARATORS_RE.sub("", _text(value, field)).upper()
+
+
+def _as_date(value: Any, field: str) -> date:
+    """A date from a date, a datetime or an ISO string (YYYY-MM-DD or YYYYMMDD)."""
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(_text(value, field))
+    except ValueError:
+        raise FieldError(field, _l("Not a valid date")) from None
+
+
+def _check_birth_range(born: date, field: str, today: date | None) -> date:
+    """Reject birth dates in the future or before 1900."""
+    if born > (today or date.today()):
+        raise FieldError(field, _l("Birth date is in the future"))
+    if born < EARLIEST_BIRTH_DATE:
+        raise FieldError(field, _l("Birth date is before 1900"))
+    return born
+
+
+def _embedded_birth_date(number: str, field: str, today: date | None) -> date:
+    """The birth date in digits 7-14 of a GB 11643-style number, checked for sense."""
+    try:
+        born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
+    except ValueError:
+        raise FieldError(field, _l("The birth date in the number is not a real date")) from None
+    return _check_birth_range(born, field, today)
+
+
+def _check_gb11643(number: str, field: str, today: date | None) -> str:
+    """Length, format, MOD 11-2 check digit and birth date; the region code is not judged."""
+    if len(number) != 18:
+        raise FieldError(field, _l("Must be 18 characters"))
+    if not _RESIDENT_ID_RE.fullmatch(number):
+        raise FieldError(field, _l("Must be 17 digits followed by a digit or X"))
+    if number[-1] != ric.calc_check_digit(number):
+        raise FieldError(field, _l("Check digit is wrong"))
+    _embedded_birth_date(number, field, today)
+    return number
+
+
+# -- identity documents --------------------------------------------------------------------
+
+
+def validate_resident_id(
+    value: Any, *, field: str = "document_number", today: date | None = None
+) -> str:
+    """Resident ID (GB 11643) normalised; avoids ric.validate, which rejects real numbers."""
+    return _check_gb11643(_compact_document(value, field), field, today)
+
+
+def resident_id_birth_date(number: Any, *, field: str = "document_number") -> date:
+    """Birth date embedded in a resident ID number, after validating the number."""
+    normalised = validate_resident_id(number, field=field)
+    return _embedded_birth_date(normalised, field, None)
+
+
+def validate_hmt_residence_permit(
+    value: Any, *, field: str = "document_number", today: date | None = None
+) -> str:
+    """Hong Kong/Macao/Taiwan residence permit: 810000/820000/830000 plus GB 11643 rules."""
+    number = _compact_document(value, field)
+    if len(number) == 18 and not number.startswith(HMT_PREFIXES):
+        raise FieldError(field, _l("Must start with 810000, 820000 or 830000"))
+    return _check_gb11643(number, field, today)
+
+
+def validate_foreign_permanent_residence(
+    value: Any, *, field: str = "document_number", today: date | None = None
+) -> str:
+    """Foreign permanent resident card: 2017 (3 letters + 12 digits) or 2023 (18, from 9)."""
+    number = _compact_document(value, field)
+    if len(number) == 15:
+        if not _FOREIGN_2017_RE.fullmatch(number):
+            raise FieldError(field, _l("Must be 3 letters followed by 12 digits"))
+        return number
+    if len(number) == 18:
+        if not _FOREIGN_2023_RE.fullmatch(number):
+            raise FieldError(field, _l("Must start with 9 and be 17 digits and a digit or X"))
+        return _check_gb11643(number, field, today)
+    raise FieldError(field, _l("Must be 15 or 18 characters"))
+
+
+def validate_passport(value: Any, *, field: str = "document_number") -> str:
+    """Passport number: 5-17 letters and digits; foreign formats vary too much for more."""
+    number = _compact_document(value, field)
+    if not _PASSPORT_RE.fullmatch(number):
+        raise FieldError(field, _l("Must be 5 to 17 letters and digits"))
+    return number
+
+
+def validate_document(
+    document_type: DocumentType | str,
+    value: Any,
+    *,
+    field: str = "document_number",
+    today: date | None = None,
+) -> str:
+    """Normalised number for the given document type; every entry path goes through here."""
+    try:
+        kind = DocumentType(document_type)
+    except ValueError:
+        raise FieldError("document_type", _l("Unknown document type")) from None
+    if kind is DocumentType.PASSPORT:
+        return validate_passport(value, field=field)
+    validator = {
+        DocumentType.RESIDENT_ID: validate_resident_id,
+        DocumentType.HMT_RESIDENCE_PERMIT: validate_hmt_residence_permit,
+        DocumentType.FOREIGN_PERMANENT_RESIDENCE: validate_foreign_permanent_residence,
+    }[kind]
+    return validator(value, field=field, today=today)
+
+
+def validate_credit_code(value: Any, *, field: str = "credit_code") -> str:
+    """Unified Social Credit Code (GB 32100), normalised to 18 upper-case characters."""
+    code = _compact_document(value, field)
+    try:
+        return uscc.validate(code)
+    except InvalidLength:
+        raise FieldError(field, _l("Must be 18 characters")) from None
+    except InvalidChecksum:
+        raise FieldError(field, _l("Check digit is wrong")) from None
+    except ValidationError:
+        raise FieldError(field, _l("Contains characters not allowed in a credit code")) from None
+
+
+# -- contact -------------------------------------------------------------------------------
+
+
+def _split_extension(text: str) -> tuple[str, str | None]:
+    """Separate a landline extension ("ext 12", "转12", "-12" after the number)."""
+    match = _EXTENSION_WORD_RE.fullmatch(text) or _EXTENSION_DASH_RE.fullmatch(text)
+    if match is None:
+        return text, None
+    return match["main"], match["ext"]
+
+
+def _strip_country_code(digits: str) -> str:
+    """Domestic form of a number written with +86, 0086 or 86 in front."""
+    for prefix in ("+86", "0086", "86"):
+        if digits.startswith(prefix):
+            rest = digits[len(prefix) :]
+            if _MOBILE_RE.fullmatch(rest) or rest.startswith("0"):
+                return rest
+            return "0" + rest  # area codes drop their leading 0 after +86: +86 10 ...
+    return digits
+
+
+def validate_phone(value: Any, *, field: str = "phone") -> str:
+    """Mainland mobile or landline as digits ("13812345678", "01012345678-123")."""
+    main, extension = _split_extension(_text(value, field))
+    digits = _strip_country_code(_PHONE_SEPARATORS_RE.sub("", main))
+    if _MOBILE_RE.fullmatch(digits):
+        if extension is not None:
+            raise FieldError(field, _l("A mobile number has no extension"))
+        return digits
+    if _LANDLINE_RE.fullmatch(digits):
+        return digits if extension is None else f"{digits}-{extension}"
+    raise FieldError(field, _l("Not a mainland mobile or landline number"))
+
+
+# -- dates ---------------------------------------------------------------------------------
+
+
+def validate_date_order(start: Any, end: Any, field: str = "end") -> date | None:
+    """The end of an interval, which may be open (None) but never before its start."""
+    if end is None or end == "":
+        return None
+    end_date = _as_date(end, field)
+    if start is None or start == "":
+        return end_date
+    if end_date < _as_date(start, field):
+        raise FieldError(field, _l("The end date is before the start date"))
+    return end_date
+
+
+def validate_birth_date(
+    value: Any, *, field: str = "birth_date", today: date | None = None
+) -> date:
+    """Birth date that is neither in the future nor before 1900."""
+    return _check_birth_range(_as_date(value, field), field, today)
+
+
+# -- numbers -------------------------------------------------------------------------------
+
+
+def _as_decimal(value: Any, field: str) -> Decimal:
+    """Exact decimal of the raw value; floats go through their shortest repr."""
+    if isinstance(value, bool):
+        raise FieldError(field, _l("Enter a number"))
+    raw = value if isinstance(value, Decimal) else str(value).strip()
+    if raw == "":
+        raise FieldError(field, _l("This field is required"))
+    try:
+        number = Decimal(raw)
+    except InvalidOperation:
+        raise FieldError(field, _l("Enter a number")) from None
+    if not number.is_finite():
+        raise FieldError(field, _l("Enter a number"))
+    return number
+
+
+def validate_positive_area(value: Any, *, field: str = "floor_area") -> Decimal:
+    """Floor area in m2: positive, at most 100000 and at most two decimals."""
+    if value is None:
+        raise FieldError(field, _l("This field is required"))
+    area = _as_decimal(value, field)
+    if area <= 0:
+        raise FieldError(field, _l("Must be greater than zero"))
+    if area > MAX_FLOOR_AREA:
+        raise FieldError(field, _l("Must be at most %(maximum)s", maximum=MAX_FLOOR_AREA))
+    quantised = area.quantize(AREA_STEP)
+    if quantised != area:
+        raise FieldError(field, _l("At most two decimal places"))
+    return quantised
+
+
+def validate_positive_int(value: Any, field: str, *, maximum: int = DEFAULT_INT_MAXIMUM) -> int:
+    """Whole count (rooms, occupants) from 1 to ``maximum``."""
+    if value is None:
+        raise FieldError(field, _l("This field is required"))
+    number = _as_decimal(value, field)
+    if number != number.to_integral_value():
+        raise FieldError(field, _l("Enter a whole number"))
+    if number <= 0:
+        raise FieldError(field, _l("Must be greater than zero"))
+    if number > maximum:
+        raise FieldError(field, _l("Must be at most %(maximum)s", maximum=maximum))
+    return int(number)
+
+
+# -- names ---------------------------------------------------------------------------------
+
+
+def validate_name(value: Any, *, field: str = "name") -> str:
+    """Person name: 1-50 characters, whitespace collapsed, no control characters."""
+    if value is None:
+        raise FieldError(field, _l("This field is required"))
+    if not isinstance(value, str):
+        raise FieldError(field, _l("Enter this value as text"))
+    # NFC, not NFKC: keep the characters as written; private-use and unassigned code
+    # points stay allowed because rare characters in names (生僻字) often live there.
+    text = unicodedata.normalize("NFC", value).strip()
+    if not text:
+        raise FieldError(field, _l("This field is required"))
+    if any(unicodedata.category(char) in _REJECTED_NAME_CATEGORIES for char in text):
+        raise FieldError(field, _l("Contains control characters"))
+    name = " ".join(text.split())
+    if len(name) > NAME_MAX_LENGTH:
+        raise FieldError(field, _l("At most %(maximum)s characters", maximum=NAME_MAX_LENGTH))
+    return name

@@ -1,0 +1,152 @@
+"""Test session: one real PostGIS server, a migrated template database, a database per worker.
+
+The controlling process starts a throw-away embedded cluster in a temporary folder (or uses
+``TEST_DATABASE_URL`` / ``DATABASE_URL`` when given: a server where the role may create
+databases), migrates a template database once, and hands its address to the pytest-xdist
+workers through the environment. Each worker copies the template into its own database,
+and each test runs inside a transaction that is rolled back (warehouse's conftest).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import Session
+
+from registry import migrate
+from registry.db import make_engine
+
+SERVER_URL_VARIABLE = "REGISTRY_TEST_SERVER_URL"
+TEMPLATE_DATABASE = "registry_test_template"
+DATA_KEY_VARIABLE = "REGISTRY_TEST_DATA_KEY"
+
+_cluster = None
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _start_test_cluster() -> str:
+    """Start a fresh cluster in a temporary folder and return its maintenance URL."""
+    from registry.cluster import EmbeddedCluster
+
+    global _cluster
+    folder = Path(tempfile.mkdtemp(prefix="registry-test-", dir="/tmp"))
+    folder.chmod(0o755)  # the server account must reach its data folder inside
+    _cluster = EmbeddedCluster(
+        data_dir=folder / "pg", port=_free_port(), password_folder=folder, tuned_for_tests=True
+    )
+    _cluster.init()
+    return _cluster.url("postgres")
+
+
+def database_url_named(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def recreate_database(server_url: str, name: str, template: str | None = None) -> str:
+    """Drop and create database ``name`` (from ``template`` if given); return its URL."""
+    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        suffix = f' TEMPLATE "{template}"' if template else ""
+        connection.execute(text(f'CREATE DATABASE "{name}"{suffix}'))
+    engine.dispose()
+    return database_url_named(server_url, name)
+
+
+def drop_database(server_url: str, name: str) -> None:
+    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if hasattr(config, "workerinput"):
+        return  # a worker: the controller prepared the server already
+    server_url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if not server_url:
+        server_url = _start_test_cluster()
+    template_url = recreate_database(server_url, TEMPLATE_DATABASE)
+    engine = make_engine(template_url)
+    migrate.upgrade(engine)
+    engine.dispose()
+    os.environ[SERVER_URL_VARIABLE] = server_url
+    from registry.person.identity import generate_data_key
+
+    os.environ[DATA_KEY_VARIABLE] = generate_data_key()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _cluster is not None:
+        _cluster.destroy()
+
+
+@pytest.fixture(scope="session")
+def server_url() -> str:
+    return os.environ[SERVER_URL_VARIABLE]
+
+
+@pytest.fixture(scope="session")
+def worker_name(request: pytest.FixtureRequest) -> str:
+    return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture(scope="session")
+def data_key() -> str:
+    return os.environ[DATA_KEY_VARIABLE]
+
+
+@pytest.fixture(scope="session")
+def database_url(server_url: str, worker_name: str) -> Iterator[str]:
+    """This worker's own copy of the migrated template database."""
+    name = f"registry_test_{worker_name}"
+    url = recreate_database(server_url, name, template=TEMPLATE_DATABASE)
+    yield url
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine):
+    """A connection inside a transaction that is rolled back after the test."""
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        if transaction.is_active:
+            transaction.rollback()
+
+
+@pytest.fixture
+def session(connection) -> Iterator[Session]:
+    """An ORM session whose commits become savepoints of the test's outer transaction."""
+    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def scratch_database(server_url: str, worker_name: str) -> Iterator[str]:
+    """An empty database (no schema) for migration tests; dropped afterwards."""
+    name = f"registry_scratch_{worker_name}_{secrets.token_hex(3)}"
+    url = recreate_database(server_url, name)
+    yield url
+    drop_database(server_url, name)
