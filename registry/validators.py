@@ -37,8 +37,9 @@ _FOREIGN_2017_RE = re.compile(r"[A-Z]{3}\d{12}")
 _FOREIGN_2023_RE = re.compile(r"9\d{16}[\dX]")
 _PASSPORT_RE = re.compile(r"[A-Z0-9]{5,17}")
 _MOBILE_RE = re.compile(r"1[3-9]\d{9}")
-# 010 and 020-029 are the only three-digit area codes; every other code has four digits.
-_LANDLINE_RE = re.compile(r"0(?:10|2\d|[3-9]\d{2})[2-9]\d{6,7}")
+# 010 and 020-029 are the only three-digit area codes; every other code has four digits,
+# so the digits alone say where the area code ends. A local number never starts with 0.
+_LANDLINE_RE = re.compile(r"0(?:10|2\d|[3-9]\d{2})[1-9]\d{6,7}")
 _EXTENSION_WORD_RE = re.compile(r"(?P<main>.+?)\s*(?:ext\.?|x|转|分机|#)\s*(?P<ext>\d{1,6})", re.I)
 _EXTENSION_DASH_RE = re.compile(r"(?P<main>.*\d{7,8})\s*-\s*(?P<ext>\d{1,6})")
 _PHONE_SEPARATORS_RE = re.compile(r"[\s\-().]")

@@ -150,3 +150,28 @@ def scratch_database(server_url: str, worker_name: str) -> Iterator[str]:
     url = recreate_database(server_url, name)
     yield url
     drop_database(server_url, name)
+
+
+@pytest.fixture
+def app(connection, database_url: str, data_key: str, tmp_path):
+    """The real app on this worker's database, inside the test's rolled-back transaction."""
+    from sqlalchemy.orm import sessionmaker
+
+    from registry.app import create_app
+    from registry.config import Settings
+
+    settings = Settings(
+        instance_path=tmp_path,
+        database_url=database_url,
+        secret_key="test-secret-key",
+        data_key=data_key,
+        embedded_port=0,
+    )
+    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    return create_app(settings, session_factory=factory, TESTING=True)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+

@@ -40,9 +40,10 @@ def generate_data_key() -> str:
 def _master_key_bytes(key: bytes | str) -> bytes:
     """Raw 32-byte master key from raw bytes or the urlsafe base64 config string."""
     if isinstance(key, str):
-        padded = key.strip() + "=" * (-len(key.strip()) % 4)
+        text = key.strip()
         try:
-            key = base64.urlsafe_b64decode(padded.encode("ascii"))
+            padded = (text + "=" * (-len(text) % 4)).encode("ascii")
+            key = base64.b64decode(padded, altchars=b"-_", validate=True)
         except (binascii.Error, UnicodeEncodeError, ValueError):
             raise ValueError("data key is not urlsafe base64") from None
     if len(key) != KEY_BYTES:
