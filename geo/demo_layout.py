@@ -570,7 +570,9 @@ def _stations(
     names: _NamePool,
 ) -> tuple[PoliceStation, ...]:
     """Stations sited inside their seed community, each listing its communities."""
-    sites = frame.coords(shapely.get_coordinates(shapely.point_on_surface([comms[s] for s in seeds])))
+    sites = frame.coords(
+        shapely.get_coordinates(shapely.point_on_surface(np.array(comms, dtype=object)[seeds]))
+    )
     return tuple(
         PoliceStation(
             names.take() + "派出所",
@@ -585,7 +587,7 @@ def _stations(
 def _to_buildings(frame: _Frame, cols: dict[str, np.ndarray]) -> Buildings:
     """Columns in degrees, with compact integer types."""
     lonlat = frame.coords(cols["xy"])
-    ints = {name: np.ascontiguousarray(col, dtype=np.int32) for name, col in cols.items()}
+    ints = {k: np.ascontiguousarray(v, dtype=np.int32) for k, v in cols.items() if k != "xy"}
     return Buildings(
         lon=np.ascontiguousarray(lonlat[:, 0]),
         lat=np.ascontiguousarray(lonlat[:, 1]),

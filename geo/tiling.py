@@ -87,7 +87,9 @@ def _relaxed_seeds(polygon: Polygon, n: int, rng: np.random.Generator, steps: in
     """Random seeds moved to their clipped cells' centroids, so parts get comparable sizes."""
     seeds = random_points_in(polygon, n, rng)
     for _ in range(steps):
-        cells = shapely.get_parts(shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=polygon))
+        cells = shapely.get_parts(
+            shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=polygon)
+        )
         clipped = shapely.intersection(cells, polygon)
         clipped = clipped[~shapely.is_empty(clipped)]
         centres = shapely.centroid(clipped)

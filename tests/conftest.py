@@ -174,4 +174,3 @@ def app(connection, database_url: str, data_key: str, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
-

@@ -1,17 +1,20 @@
 """Logging in and out through the real app and database."""
 
 import pytest
+from helpers import csrf_token_from
 
 from registry.accounts.models import Role
 from registry.accounts.passwords import hash_password, verify_password
 from registry.accounts.services import authenticate, create_user
-from helpers import csrf_token_from
 
 
 @pytest.fixture
 def admin(session):
     user = create_user(
-        session, username="admin1", display_name="管理员甲", password="correct horse",
+        session,
+        username="admin1",
+        display_name="管理员甲",
+        password="correct horse",
         role=Role.ADMIN,
     )
     session.commit()
@@ -81,8 +84,8 @@ def test_login_without_csrf_token_is_refused(client, admin):
 def test_next_parameter_never_leads_off_site(client, admin):
     token = csrf_token_from(client.get("/login").get_data(as_text=True))
     response = client.post(
-        "/login?next=//evil.example/", data={
-            "username": "admin1", "password": "correct horse", "csrf_token": token},
+        "/login?next=//evil.example/",
+        data={"username": "admin1", "password": "correct horse", "csrf_token": token},
     )
     assert response.headers["Location"] == "/"
 

@@ -28,8 +28,10 @@ def text_column(values: Sequence) -> list[str]:
             text = str(value)
             if "\\" in text or "\t" in text or "\n" in text or "\r" in text:
                 text = (
-                    text.replace("\\", "\\\\").replace("\t", "\\t")
-                    .replace("\n", "\\n").replace("\r", "\\r")
+                    text.replace("\\", "\\\\")
+                    .replace("\t", "\\t")
+                    .replace("\n", "\\n")
+                    .replace("\r", "\\r")
                 )
             out.append(text)
     return out

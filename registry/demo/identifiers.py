@@ -17,9 +17,38 @@ _RIC_CHECK = np.array(list("10X98765432"))
 # Region codes on the cards: issued all over the country, so a transient population has
 # many. They are only ever used to build a well-formed number (DOMAIN.md: never in rules).
 REGION_CODES = np.array(
-    [420102, 420103, 420104, 420105, 420106, 420111, 420112, 420113, 420114, 420115,
-     420116, 420117, 420902, 421002, 421122, 421281, 422801, 430102, 430602, 411502,
-     412723, 360102, 361002, 500101, 510104, 340104, 320102, 440305, 370102, 130102]
+    [
+        420102,
+        420103,
+        420104,
+        420105,
+        420106,
+        420111,
+        420112,
+        420113,
+        420114,
+        420115,
+        420116,
+        420117,
+        420902,
+        421002,
+        421122,
+        421281,
+        422801,
+        430102,
+        430602,
+        411502,
+        412723,
+        360102,
+        361002,
+        500101,
+        510104,
+        340104,
+        320102,
+        440305,
+        370102,
+        130102,
+    ]
 )
 
 
@@ -28,9 +57,7 @@ def _check_characters(bodies: np.ndarray) -> np.ndarray:
     return _RIC_CHECK[(digits * _RIC_WEIGHTS).sum(axis=1) % 11]
 
 
-def resident_ids(
-    rng: np.random.Generator, birth_dates: np.ndarray
-) -> list[str]:
+def resident_ids(rng: np.random.Generator, birth_dates: np.ndarray) -> list[str]:
     """One unique, checksum-valid resident ID number per birth date (numpy datetime64[D])."""
     count = len(birth_dates)
     regions = REGION_CODES[rng.integers(0, len(REGION_CODES), size=count)].astype(np.int64)
@@ -73,7 +100,7 @@ def birth_dates(rng: np.random.Generator, count: int, today: date) -> np.ndarray
 def credit_codes(rng: np.random.Generator, count: int, district_code: str) -> list[str]:
     """Unique Unified Social Credit Codes with a correct GB 32100 check character."""
     alphabet = np.array(list("0123456789ABCDEFGHJKLMNPQRTUWXY"))
-    kinds = np.array(["91", "92", "52", "12"])[rng.choice(4, size=count, p=[.7, .2, .05, .05])]
+    kinds = np.array(["91", "92", "52", "12"])[rng.choice(4, size=count, p=[0.7, 0.2, 0.05, 0.05])]
     serials = rng.choice(10**8, size=count, replace=False)
     tails = alphabet[rng.integers(0, 10, size=count)]
     codes = []
@@ -85,8 +112,38 @@ def credit_codes(rng: np.random.Generator, count: int, district_code: str) -> li
 
 def phone_numbers(rng: np.random.Generator, count: int) -> list[str]:
     """Mainland mobile numbers (fictional: random subscriber digits)."""
-    prefixes = np.array([130, 131, 132, 135, 136, 137, 138, 139, 150, 151, 152, 155, 157, 158,
-                         159, 166, 170, 176, 177, 180, 181, 182, 185, 186, 187, 188, 189, 199])
+    prefixes = np.array(
+        [
+            130,
+            131,
+            132,
+            135,
+            136,
+            137,
+            138,
+            139,
+            150,
+            151,
+            152,
+            155,
+            157,
+            158,
+            159,
+            166,
+            170,
+            176,
+            177,
+            180,
+            181,
+            182,
+            185,
+            186,
+            187,
+            188,
+            189,
+            199,
+        ]
+    )
     chosen = prefixes[rng.integers(0, len(prefixes), size=count)]
     subscribers = rng.integers(0, 10**8, size=count)
     return [f"{p}{s:08d}" for p, s in zip(chosen.tolist(), subscribers.tolist())]
