@@ -31,7 +31,7 @@ def create_app(
         REGISTRY_DATA_KEY=settings.data_key,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=False,  # set REGISTRY_SECURE_COOKIES=1 behind HTTPS
+        SESSION_COOKIE_SECURE=False,  # REGISTRY_SESSION_COOKIE_SECURE=true behind HTTPS
         PERMANENT_SESSION_LIFETIME=timedelta(minutes=30),
         MAX_CONTENT_LENGTH=32 * 1024 * 1024,
     )

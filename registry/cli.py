@@ -132,13 +132,16 @@ def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
 @main.command("demo")
 @click.option("--size", type=click.Choice(["small", "medium", "large"]), default="small")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--replace/--keep", default=True, help="Empty the registry first.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when a district is loaded already.")
 @click.pass_obj
-def demo(settings: Settings, size: str, seed: int, replace: bool) -> None:
-    """Load the fictional demo district and print the demo logins."""
-    from registry.demo.loader import load_demo
+def demo(settings: Settings, size: str, seed: int, if_empty: bool) -> None:
+    """Replace the registry's data with the fictional demo district; print the demo logins."""
+    from registry.demo.loader import load_demo, registry_is_empty
 
-    report = load_demo(database_url(settings), settings.data_key, size, seed, replace=replace)
+    if if_empty and not registry_is_empty(database_url(settings)):
+        click.echo("A district is loaded already: demo not loaded (drop --if-empty to replace it).")
+        return
+    report = load_demo(database_url(settings), settings.data_key, size, seed)
     click.echo(report.summary())
 
 

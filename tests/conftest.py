@@ -174,3 +174,31 @@ def app(connection, database_url: str, data_key: str, tmp_path):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+DEMO_TODAY = __import__("datetime").date(2026, 11, 25)
+
+
+@pytest.fixture(scope="session")
+def demo_database(server_url: str, worker_name: str, data_key: str) -> Iterator[str]:
+    """A migrated database holding the small demo district; tests must not commit to it."""
+    from registry.demo.loader import load_demo
+
+    name = f"registry_demo_{worker_name}"
+    url = recreate_database(server_url, name, template=TEMPLATE_DATABASE)
+    load_demo(url, data_key, "small", seed=7, today=DEMO_TODAY)
+    yield url
+    drop_database(server_url, name)
+
+
+@pytest.fixture
+def demo_session(demo_database: str) -> Iterator[Session]:
+    """A session on the demo district inside a transaction that is rolled back."""
+    engine = make_engine(demo_database)
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        session = Session(bind=connection, join_transaction_mode="create_savepoint")
+        yield session
+        session.close()
+        transaction.rollback()
+    engine.dispose()

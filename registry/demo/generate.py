@@ -306,13 +306,28 @@ class DemoGenerator:
 
     # -- people ----------------------------------------------------------------------------
 
+    def _ages(self, adults: np.ndarray) -> np.ndarray:
+        """Ages of a city population; heads of household and landlords are adults.
+
+        Out-of-range draws are redrawn, not clipped: clipping would pile thousands of people
+        onto one birth date, more than the ID number's three sequence digits can hold.
+        """
+        rng = self.rng
+        ages = rng.normal(38, 17, size=len(adults))
+        too_young = adults & (ages < 22)
+        ages[too_young] = rng.uniform(22, 60, int(too_young.sum()))
+        infants = ages < 0.3
+        ages[infants] = rng.uniform(0.3, 14, int(infants.sum()))
+        very_old = ages > 95
+        ages[very_old] = rng.uniform(75, 95, int(very_old.sum()))
+        return ages
+
     def _people(self) -> TableData:
         rng, count = self.rng, self.person_count
-        ages = np.clip(rng.normal(38, 17, size=count), 0.3, 95)
         adults = np.zeros(count, dtype=bool)
         adults[np.flatnonzero(self.first_in_dwelling)] = True
         adults[self.landlord_start : self.former_start] = True
-        ages[adults] = np.clip(ages[adults], 22, 95)
+        ages = self._ages(adults)
         days = (ages * 365.25).astype(np.int64).astype("timedelta64[D]")
         births = self.today - days
         self.names = draw_names(rng, count)

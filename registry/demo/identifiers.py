@@ -73,7 +73,7 @@ def resident_ids(rng: np.random.Generator, birth_dates: np.ndarray) -> list[str]
 
 def _make_unique(rng: np.random.Generator, bodies: np.ndarray) -> np.ndarray:
     """Redraw the three sequence digits of duplicates until every body is unique."""
-    while True:
+    for _attempt in range(100):
         _, first_index = np.unique(bodies, return_index=True)
         duplicate = np.ones(len(bodies), dtype=bool)
         duplicate[first_index] = False
@@ -81,6 +81,7 @@ def _make_unique(rng: np.random.Generator, bodies: np.ndarray) -> np.ndarray:
             return bodies
         base = bodies[duplicate] // 1000 * 1000
         bodies[duplicate] = base + rng.integers(0, 1000, size=int(duplicate.sum()))
+    raise ValueError("too many people share a region and birth date for unique ID numbers")
 
 
 def passports(rng: np.random.Generator, count: int) -> list[str]:

@@ -12,7 +12,7 @@ from sqlalchemy import text
 import registry.models  # noqa: F401  (every table on the metadata)
 from geo.demo_layout import SIZES, build_layout
 from registry.db import Base, make_engine
-from registry.demo.copy import CopyPipeline
+from registry.demo.copy import CopyPipeline, TableData
 from registry.demo.generate import DemoCounts, DemoGenerator
 from registry.person.identity import IdentityCipher
 
@@ -27,6 +27,7 @@ class LoadReport:
     counts: DemoCounts
     seconds: float
     copy_seconds: float
+    copied: list[TableData]
 
     @property
     def total_rows(self) -> int:
@@ -62,7 +63,6 @@ def load_demo(
     size: str,
     seed: int,
     *,
-    replace: bool = True,
     today: date | None = None,
     dump_folder: Path | None = None,
 ) -> LoadReport:
@@ -74,8 +74,7 @@ def load_demo(
     raw = engine.raw_connection()
     try:
         with raw.cursor() as cursor:
-            if replace:
-                cursor.execute(f"TRUNCATE {', '.join(registry_tables())} RESTART IDENTITY")
+            cursor.execute(f"TRUNCATE {', '.join(registry_tables())} RESTART IDENTITY")
         pipeline = CopyPipeline(raw.driver_connection, dump_folder)
         try:
             for table in generator.tables():
@@ -83,7 +82,7 @@ def load_demo(
         finally:
             pipeline.close()
         with raw.cursor() as cursor:
-            _reset_sequences_raw(cursor)
+            reset_sequences(cursor)
         raw.commit()
     except BaseException:
         raw.rollback()
@@ -98,10 +97,11 @@ def load_demo(
         generator.counts,
         time.perf_counter() - started,
         sum(pipeline.timer.seconds.values()),
+        pipeline.order,
     )
 
 
-def _reset_sequences_raw(cursor) -> None:
+def reset_sequences(cursor) -> None:
     for table in Base.metadata.sorted_tables:
         if "id" in table.c and table.name not in KEPT_TABLES:
             cursor.execute(

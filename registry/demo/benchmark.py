@@ -1,0 +1,72 @@
+"""`registry bench load`: the demo load's rate against a plain COPY of the same rows.
+
+Both are measured in one run on the same server and schema (indexes and triggers in
+place): first the whole demo load (layout, generation, encryption, COPY, sequences,
+ANALYZE), which also writes every table's COPY text to files; then the registry is emptied
+and the same files are sent with plain COPY. The ratio says how much of the server's
+COPY rate the loader keeps.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from registry.db import make_engine
+from registry.demo.copy import TableData
+from registry.demo.loader import load_demo, registry_tables, reset_sequences
+
+TARGET_SECONDS = 180
+TARGET_RATIO = 0.5
+
+
+def plain_copy(url: str, folder: Path, tables: list[TableData]) -> float:
+    """COPY the dumped files in order into an emptied registry; seconds spent in COPY."""
+    engine = make_engine(url)
+    raw = engine.raw_connection()
+    try:
+        with raw.cursor() as cursor:
+            cursor.execute(f"TRUNCATE {', '.join(registry_tables())} RESTART IDENTITY")
+        raw.commit()
+        started = time.perf_counter()
+        with raw.cursor() as cursor:
+            for index, table in enumerate(tables):
+                path = folder / f"{index:02d}_{table.table}.copy"
+                with path.open(encoding="utf-8") as handle:
+                    cursor.copy_expert(table.copy_statement(), handle)
+        raw.commit()
+        seconds = time.perf_counter() - started
+        with raw.cursor() as cursor:
+            reset_sequences(cursor)
+        raw.commit()
+    finally:
+        raw.close()
+        engine.dispose()
+    return seconds
+
+
+def run_load_benchmark(url: str, data_key: str, size: str, seed: int) -> str:
+    """Run both loads and return the figures as text."""
+    with tempfile.TemporaryDirectory(prefix="registry-bench-") as folder:
+        dump = Path(folder)
+        report = load_demo(url, data_key, size, seed, dump_folder=dump)
+        copy_seconds = plain_copy(url, dump, report.copied)
+        dump_bytes = sum(path.stat().st_size for path in dump.iterdir())
+    rows = report.total_rows
+    load_rate = rows / report.seconds
+    copy_rate = rows / copy_seconds
+    ratio = load_rate / copy_rate
+    lines = [
+        f"demo district {size} (seed {seed}): {rows:,} rows in {len(report.copied)} COPY "
+        f"streams, {dump_bytes / 1e6:,.0f} MB of COPY text",
+        f"  demo load (generate + COPY + sequences + ANALYZE): {report.seconds:8.1f} s "
+        f"{load_rate:12,.0f} rows/s",
+        f"  plain COPY of the same rows from files:            {copy_seconds:8.1f} s "
+        f"{copy_rate:12,.0f} rows/s",
+        f"  ratio demo load / plain COPY:                      {ratio:8.2f}"
+        f"   (target >= {TARGET_RATIO})",
+        f"  load time against the {TARGET_SECONDS} s target:               "
+        f"{report.seconds / TARGET_SECONDS:8.2f} of the budget",
+    ]
+    return "\n".join(lines)

@@ -1,0 +1,36 @@
+"""The `registry` command against a real server given by DATABASE_URL."""
+
+from click.testing import CliRunner
+
+from registry.cli import main
+
+
+def test_status_with_database_url_reports_server_and_revision(database_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    result = CliRunner().invoke(main, ["db", "status"])
+    assert result.exit_code == 0, result.output
+    assert "DATABASE_URL is set" in result.output
+    assert "PostGIS 3" in result.output and "schema revision 0001" in result.output
+
+
+def test_secrets_are_generated_once_with_private_mode(monkeypatch, tmp_path, database_url):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("REGISTRY_DATA_KEY", raising=False)
+    CliRunner().invoke(main, ["db", "status"])
+    first = {name: (tmp_path / name).read_text() for name in ("secret_key", "data_key")}
+    CliRunner().invoke(main, ["db", "status"])
+    for name, value in first.items():
+        assert (tmp_path / name).read_text() == value
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o600
+
+
+def test_cluster_errors_are_one_line_not_a_traceback(monkeypatch, tmp_path):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    result = CliRunner().invoke(main, ["db", "start"])
+    assert result.exit_code != 0
+    assert "registry db init" in result.output
+    assert "Traceback" not in result.output

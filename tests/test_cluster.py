@@ -1,0 +1,102 @@
+"""The embedded cluster: init, idempotent start/stop, plain status, clear install messages."""
+
+import socket
+import tempfile
+from pathlib import Path
+
+import psycopg2
+import pytest
+
+from registry import cluster as cluster_module
+from registry.cluster import ClusterError, EmbeddedCluster
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    folder = Path(tempfile.mkdtemp(prefix="registry-cluster-test-", dir="/tmp"))
+    folder.chmod(0o755)
+    instance = EmbeddedCluster(folder / "pg", _free_port(), folder, tuned_for_tests=True)
+    assert instance.init() is True
+    yield instance
+    instance.destroy()
+
+
+def test_init_creates_database_with_postgis_reachable_by_socket_and_tcp(cluster):
+    assert cluster.init() is False  # second init changes nothing
+    for host in (str(cluster.socket_dir), "127.0.0.1"):
+        connection = psycopg2.connect(
+            host=host,
+            port=cluster.port,
+            user="registry",
+            password=cluster.password,
+            dbname="registry",
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT extname FROM pg_extension ORDER BY 1")
+            assert {"postgis", "pg_trgm"} <= {row[0] for row in cursor.fetchall()}
+        connection.close()
+
+
+def test_wrong_password_is_refused(cluster):
+    with pytest.raises(psycopg2.OperationalError):
+        psycopg2.connect(
+            host="127.0.0.1",
+            port=cluster.port,
+            user="registry",
+            password="wrong",
+            dbname="registry",
+        )
+
+
+def test_password_file_is_private(cluster):
+    assert (cluster.password_folder / "database_password").stat().st_mode & 0o777 == 0o600
+
+
+def test_start_and_stop_are_idempotent_and_status_says_so(cluster):
+    assert cluster.start().startswith("already running")
+    assert "running" in cluster.status() and str(cluster.port) in cluster.status()
+    assert cluster.stop() == "stopped"
+    assert cluster.stop() == "not running"
+    assert "stopped" in cluster.status()
+    assert cluster.start().startswith("started")
+    assert cluster.is_running()
+
+
+def test_uninitialised_folder_is_reported_plainly(tmp_path):
+    empty = EmbeddedCluster(tmp_path / "none", 1, tmp_path)
+    assert "registry db init" in empty.status()
+    with pytest.raises(ClusterError, match="registry db init"):
+        empty.start()
+
+
+def test_missing_postgresql_names_the_package(monkeypatch):
+    monkeypatch.setattr(cluster_module.glob, "glob", lambda pattern: [])
+    monkeypatch.setenv("PATH", "/nonexistent")
+    with pytest.raises(ClusterError, match="apt-get install postgresql"):
+        cluster_module.find_server_binaries()
+
+
+def test_missing_postgis_names_the_package(cluster):
+    class NoPostgis:
+        """A cursor on a server whose PostGIS package is not installed."""
+
+        def __init__(self):
+            self.results = []
+
+        def execute(self, sql, params=None):
+            self.results = [] if "pg_available_extensions" in sql else [("150004",)]
+
+        def fetchall(self):
+            return self.results
+
+        def fetchone(self):
+            return self.results[0]
+
+    with pytest.raises(ClusterError, match="postgresql-15-postgis-3"):
+        cluster_module.create_extensions(NoPostgis())
