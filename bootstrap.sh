@@ -45,8 +45,8 @@ install_python_package() {
     if [ ! -x "$VENV/bin/python" ]; then
         "$PYTHON" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; "$PYTHON" -m venv "$VENV"; }
     fi
-    "$VENV/bin/pip" install -q --disable-pip-version-check -e '.[dev]'
-    "$VENV/bin/pybabel" compile -q -d registry/translations
+    "$VENV/bin/pip" install -q --disable-pip-version-check --no-warn-script-location -e '.[dev]'
+    "$VENV/bin/pybabel" compile --statistics -d registry/translations >/dev/null
 }
 
 install() {

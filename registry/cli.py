@@ -146,6 +146,29 @@ def demo(settings: Settings, size: str, seed: int, if_empty: bool) -> None:
 
 
 @main.group()
+def audit() -> None:
+    """The audit trail."""
+
+
+@audit.command("verify")
+@click.pass_obj
+def audit_verify(settings: Settings) -> None:
+    """Check the hash chain of the audit log; exit 1 when an entry was changed or removed."""
+    from registry.audit.services import verify_chain
+    from registry.db import make_engine, make_session_factory, transaction
+
+    engine = make_engine(database_url(settings))
+    with transaction(make_session_factory(engine)) as session:
+        problems = verify_chain(session)
+    engine.dispose()
+    if problems:
+        for problem in problems:
+            click.echo(f"entry {problem.entry_id}: {problem.problem}", err=True)
+        raise click.ClickException(f"the audit chain is broken at {len(problems)} place(s)")
+    click.echo("audit chain intact")
+
+
+@main.group()
 def bench() -> None:
     """Benchmarks that print figures and ratios."""
 
