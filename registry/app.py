@@ -52,6 +52,7 @@ def _init_extensions(app: Flask) -> None:
     from registry.accounts.views import login_manager
     from registry.web.errors import init_error_handlers
     from registry.web.i18n import init_i18n
+    from registry.web.navigation import init_navigation
     from registry.web.session import init_request_sessions
 
     csrf.init_app(app)
@@ -59,14 +60,19 @@ def _init_extensions(app: Flask) -> None:
     init_i18n(app)
     init_request_sessions(app)
     init_error_handlers(app)
+    init_navigation(app)
 
 
 def _register_blueprints(app: Flask) -> None:
     from registry.accounts.views import blueprint as accounts
+    from registry.admin.views import blueprint as admin
+    from registry.dashboard.views import blueprint as dashboard
+    from registry.grid.views import blueprint as gridwork
+    from registry.lease.views import blueprint as leases
     from registry.web.home import blueprint as home
 
-    app.register_blueprint(accounts)
-    app.register_blueprint(home)
+    for blueprint in (accounts, home, gridwork, leases, dashboard, admin):
+        app.register_blueprint(blueprint)
 
 
 def role_label(role) -> str:

@@ -62,8 +62,9 @@ def _log_in(client, username, password):
 def test_login_with_right_password_reaches_home(client, admin):
     response = _log_in(client, "admin1", "correct horse")
     assert response.status_code == 302
-    home = client.get("/").get_data(as_text=True)
-    assert "管理员甲" in home and "管理员" in home
+    assert response.headers["Location"] == "/"
+    landing = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert "管理员甲" in landing
 
 
 def test_wrong_password_keeps_the_username_and_says_why(client, admin):

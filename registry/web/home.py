@@ -1,7 +1,9 @@
-"""The home page each role lands on; the real work pages come with their own issues."""
+"""The home page sends each role to the page its day starts on."""
 
-from flask import Blueprint, render_template
+from flask import Blueprint, redirect, url_for
 from flask_login import current_user, login_required
+
+from registry.web.navigation import landing_endpoint
 
 blueprint = Blueprint("home", __name__)
 
@@ -9,7 +11,7 @@ blueprint = Blueprint("home", __name__)
 @blueprint.route("/")
 @login_required
 def index():
-    return render_template("home.html", account=current_user.account)
+    return redirect(url_for(landing_endpoint(current_user.account.role)))
 
 
 @blueprint.route("/healthz")

@@ -1,0 +1,213 @@
+"""People: create, find by document, view (audited) and reveal an ID number (with a reason).
+
+Every view and change of a person is written to the audit log, and no document number
+ever reaches the log in clear: changes record the masked form.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from registry.accounts.models import Role, UserAccount
+from registry.audit.services import Action, record
+from registry.errors import Forbidden, InvalidInput
+from registry.person.identity import IdentityCipher, mask_document_number
+from registry.person.models import Person
+from registry.scope import get_in_scope, person_filter
+from registry.validators import (
+    DocumentType,
+    ValidationErrors,
+    validate_birth_date,
+    validate_document,
+    validate_name,
+    validate_phone,
+)
+
+REVEAL_ROLES = (Role.POLICE_OFFICER, Role.ADMIN)
+MIN_REASON_LENGTH = 4
+
+
+@dataclass(frozen=True)
+class PersonInput:
+    """What a form, the importer or the API hands over to create or correct a person."""
+
+    name: str
+    document_type: str
+    document_number: str
+    phone: str | None = None
+    birth_date: date | None = None
+
+
+@dataclass(frozen=True)
+class CleanPerson:
+    name: str
+    document_type: DocumentType
+    document_number: str
+    phone: str | None
+    birth_date: date | None
+
+
+def clean_person(data: PersonInput) -> CleanPerson:
+    """Validate every field at once, so a form can show all its errors together."""
+    errors = ValidationErrors()
+    name = number = phone = born = None
+    kind = DocumentType.RESIDENT_ID
+    with errors.collect():
+        name = validate_name(data.name)
+    try:
+        kind = DocumentType(data.document_type)
+    except ValueError:
+        errors.add("document_type", _l("Unknown document type"))
+    with errors.collect():
+        number = validate_document(kind, data.document_number)
+    if data.phone:
+        with errors.collect():
+            phone = validate_phone(data.phone)
+    if data.birth_date:
+        with errors.collect():
+            born = validate_birth_date(data.birth_date)
+    if errors.errors:
+        raise InvalidInput(fields=errors.errors)
+    return CleanPerson(name, kind, number, phone, born)
+
+
+def find_by_document(
+    session: Session, cipher: IdentityCipher, document_type: str, number: str
+) -> Person | None:
+    """Exact look-up through the blind index; the number itself is never queried."""
+    index = cipher.blind_index(str(document_type), number)
+    return session.scalar(
+        select(Person).where(Person.document_type == document_type, Person.document_index == index)
+    )
+
+
+def find_visible_by_document(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, document_type: str, number: str
+) -> Person | None:
+    """The person with this document, only if the actor's scope covers them."""
+    index = cipher.blind_index(str(document_type), number)
+    return session.scalar(
+        select(Person).where(
+            Person.document_type == document_type,
+            Person.document_index == index,
+            person_filter(actor),
+        )
+    )
+
+
+def create_or_find_person(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, data: PersonInput
+) -> Person:
+    """The existing person with this document, or a new one (audited as created)."""
+    clean = clean_person(data)
+    existing = find_by_document(session, cipher, clean.document_type, clean.document_number)
+    if existing is not None:
+        return existing
+    person = Person(
+        name=clean.name,
+        document_type=clean.document_type,
+        document_ciphertext=cipher.encrypt(clean.document_number),
+        document_index=cipher.blind_index(clean.document_type, clean.document_number),
+        phone=clean.phone,
+        birth_date=clean.birth_date,
+    )
+    session.add(person)
+    session.flush()
+    record(
+        session,
+        actor,
+        Action.CREATE,
+        "person",
+        person.id,
+        {
+            "name": [None, clean.name],
+            "document": [None, mask_document_number(clean.document_number)],
+            "phone": [None, clean.phone],
+            "birth_date": [None, clean.birth_date],
+        },
+    )
+    return person
+
+
+def masked_document(cipher: IdentityCipher, person: Person) -> str:
+    if person.document_ciphertext is None:
+        return ""
+    return mask_document_number(cipher.decrypt(bytes(person.document_ciphertext)))
+
+
+def view_person(session: Session, actor: UserAccount, person_id: int) -> Person:
+    """A person in scope, with the view written to the audit log."""
+    person = get_in_scope(session, actor, Person, person_id)
+    record(session, actor, Action.VIEW, "person", person.id)
+    return person
+
+
+def reveal_document(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, person_id: int, reason: str
+) -> str:
+    """The full ID number, for officers and admins who give a reason; audited."""
+    if actor.role not in REVEAL_ROLES:
+        raise Forbidden()
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_LENGTH:
+        raise InvalidInput(fields={"reason": [_l("Say why you need the full number")]})
+    person = get_in_scope(session, actor, Person, person_id)
+    record(session, actor, Action.REVEAL, "person", person.id, reason=reason)
+    return cipher.decrypt(bytes(person.document_ciphertext))
+
+
+def correct_person(
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    person_id: int,
+    data: PersonInput,
+    seen_version: int,
+) -> Person:
+    """Correct a person's details; refuses a stale version; logs before and after (masked)."""
+    from registry.web.conflict import check_version
+
+    person = get_in_scope(session, actor, Person, person_id)
+    clean = clean_person(data)
+    old_number = (
+        cipher.decrypt(bytes(person.document_ciphertext))
+        if (person.document_ciphertext is not None)
+        else None
+    )
+    check_version(
+        person,
+        seen_version,
+        {
+            "name": person.name,
+            "document_type": str(person.document_type),
+            "document_number": mask_document_number(old_number or ""),
+            "phone": person.phone,
+            "birth_date": person.birth_date,
+        },
+    )
+    changes = {}
+    for field, old, new in (
+        ("name", person.name, clean.name),
+        ("phone", person.phone, clean.phone),
+        ("birth_date", person.birth_date, clean.birth_date),
+    ):
+        if old != new:
+            changes[field] = [old, new]
+            setattr(person, field, new)
+    if old_number != clean.document_number or person.document_type != clean.document_type:
+        changes["document"] = [
+            mask_document_number(old_number or ""),
+            mask_document_number(clean.document_number),
+        ]
+        person.document_type = clean.document_type
+        person.document_ciphertext = cipher.encrypt(clean.document_number)
+        person.document_index = cipher.blind_index(clean.document_type, clean.document_number)
+    if changes:
+        session.flush()
+        record(session, actor, Action.UPDATE, "person", person.id, changes)
+    return person

@@ -1,0 +1,62 @@
+"""The menu each role sees; pages that later issues add are listed as coming."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, url_for
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+
+from registry.accounts.models import Role
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    endpoint: str | None
+    label: object
+
+    @property
+    def href(self) -> str | None:
+        return url_for(self.endpoint) if self.endpoint else None
+
+
+MENUS: dict[Role, tuple[MenuItem, ...]] = {
+    Role.GRID_WORKER: (
+        MenuItem("gridwork.my_cells", _l("My cells")),
+        MenuItem("gridwork.search", _l("Search")),
+        MenuItem(None, _l("Sweep list (coming)")),
+    ),
+    Role.PROPERTY_MANAGER: (
+        MenuItem("leases.my_dwellings", _l("My dwellings")),
+        MenuItem("leases.reminders", _l("To do")),
+    ),
+    Role.POLICE_OFFICER: (
+        MenuItem("dashboard.index", _l("Jurisdiction")),
+        MenuItem("dashboard.lookup", _l("Look up")),
+        MenuItem(None, _l("Flags (coming)")),
+        MenuItem(None, _l("Sweeps (coming)")),
+    ),
+    Role.ADMIN: (
+        MenuItem("dashboard.index", _l("Jurisdiction")),
+        MenuItem("admin.users", _l("Users")),
+        MenuItem("admin.grid_cells", _l("Grid cells")),
+        MenuItem("admin.focus_areas", _l("Focus areas")),
+        MenuItem("admin.capacity_rule", _l("Capacity rule")),
+    ),
+}
+
+
+def menu_for_current_user() -> tuple[MenuItem, ...]:
+    if not current_user.is_authenticated:
+        return ()
+    return MENUS.get(current_user.account.role, ())
+
+
+def landing_endpoint(role: Role) -> str:
+    """Where each role starts its day."""
+    return next(item.endpoint for item in MENUS[role] if item.endpoint)
+
+
+def init_navigation(app: Flask) -> None:
+    app.jinja_env.globals["main_menu"] = menu_for_current_user
