@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from registry.config import PROJECT_ROOT, Settings, load_settings
 from registry.db import make_engine, make_session_factory
+from registry.person.identity import IdentityCipher
 
 csrf = CSRFProtect()
 
@@ -42,6 +43,7 @@ def create_app(
 
         session_factory = make_session_factory(make_engine(database_url(settings)))
     app.extensions["registry.session_factory"] = session_factory
+    app.extensions["registry.cipher"] = IdentityCipher(settings.data_key)
     _init_extensions(app)
     _register_blueprints(app)
     app.jinja_env.globals["role_label"] = role_label

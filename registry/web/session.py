@@ -13,6 +13,11 @@ def db_session() -> Session:
     return g.db_session
 
 
+def cipher():
+    """The app's cipher for ID numbers (built once from REGISTRY_DATA_KEY)."""
+    return current_app.extensions["registry.cipher"]
+
+
 def init_request_sessions(app: Flask) -> None:
     @app.teardown_request
     def _finish(error: BaseException | None) -> None:
