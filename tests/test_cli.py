@@ -34,3 +34,18 @@ def test_cluster_errors_are_one_line_not_a_traceback(monkeypatch, tmp_path):
     assert result.exit_code != 0
     assert "registry db init" in result.output
     assert "Traceback" not in result.output
+
+
+def test_init_and_demo_against_an_external_server(scratch_database, monkeypatch, tmp_path):
+    """With DATABASE_URL set, init migrates that server and demo --if-empty loads it once."""
+    monkeypatch.setenv("DATABASE_URL", scratch_database)
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    runner = CliRunner()
+    init = runner.invoke(main, ["db", "init"])
+    assert init.exit_code == 0, init.output
+    assert "schema at revision 0001" in init.output
+    first = runner.invoke(main, ["demo", "--size", "small", "--seed", "2", "--if-empty"])
+    assert first.exit_code == 0, first.output
+    assert "demo-2026" in first.output and "grid0001" in first.output
+    again = runner.invoke(main, ["demo", "--size", "small", "--if-empty"])
+    assert again.exit_code == 0 and "loaded already" in again.output
