@@ -267,19 +267,14 @@ class EmbeddedCluster:
             return f"already running: {self.where()}"
         bindir = find_server_binaries()
         log_file = self.data_dir / "server.log"
-        self._run(
-            [
-                str(bindir / "pg_ctl"),
-                "-D",
-                str(self.data_dir),
-                "-l",
-                str(log_file),
-                "-w",
-                "-t",
-                "120",
-                "start",
-            ]
-        )
+        command = [str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(log_file)]
+        result = self._run([*command, "-w", "-t", "120", "start"], check=False)
+        if result.returncode != 0:
+            log_tail = self._run(["tail", "-n", "5", str(log_file)], check=False).stdout
+            raise ClusterError(
+                f"The database server did not start ({self.where()}).\n{log_tail.strip()}\n"
+                "If the port is taken, set REGISTRY_PG_PORT to a free one."
+            )
         return f"started: {self.where()}"
 
     def stop(self) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import socket
 import tempfile
 from collections.abc import Iterator
@@ -92,6 +93,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     if _cluster is not None:
         _cluster.destroy()
+        shutil.rmtree(_cluster.password_folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,6 @@
 """The embedded cluster: init, idempotent start/stop, plain status, clear install messages."""
 
+import shutil
 import socket
 import tempfile
 from pathlib import Path
@@ -25,6 +26,7 @@ def cluster():
     assert instance.init() is True
     yield instance
     instance.destroy()
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_init_creates_database_with_postgis_reachable_by_socket_and_tcp(cluster):
@@ -100,3 +102,25 @@ def test_missing_postgis_names_the_package(cluster):
 
     with pytest.raises(ClusterError, match="postgresql-15-postgis-3"):
         cluster_module.create_extensions(NoPostgis())
+
+
+def test_port_taken_says_so_with_the_server_log(cluster):
+    folder = Path(tempfile.mkdtemp(prefix="registry-clash-", dir="/tmp"))
+    folder.chmod(0o755)
+    clash = EmbeddedCluster(folder / "pg", cluster.port, folder, tuned_for_tests=True)
+    try:
+        with pytest.raises(ClusterError, match="REGISTRY_PG_PORT"):
+            clash.init()
+    finally:
+        clash.destroy()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_data_folder_the_server_account_cannot_reach_is_explained(tmp_path):
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    unreachable = EmbeddedCluster(private / "pg", _free_port(), private)
+    if not unreachable.runs_as_other_account:
+        pytest.skip("only root hands the server to the postgres account")
+    with pytest.raises(ClusterError, match="REGISTRY_PGDATA"):
+        unreachable.init()
