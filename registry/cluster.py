@@ -208,6 +208,8 @@ class EmbeddedCluster:
             "maintenance_work_mem": "'256MB'",
             "max_wal_size": "'4GB'",
             "logging_collector": "off",
+            # JIT compilation costs more than it saves on the dashboard's aggregates.
+            "jit": "off",
         }
         if self.tuned_for_tests:
             # Test clusters are thrown away: durability buys nothing there.

@@ -34,6 +34,16 @@ def _managed_dwellings(actor: UserAccount) -> Select:
     return select(managed_dwelling.c.dwelling_id).where(managed_dwelling.c.user_id == actor.id)
 
 
+def community_filter(actor: UserAccount) -> ColumnElement[bool]:
+    """Communities in the actor's jurisdiction (officers) or the whole district (admins)."""
+    match actor.role:
+        case Role.ADMIN:
+            return true()
+        case Role.POLICE_OFFICER:
+            return Community.police_station_id == actor.police_station_id
+    return false()
+
+
 def address_filter(actor: UserAccount) -> ColumnElement[bool]:
     """Addresses in the actor's jurisdiction, cells, or managed dwellings."""
     match actor.role:

@@ -1,20 +1,262 @@
-"""Police officers' jurisdiction dashboard and look-up (placeholder until built)."""
+"""Police officers' desk: jurisdiction dashboard, look-up, person and dwelling pages, trails.
 
-from flask import Blueprint, render_template
+Views are thin: parse the request, call :mod:`registry.dashboard.services`, render. Pages
+that show personal data are never cached by the browser.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from functools import wraps
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, abort, current_app, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from wtforms.fields.choices import SelectChoice
 
 from registry.accounts.models import Role
-from registry.web.auth import roles_required
+from registry.dashboard import services
+from registry.dashboard.export import dashboard_workbook, figure_columns
+from registry.dashboard.forms import LookupForm, RevealForm, StationFilterForm
+from registry.errors import InvalidInput
+from registry.web.auth import current_actor, roles_required
+from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Above this many grid cells the page asks for a police station instead of listing them all
+# (the XLSX always has every cell).
+MAX_CELLS_ON_PAGE = 400
+
+desk_only = roles_required(Role.POLICE_OFFICER, Role.ADMIN)
+
+OCCUPANCY_LABELS = {
+    "owner_occupied": _l("Owner-occupied"),
+    "rented": _l("Rented"),
+    "vacant": _l("Vacant"),
+    "other": _l("Other"),
+}
+USE_LABELS = {
+    "residential": _l("Residential"),
+    "commercial": _l("Commercial"),
+    "mixed": _l("Mixed use"),
+}
+RESIDENCE_KIND_LABELS = {
+    "registered": _l("Registered resident"),
+    "transient": _l("Transient population"),
+}
+RELATIONSHIP_LABELS = {
+    "owner": _l("Owner"),
+    "owner_family": _l("Owner's family"),
+    "tenant": _l("Tenant"),
+    "tenant_family": _l("Tenant's family"),
+    "employee": _l("Employee"),
+    "other": _l("Other"),
+}
+FILING_STATE_LABELS = {
+    "current": _l("Current"),
+    "future": _l("Not yet started"),
+    "expired": _l("Term ended"),
+    "ended_early": _l("Ended early"),
+}
+RECORD_LABELS = {
+    "person": _l("Person"),
+    "dwelling": _l("Dwelling"),
+    "address": _l("Address"),
+    "organisation": _l("Organisation"),
+    "lease": _l("Lease filing"),
+    "residence": _l("Residence"),
+}
+FIELD_LABELS = {
+    "name": _l("Name"),
+    "document": _l("ID number"),
+    "document_type": _l("Document type"),
+    "phone": _l("Phone"),
+    "birth_date": _l("Birth date"),
+    "moved_in": _l("Moved in"),
+    "moved_out": _l("Moved out"),
+    "kind": _l("Kind"),
+    "relationship": _l("Relationship"),
+    "use": _l("Use"),
+    "floor_area": _l("Floor area"),
+    "rooms": _l("Rooms"),
+    "occupancy": _l("Occupancy"),
+}
+ACTION_LABELS = {
+    "create": _l("Created"),
+    "update": _l("Changed"),
+    "delete": _l("Deleted"),
+    "view": _l("Viewed"),
+    "reveal": _l("Full ID number revealed"),
+    "login": _l("Logged in"),
+}
+
+
+@blueprint.context_processor
+def _labels():
+    return {
+        "occupancy_labels": OCCUPANCY_LABELS,
+        "use_labels": USE_LABELS,
+        "residence_kind_labels": RESIDENCE_KIND_LABELS,
+        "relationship_labels": RELATIONSHIP_LABELS,
+        "filing_state_labels": FILING_STATE_LABELS,
+        "action_labels": ACTION_LABELS,
+        "record_labels": RECORD_LABELS,
+        "field_labels": FIELD_LABELS,
+    }
+
+
+def today() -> date:
+    """Today in the registry's time zone (tests pin it with the REGISTRY_TODAY setting)."""
+    pinned = current_app.config.get("REGISTRY_TODAY")
+    if pinned is not None:
+        return pinned
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
+    return datetime.now(zone).date()
+
+
+def private(view):
+    """Personal data must not stay in the browser's cache or a shared proxy."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        response = make_response(view(*args, **kwargs))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    return wrapper
+
+
+def _dashboard_from_request():
+    """The dashboard for the station chosen in ?station= (admins only; officers: their own)."""
+    actor = current_actor()
+    form = StationFilterForm(formdata=request.args)
+    station_id = None
+    if actor.role == Role.ADMIN:
+        raw = (form.station.data or "").strip()
+        if raw:
+            if not raw.isdigit():
+                abort(404)
+            station_id = int(raw)
+    dashboard = services.jurisdiction_dashboard(db_session(), actor, today(), station_id)
+    form.station.choices = [SelectChoice("", _("Whole district"))] + [
+        SelectChoice(str(station.id), station.name) for station in dashboard.stations
+    ]
+    return dashboard, form, station_id
+
 
 @blueprint.route("/")
-@roles_required(Role.POLICE_OFFICER, Role.ADMIN)
+@desk_only
 def index():
-    return render_template("placeholder.html")
+    dashboard, form, station_id = _dashboard_from_request()
+    return render_template(
+        "dashboard/index.html",
+        dashboard=dashboard,
+        form=form,
+        station_id=station_id,
+        columns=figure_columns(),
+        show_cells=len(dashboard.cells) <= MAX_CELLS_ON_PAGE,
+    )
+
+
+@blueprint.route("/export.xlsx")
+@desk_only
+def export():
+    dashboard, _form, _station_id = _dashboard_from_request()
+    response = make_response(dashboard_workbook(dashboard))
+    response.mimetype = XLSX_MIMETYPE
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="jurisdiction-{dashboard.today.isoformat()}.xlsx"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.route("/lookup")
-@roles_required(Role.POLICE_OFFICER, Role.ADMIN)
+@desk_only
+@private
 def lookup():
-    return render_template("placeholder.html")
+    form = LookupForm(formdata=request.args)
+    people = dwellings = None
+    status = 200
+    if request.args.get("q") is not None and form.validate():
+        session, actor = db_session(), current_actor()
+        try:
+            if form.kind.data == "document":
+                people = services.find_person_by_document(
+                    session, actor, cipher(), form.document_type.data, form.q.data, today()
+                )
+            elif form.kind.data == "dwelling":
+                dwellings = services.find_dwellings_by_address(session, actor, form.q.data, today())
+            else:
+                people = services.find_people(session, actor, cipher(), form.q.data, today())
+        except InvalidInput as error:
+            _attach_errors(form, error)
+            status = 422
+    elif form.errors:
+        status = 422
+    return render_template(
+        "dashboard/lookup.html",
+        form=form,
+        people=people,
+        dwellings=dwellings,
+        limit=services.LOOKUP_LIMIT,
+    ), status
+
+
+def _attach_errors(form, error: InvalidInput) -> None:
+    """Show a service's field errors under the form's own fields."""
+    for name, messages in error.details.get("fields", {}).items():
+        target = form[name] if name in form else form["q"]
+        target.errors = list(target.errors or []) + [str(message) for message in messages]
+
+
+@blueprint.route("/people/<int:person_id>")
+@desk_only
+@private
+def person(person_id: int):
+    page = services.person_page(db_session(), current_actor(), cipher(), person_id, today())
+    return render_template("dashboard/person.html", page=page, form=RevealForm(), revealed=None)
+
+
+@blueprint.route("/people/<int:person_id>/reveal", methods=["POST"])
+@desk_only
+@private
+def reveal(person_id: int):
+    session, actor = db_session(), current_actor()
+    form = RevealForm()
+    if not form.validate_on_submit():
+        if "csrf_token" in form.errors:
+            abort(400)
+        page = services.person_page(session, actor, cipher(), person_id, today())
+        return render_template("dashboard/person.html", page=page, form=form, revealed=None), 422
+    try:
+        number = services.reveal_person_document(
+            session, actor, cipher(), person_id, form.reason.data
+        )
+    except InvalidInput as error:
+        _attach_errors(form, error)
+        page = services.person_page(session, actor, cipher(), person_id, today())
+        return render_template("dashboard/person.html", page=page, form=form, revealed=None), 422
+    page = services.person_page(session, actor, cipher(), person_id, today(), audit_view=False)
+    return render_template(
+        "dashboard/person.html", page=page, form=RevealForm(formdata=None), revealed=number
+    )
+
+
+@blueprint.route("/dwellings/<int:dwelling_id>")
+@desk_only
+@private
+def dwelling(dwelling_id: int):
+    page = services.dwelling_page(db_session(), current_actor(), dwelling_id, today())
+    return render_template("dashboard/dwelling.html", page=page)
+
+
+@blueprint.route("/audit/<object_type>/<object_id>")
+@desk_only
+@private
+def audit(object_type: str, object_id: str):
+    trail = services.audit_trail(db_session(), current_actor(), object_type, object_id)
+    return render_template("dashboard/audit.html", trail=trail)

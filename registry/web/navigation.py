@@ -39,6 +39,7 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
     ),
     Role.ADMIN: (
         MenuItem("dashboard.index", _l("Jurisdiction")),
+        MenuItem("dashboard.lookup", _l("Look up")),
         MenuItem("admin.users", _l("Users")),
         MenuItem("admin.grid_cells", _l("Grid cells")),
         MenuItem("admin.focus_areas", _l("Focus areas")),

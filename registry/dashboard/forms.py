@@ -1,0 +1,47 @@
+"""Forms of the officer's desk: the look-up (GET) and the reveal of an ID number (POST)."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
+
+from registry.validators import DocumentType
+
+LOOKUP_KINDS = [
+    SelectChoice("person", _l("Person by name or phone")),
+    SelectChoice("document", _l("Person by ID number")),
+    SelectChoice("dwelling", _l("Dwelling by address")),
+]
+
+
+class LookupForm(FlaskForm):
+    """A search is a GET, so it can be bookmarked and carries no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    kind = RadioField(_l("Look for"), choices=LOOKUP_KINDS, default="person")
+    document_type = SelectField(
+        _l("Document type"),
+        choices=[SelectChoice(kind.value, kind.label) for kind in DocumentType],
+        default=DocumentType.RESIDENT_ID.value,
+    )
+    q = StringField(_l("Search for"), validators=[Length(max=100)])
+
+
+class RevealForm(FlaskForm):
+    """The reason is checked by the service (registry.person.services.reveal_document)."""
+
+    reason = TextAreaField(_l("Reason for revealing the full number"), validators=[Length(max=500)])
+
+
+class StationFilterForm(FlaskForm):
+    """Admins may narrow the district's dashboard to one police station's jurisdiction."""
+
+    class Meta:
+        csrf = False
+
+    station = SelectField(_l("Police station"), choices=[], validate_choice=False)

@@ -1,0 +1,751 @@
+"""The police officer's desk: jurisdiction figures, look-ups, person and dwelling pages, trails.
+
+Every query here goes through the filters of :mod:`registry.scope`; the figures are a few
+aggregate SQL queries grouped by community and grid cell (Python never walks the
+dwellings). Addresses are joined under an alias so that the scope filters' own subqueries
+over ``address`` are not correlated away into the outer query.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, and_, case, exists, false, func, or_, select, true, tuple_
+from sqlalchemy.dialects.postgresql import distinct_on
+from sqlalchemy.orm import Session, aliased
+
+from registry.accounts.models import Role, UserAccount
+from registry.address.models import Address
+from registry.address.text import normalise_address_text
+from registry.area.models import Community, PoliceStation
+from registry.audit.models import AuditEntry
+from registry.audit.services import Action, record
+from registry.dwelling.models import Dwelling, Occupancy
+from registry.dwelling.status import (
+    current_rule,
+    dwelling_status,
+    filing_is_current,
+    legal_capacity,
+    residence_is_current,
+)
+from registry.errors import InvalidInput, NotFound
+from registry.grid.models import GridCell
+from registry.lease.models import (
+    LeaseFiling,
+    LeaseStatus,
+    LeaseTenant,
+    RentalPledge,
+    SecurityGuarantee,
+)
+from registry.organisation.models import Organisation
+from registry.person.identity import IdentityCipher
+from registry.person.models import Person, Residence, ResidenceKind
+from registry.person.services import (
+    find_visible_by_document,
+    masked_document,
+    reveal_document,
+    view_person,
+)
+from registry.scope import (
+    dwelling_filter,
+    get_in_scope,
+    grid_cell_filter,
+    lease_filter,
+    organisation_filter,
+    person_filter,
+)
+from registry.validators import DocumentType, FieldError, validate_document, validate_phone
+
+DESK_ROLES = (Role.POLICE_OFFICER, Role.ADMIN)
+LOOKUP_LIMIT = 50
+MIN_ADDRESS_QUERY = 2
+MIN_PHONE_DIGITS = 4
+
+_PHONE_LIKE = re.compile(r"[+\d][\d\s\-()]*")
+_PHONE_SEPARATORS = re.compile(r"[\s\-()+]")
+
+
+def _require_desk(actor: UserAccount) -> None:
+    """Officers and admins only; anyone else is told the page does not exist."""
+    if actor.role not in DESK_ROLES:
+        raise NotFound()
+
+
+def _like_pattern(text: str) -> str:
+    """``%text%`` with LIKE's wildcards in the user's text taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# -- the jurisdiction dashboard ------------------------------------------------------------
+
+
+@dataclass
+class Figures:
+    """The counts of one community, one grid cell or the whole scope."""
+
+    dwellings: int = 0
+    rented: int = 0
+    rented_filed: int = 0  # rented, with a current lease filing
+    rented_pledged: int = 0  # of those, the current filing has both signed pledges
+    registered: int = 0  # current residences of registered residents 户籍人口
+    transient: int = 0  # current residences of the transient population 流动人口
+    organisations: int = 0
+
+    @property
+    def filed_share(self) -> float | None:
+        """Share of rented dwellings that have a current filing (None: nothing rented)."""
+        return self.rented_filed / self.rented if self.rented else None
+
+    @property
+    def pledged_share(self) -> float | None:
+        """Share of rented dwellings with a current filing whose filing has both pledges."""
+        return self.rented_pledged / self.rented_filed if self.rented_filed else None
+
+    @property
+    def population(self) -> int:
+        return self.registered + self.transient
+
+
+@dataclass
+class AreaRow:
+    """One line of a dashboard table: a community or a grid cell (id None: no cell)."""
+
+    id: int | None
+    code: str
+    name: str
+    community: str = ""
+    figures: Figures = field(default_factory=Figures)
+
+
+@dataclass
+class Dashboard:
+    today: date
+    station: PoliceStation | None  # the jurisdiction shown; None: the whole district
+    stations: list[PoliceStation]  # what an admin may filter by (empty for officers)
+    communities: list[AreaRow]
+    cells: list[AreaRow]
+    total: Figures
+
+
+# The three grouping levels of one GROUPING SETS query, told apart by grouping():
+# bit 1 = community_id not grouped, bit 0 = grid_cell_id not grouped.
+_BY_COMMUNITY, _BY_CELL, _TOTAL = 0b01, 0b10, 0b11
+
+
+def _grouped(query: Select, address) -> Select:
+    levels = func.grouping(address.community_id, address.grid_cell_id).label("level")
+    return query.add_columns(levels, address.community_id, address.grid_cell_id).group_by(
+        func.grouping_sets(tuple_(address.community_id), tuple_(address.grid_cell_id), tuple_())
+    )
+
+
+def _station_condition(address, station_id: int | None):
+    if station_id is None:
+        return true()
+    return address.community_id.in_(
+        select(Community.id).where(Community.police_station_id == station_id)
+    )
+
+
+def _dwelling_counts(actor: UserAccount, today: date, station_id: int | None) -> Select:
+    a = aliased(Address, name="a")
+    current = (
+        select(
+            LeaseFiling.id.label("filing_id"),
+            LeaseFiling.dwelling_id,
+            and_(
+                exists().where(RentalPledge.lease_filing_id == LeaseFiling.id),
+                exists().where(SecurityGuarantee.lease_filing_id == LeaseFiling.id),
+            ).label("both_pledges"),
+        )
+        .where(filing_is_current(today), lease_filter(actor))
+        # The newest current filing counts, as in registry.dwelling.status.
+        .ext(distinct_on(LeaseFiling.dwelling_id))
+        .order_by(LeaseFiling.dwelling_id, LeaseFiling.starts_on.desc(), LeaseFiling.id.desc())
+        .subquery("current_filing")
+    )
+    rented = Dwelling.occupancy == Occupancy.RENTED
+    filed = and_(rented, current.c.filing_id.is_not(None))
+    query = (
+        select(
+            func.count(Dwelling.id).label("dwellings"),
+            func.count(Dwelling.id).filter(rented).label("rented"),
+            func.count(Dwelling.id).filter(filed).label("rented_filed"),
+            func.count(Dwelling.id)
+            .filter(and_(filed, current.c.both_pledges))
+            .label("rented_pledged"),
+        )
+        .select_from(Dwelling)
+        .join(a, a.id == Dwelling.address_id)
+        .outerjoin(current, current.c.dwelling_id == Dwelling.id)
+        .where(dwelling_filter(actor), _station_condition(a, station_id))
+    )
+    return _grouped(query, a)
+
+
+def _population_counts(actor: UserAccount, today: date, station_id: int | None) -> Select:
+    a = aliased(Address, name="a")
+    query = (
+        select(
+            func.count(Residence.id)
+            .filter(Residence.kind == ResidenceKind.REGISTERED)
+            .label("registered"),
+            func.count(Residence.id)
+            .filter(Residence.kind == ResidenceKind.TRANSIENT)
+            .label("transient"),
+        )
+        .select_from(Residence)
+        .join(Dwelling, Dwelling.id == Residence.dwelling_id)
+        .join(a, a.id == Dwelling.address_id)
+        .where(
+            residence_is_current(today), dwelling_filter(actor), _station_condition(a, station_id)
+        )
+    )
+    return _grouped(query, a)
+
+
+def _organisation_counts(actor: UserAccount, station_id: int | None) -> Select:
+    a = aliased(Address, name="a")
+    query = (
+        select(func.count(Organisation.id).label("organisations"))
+        .select_from(Organisation)
+        .join(a, a.id == Organisation.address_id)
+        .where(organisation_filter(actor), _station_condition(a, station_id))
+    )
+    return _grouped(query, a)
+
+
+def _community_filter(actor: UserAccount):
+    """Communities of the actor's jurisdiction (scope.py's rule for officers, all for admins)."""
+    if actor.role == Role.ADMIN:
+        return true()
+    if actor.role == Role.POLICE_OFFICER:
+        return Community.police_station_id == actor.police_station_id
+    return false()
+
+
+def jurisdiction_dashboard(
+    session: Session, actor: UserAccount, today: date, station_id: int | None = None
+) -> Dashboard:
+    """Figures of the actor's jurisdiction per community, per grid cell and in total.
+
+    Officers always see their own station's jurisdiction; admins see the district, or one
+    police station's jurisdiction when ``station_id`` is given.
+    """
+    _require_desk(actor)
+    stations: list[PoliceStation] = []
+    station = None
+    if actor.role == Role.ADMIN:
+        stations = list(session.scalars(select(PoliceStation).order_by(PoliceStation.code)))
+        if station_id is not None:
+            station = session.get(PoliceStation, station_id)
+            if station is None:
+                raise NotFound()
+    else:
+        station_id = None  # the scope filters already hold the officer to their station
+        station = actor.police_station
+
+    community_condition = _community_filter(actor)
+    if station_id is not None:
+        community_condition = and_(community_condition, Community.police_station_id == station_id)
+    communities = {
+        c.id: AreaRow(c.id, c.code, c.name)
+        for c in session.scalars(
+            select(Community).where(community_condition).order_by(Community.code)
+        )
+    }
+    cell_condition = grid_cell_filter(actor)
+    if station_id is not None:
+        cell_condition = and_(
+            cell_condition,
+            GridCell.community_id.in_(
+                select(Community.id).where(Community.police_station_id == station_id)
+            ),
+        )
+    cells: dict[int | None, AreaRow] = {
+        cell.id: AreaRow(cell.id, cell.code, cell.name, community)
+        for cell, community in session.execute(
+            select(GridCell, Community.name)
+            .join(Community, Community.id == GridCell.community_id)
+            .where(cell_condition)
+            .order_by(Community.code, GridCell.code)
+        )
+    }
+    total = Figures()
+
+    def row_for(level: int, community_id: int | None, cell_id: int | None) -> Figures:
+        if level == _TOTAL:
+            return total
+        if level == _BY_COMMUNITY:
+            if community_id not in communities:  # cannot happen within scope; stay safe
+                communities[community_id] = AreaRow(community_id, "", "")
+            return communities[community_id].figures
+        if cell_id not in cells:
+            # Addresses outside every cell of this jurisdiction are counted together.
+            cells[None] = cells.get(None) or AreaRow(None, "", "")
+            return cells[None].figures
+        return cells[cell_id].figures
+
+    for query in (
+        _dwelling_counts(actor, today, station_id),
+        _population_counts(actor, today, station_id),
+        _organisation_counts(actor, station_id),
+    ):
+        for result in session.execute(query).mappings():
+            figures = row_for(result["level"], result["community_id"], result["grid_cell_id"])
+            for name, value in result.items():
+                if name not in ("level", "community_id", "grid_cell_id"):
+                    setattr(figures, name, int(value or 0))
+
+    return Dashboard(
+        today=today,
+        station=station,
+        stations=stations,
+        communities=list(communities.values()),
+        cells=list(cells.values()),
+        total=total,
+    )
+
+
+# -- look-up -------------------------------------------------------------------------------
+
+
+@dataclass
+class PersonHit:
+    id: int
+    name: str
+    masked_document: str
+    phone: str | None
+    birth_date: date | None
+    addresses: list[tuple[int, str]]  # current dwellings in scope: (dwelling id, address)
+
+
+@dataclass
+class DwellingHit:
+    id: int
+    address: str
+    occupancy: Occupancy
+    occupants_now: int
+    filing_current: bool
+    pledges_complete: bool
+
+
+def _people_hits(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, people: list[Person], today
+) -> list[PersonHit]:
+    if not people:
+        return []
+    a = aliased(Address, name="a")
+    addresses: dict[int, list[tuple[int, str]]] = {}
+    for person_id, dwelling_id, text in session.execute(
+        select(Residence.person_id, Dwelling.id, a.full_text)
+        .join(Dwelling, Dwelling.id == Residence.dwelling_id)
+        .join(a, a.id == Dwelling.address_id)
+        .where(
+            Residence.person_id.in_([p.id for p in people]),
+            residence_is_current(today),
+            dwelling_filter(actor),
+        )
+        .order_by(a.full_text)
+    ):
+        addresses.setdefault(person_id, []).append((dwelling_id, text))
+    return [
+        PersonHit(
+            p.id,
+            p.name,
+            masked_document(cipher, p),
+            p.phone,
+            p.birth_date,
+            addresses.get(p.id, []),
+        )
+        for p in people
+    ]
+
+
+def _query_field_error(message: Any) -> InvalidInput:
+    return InvalidInput(fields={"q": [message]})
+
+
+def find_people(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, text: str, today: date
+) -> list[PersonHit]:
+    """People in scope by name (part of it) or by phone (whole number or at least 4 digits)."""
+    _require_desk(actor)
+    text = unicodedata.normalize("NFKC", text or "").strip()
+    if not text:
+        raise _query_field_error(_l("Enter a name or a phone number"))
+    query = select(Person).where(person_filter(actor), Person.anonymised_at.is_(None))
+    if _PHONE_LIKE.fullmatch(text):
+        digits = _PHONE_SEPARATORS.sub("", text)
+        try:
+            query = query.where(Person.phone == validate_phone(text))
+        except FieldError:
+            if len(digits) < MIN_PHONE_DIGITS:
+                raise _query_field_error(
+                    _l("Enter at least 4 digits of the phone number")
+                ) from None
+            query = query.where(Person.phone.contains(digits, autoescape=True))
+        query = query.order_by(Person.name, Person.id)
+    else:
+        query = query.where(Person.name.ilike(_like_pattern(text), escape="\\")).order_by(
+            (Person.name == text).desc(), Person.name, Person.id
+        )
+    people = list(session.scalars(query.limit(LOOKUP_LIMIT)))
+    return _people_hits(session, actor, cipher, people, today)
+
+
+def find_person_by_document(
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    document_type: str,
+    number: str,
+    today: date,
+) -> list[PersonHit]:
+    """The person with exactly this document number, through the blind index, if in scope."""
+    _require_desk(actor)
+    try:
+        kind = DocumentType(document_type)
+    except ValueError:
+        raise InvalidInput(fields={"document_type": [_l("Unknown document type")]}) from None
+    try:
+        normalised = validate_document(kind, number, field="q")
+    except FieldError as error:
+        raise InvalidInput(fields={"q": [error.message]}) from None
+    person = find_visible_by_document(session, actor, cipher, kind, normalised)
+    return _people_hits(session, actor, cipher, [person] if person else [], today)
+
+
+def find_dwellings_by_address(
+    session: Session, actor: UserAccount, text: str, today: date
+) -> list[DwellingHit]:
+    """Dwellings in scope whose normalised address contains the text (pg_trgm index)."""
+    _require_desk(actor)
+    normalised = normalise_address_text(text or "")
+    if len(normalised) < MIN_ADDRESS_QUERY:
+        raise _query_field_error(_l("Enter at least 2 characters of the address"))
+    a = aliased(Address, name="a")
+    query = dwelling_status(
+        select(Dwelling.id, Dwelling.occupancy, a.full_text)
+        .join(a, a.id == Dwelling.address_id)
+        .where(a.full_text.ilike(_like_pattern(normalised), escape="\\"), dwelling_filter(actor))
+        .order_by(a.full_text, Dwelling.id)
+        .limit(LOOKUP_LIMIT),
+        Dwelling,
+        today,
+    )
+    return [
+        DwellingHit(
+            row.id,
+            row.full_text,
+            row.occupancy,
+            row.occupants_now,
+            row.current_filing_id is not None,
+            bool(row.rental_pledge and row.security_guarantee),
+        )
+        for row in session.execute(query)
+    ]
+
+
+# -- a person's page -----------------------------------------------------------------------
+
+
+@dataclass
+class ResidenceLine:
+    dwelling_id: int
+    address: str
+    kind: ResidenceKind
+    relationship: str
+    moved_in: date
+    moved_out: date | None
+    current: bool
+
+
+@dataclass
+class PersonPage:
+    person: Person
+    masked_document: str
+    residences: list[ResidenceLine]
+
+
+def person_page(
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    person_id: int,
+    today: date,
+    *,
+    audit_view: bool = True,
+) -> PersonPage:
+    """A person in scope with their residences (current first) in the actor's scope.
+
+    The view is audited; ``audit_view=False`` is for the page shown right after a reveal,
+    which the reveal's own audit entry already records.
+    """
+    _require_desk(actor)
+    if audit_view:
+        person = view_person(session, actor, person_id)
+    else:
+        person = get_in_scope(session, actor, Person, person_id)
+    a = aliased(Address, name="a")
+    current = residence_is_current(today)
+    rows = session.execute(
+        select(Residence, a.full_text, current.label("current"))
+        .join(Dwelling, Dwelling.id == Residence.dwelling_id)
+        .join(a, a.id == Dwelling.address_id)
+        .where(Residence.person_id == person.id, dwelling_filter(actor))
+        .order_by(current.desc(), Residence.moved_in.desc(), Residence.id.desc())
+    )
+    residences = [
+        ResidenceLine(
+            residence.dwelling_id,
+            text,
+            residence.kind,
+            str(residence.relationship_to_dwelling),
+            residence.moved_in,
+            residence.moved_out,
+            bool(is_current),
+        )
+        for residence, text, is_current in rows
+    ]
+    return PersonPage(person, masked_document(cipher, person), residences)
+
+
+def reveal_person_document(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, person_id: int, reason: str
+) -> str:
+    """The full number, through the audited reveal; a person without a number has none."""
+    _require_desk(actor)
+    person = get_in_scope(session, actor, Person, person_id)
+    if person.document_ciphertext is None:
+        raise NotFound()
+    return reveal_document(session, actor, cipher, person_id, reason)
+
+
+# -- a dwelling's page ---------------------------------------------------------------------
+
+
+@dataclass
+class ResidentLine:
+    person_id: int
+    name: str
+    kind: ResidenceKind
+    relationship: str
+    moved_in: date
+
+
+@dataclass
+class FilingLine:
+    id: int
+    filing_number: str
+    landlord: str
+    starts_on: date
+    ends_on: date
+    ended_on: date | None
+    monthly_rent: Decimal
+    state: str  # current, future, expired, ended_early
+    tenants: int
+    rental_pledge: bool
+    security_guarantee: bool
+
+
+@dataclass
+class DwellingPage:
+    dwelling: Dwelling
+    address: str
+    community: str
+    grid_cell: str | None
+    legal_capacity: int | None
+    occupants_now: int
+    over_capacity: bool
+    residents: list[ResidentLine]
+    filings: list[FilingLine]
+
+
+def dwelling_page(
+    session: Session, actor: UserAccount, dwelling_id: int, today: date
+) -> DwellingPage:
+    """A dwelling in scope: its facts, capacity, who lives there now and its filings."""
+    _require_desk(actor)
+    dwelling = get_in_scope(session, actor, Dwelling, dwelling_id)
+    address = dwelling.address
+    capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, current_rule(session))
+    residents = [
+        ResidentLine(pid, name, kind, str(rel), moved_in)
+        for pid, name, kind, rel, moved_in in session.execute(
+            select(
+                Person.id,
+                Person.name,
+                Residence.kind,
+                Residence.relationship_to_dwelling,
+                Residence.moved_in,
+            )
+            .join(Person, Person.id == Residence.person_id)
+            .where(Residence.dwelling_id == dwelling.id, residence_is_current(today))
+            .order_by(Residence.moved_in, Person.name)
+        )
+    ]
+    state = case(
+        (filing_is_current(today), "current"),
+        (LeaseFiling.status == LeaseStatus.ENDED_EARLY, "ended_early"),
+        (LeaseFiling.starts_on > today, "future"),
+        else_="expired",
+    )
+    tenants = (
+        select(func.count(LeaseTenant.id))
+        .where(LeaseTenant.lease_filing_id == LeaseFiling.id, LeaseTenant.removed_on.is_(None))
+        .scalar_subquery()
+    )
+    filings = [
+        FilingLine(
+            row.id,
+            row.filing_number,
+            row.landlord,
+            row.starts_on,
+            row.ends_on,
+            row.ended_on,
+            row.monthly_rent,
+            row.state,
+            row.tenants,
+            row.rental_pledge,
+            row.security_guarantee,
+        )
+        for row in session.execute(
+            select(
+                LeaseFiling.id,
+                LeaseFiling.filing_number,
+                Person.name.label("landlord"),
+                LeaseFiling.starts_on,
+                LeaseFiling.ends_on,
+                LeaseFiling.ended_on,
+                LeaseFiling.monthly_rent,
+                state.label("state"),
+                tenants.label("tenants"),
+                exists()
+                .where(RentalPledge.lease_filing_id == LeaseFiling.id)
+                .label("rental_pledge"),
+                exists()
+                .where(SecurityGuarantee.lease_filing_id == LeaseFiling.id)
+                .label("security_guarantee"),
+            )
+            .join(Person, Person.id == LeaseFiling.landlord_person_id)
+            .where(LeaseFiling.dwelling_id == dwelling.id, lease_filter(actor))
+            .order_by(LeaseFiling.starts_on.desc(), LeaseFiling.id.desc())
+        )
+    ]
+    occupants = len(residents)
+    return DwellingPage(
+        dwelling=dwelling,
+        address=address.full_text,
+        community=address.community.name,
+        grid_cell=address.grid_cell.name if address.grid_cell is not None else None,
+        legal_capacity=capacity,
+        occupants_now=occupants,
+        over_capacity=capacity is not None and occupants > capacity,
+        residents=residents,
+        filings=filings,
+    )
+
+
+# -- audit trail of a record ---------------------------------------------------------------
+
+# URL name -> (model, the object_type names its entries are written under)
+AUDITED_RECORDS: dict[str, tuple[type, tuple[str, ...]]] = {
+    "person": (Person, ("person",)),
+    "dwelling": (Dwelling, ("dwelling",)),
+    "address": (Address, ("address",)),
+    "organisation": (Organisation, ("organisation",)),
+    "lease": (LeaseFiling, ("lease", "lease_filing")),
+    "residence": (Residence, ("residence",)),
+}
+
+
+def _check_record_scope(session: Session, actor: UserAccount, model, record_id: int) -> None:
+    """NotFound unless the record exists in the actor's scope (a residence: its dwelling)."""
+    if model is Residence:
+        found = session.scalar(
+            select(Residence.id)
+            .join(Dwelling, Dwelling.id == Residence.dwelling_id)
+            .where(Residence.id == record_id, dwelling_filter(actor))
+        )
+        if found is None:
+            raise NotFound()
+        return
+    get_in_scope(session, actor, model, record_id)
+
+
+@dataclass
+class AuditTrail:
+    object_type: str
+    object_id: int
+    title: str | None  # what the record is called now; None if it no longer exists
+    entries: list[AuditEntry]
+
+
+def _record_title(session: Session, model, record_id: int) -> str | None:
+    """A person's name, a dwelling's or address's text, an organisation's or filing's name."""
+    if model is Person:
+        return session.scalar(select(Person.name).where(Person.id == record_id))
+    if model is Address:
+        return session.scalar(select(Address.full_text).where(Address.id == record_id))
+    if model is Dwelling:
+        return session.scalar(
+            select(Address.full_text)
+            .join(Dwelling, Dwelling.address_id == Address.id)
+            .where(Dwelling.id == record_id)
+        )
+    if model is Organisation:
+        return session.scalar(select(Organisation.name).where(Organisation.id == record_id))
+    if model is LeaseFiling:
+        return session.scalar(select(LeaseFiling.filing_number).where(LeaseFiling.id == record_id))
+    if model is Residence:
+        return session.scalar(
+            select(Person.name + " · " + Address.full_text)
+            .select_from(Residence)
+            .join(Person, Person.id == Residence.person_id)
+            .join(Dwelling, Dwelling.id == Residence.dwelling_id)
+            .join(Address, Address.id == Dwelling.address_id)
+            .where(Residence.id == record_id)
+        )
+    return None
+
+
+def audit_trail(
+    session: Session, actor: UserAccount, object_type: str, object_id: str
+) -> AuditTrail:
+    """The audit entries of one record, newest first, for officers (in scope) and admins.
+
+    Officers must have the record in their scope; admins may also read the trail of a
+    record that has since been deleted. Reading a person's trail is itself audited as a
+    view of that person. Document numbers are stored masked, so they stay masked here.
+    """
+    _require_desk(actor)
+    if object_type not in AUDITED_RECORDS or not object_id.isdigit():
+        raise NotFound()
+    model, names = AUDITED_RECORDS[object_type]
+    record_id = int(object_id)
+    if actor.role != Role.ADMIN:
+        _check_record_scope(session, actor, model, record_id)
+    title = _record_title(session, model, record_id)
+    entries = list(
+        session.scalars(
+            select(AuditEntry)
+            .where(
+                or_(*(AuditEntry.object_type == name for name in names)),
+                AuditEntry.object_id == str(record_id),
+            )
+            .order_by(AuditEntry.id.desc())
+        )
+    )
+    if title is None and not entries:
+        raise NotFound()
+    if object_type == "person" and title is not None:
+        record(session, actor, Action.VIEW, "person", record_id)
+    return AuditTrail(object_type, record_id, title, entries)
