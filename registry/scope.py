@@ -7,7 +7,7 @@ as "not found", so a user cannot even confirm that it exists.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, false, or_, select, true
+from sqlalchemy import Select, false, select, true, union
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -87,7 +87,8 @@ def person_filter(actor: UserAccount) -> ColumnElement[bool]:
     residents = select(Residence.person_id).where(Residence.dwelling_id.in_(dwellings))
     owners = select(Dwelling.owner_person_id).where(Dwelling.id.in_(dwellings))
     landlords = select(LeaseFiling.landlord_person_id).where(LeaseFiling.dwelling_id.in_(dwellings))
-    return or_(Person.id.in_(residents), Person.id.in_(owners), Person.id.in_(landlords))
+    # One UNION instead of an OR of three IN lists: the planner can then use the indexes.
+    return Person.id.in_(union(residents, owners, landlords))
 
 
 def organisation_filter(actor: UserAccount) -> ColumnElement[bool]:

@@ -1,20 +1,692 @@
-"""Grid workers' tablet pages (placeholder until built)."""
+"""Grid workers' tablet pages: my cells, search, addresses, dwellings, occupants, units.
 
-from flask import Blueprint, render_template
+Views are thin: parse the form, call a service, render or redirect. Every service applies
+the worker's scope, so a record outside the worker's cells is "not found" whatever the URL
+says. Validation errors re-render the form with everything the worker typed; a save based
+on a stale version shows the conflict page.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Callable
+from datetime import date
+from itertools import groupby
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm.exc import StaleDataError
 
 from registry.accounts.models import Role
-from registry.web.auth import roles_required
+from registry.address import services as addresses
+from registry.address.forms import LABELS as ADDRESS_LABELS
+from registry.address.forms import AddressForm
+from registry.address.models import Address
+from registry.dwelling import services as dwellings
+from registry.dwelling.forms import LABELS as DWELLING_LABELS
+from registry.dwelling.forms import OCCUPANCY_LABELS, USE_LABELS, DwellingForm
+from registry.dwelling.models import Dwelling
+from registry.errors import Conflict, InvalidInput
+from registry.grid.forms import SearchForm, apply_errors
+from registry.organisation import services as organisations
+from registry.organisation.forms import KIND_LABELS as ORGANISATION_KIND_LABELS
+from registry.organisation.forms import LABELS as ORGANISATION_LABELS
+from registry.organisation.forms import OrganisationForm
+from registry.organisation.models import Organisation
+from registry.person import residences
+from registry.person.forms import KIND_LABELS as RESIDENCE_KIND_LABELS
+from registry.person.forms import LABELS as PERSON_LABELS
+from registry.person.forms import (
+    RELATIONSHIP_LABELS,
+    MoveInForm,
+    MoveOutForm,
+    PersonForm,
+    ResidenceForm,
+)
+from registry.person.models import Person
+from registry.person.services import masked_document, view_person
+from registry.scope import get_in_scope
+from registry.web.auth import current_actor, roles_required
+from registry.web.conflict import render_conflict
+from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("gridwork", __name__, url_prefix="/cells")
 
+BUILDINGS_PER_PAGE = 30
+DWELLINGS_PER_PAGE = 50
+PLEDGE_ENDPOINT = "leases.sign_pledge"
+PLEDGE_KINDS = ("rental_pledge", "security_guarantee")
+LEAFLET = "vendor/leaflet/leaflet.js"
+
+worker_only = roles_required(Role.GRID_WORKER)
+
+
+def _page_url(number: int) -> str:
+    """This page with another page number, keeping the other query arguments."""
+    args = request.args.to_dict()
+    args["page"] = number
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+@blueprint.context_processor
+def _labels() -> dict:
+    return {
+        "page_url": _page_url,
+        "use_labels": {str(k): v for k, v in USE_LABELS.items()},
+        "occupancy_labels": {str(k): v for k, v in OCCUPANCY_LABELS.items()},
+        "residence_kind_labels": {str(k): v for k, v in RESIDENCE_KIND_LABELS.items()},
+        "relationship_labels": {str(k): v for k, v in RELATIONSHIP_LABELS.items()},
+        "organisation_kind_labels": {str(k): v for k, v in ORGANISATION_KIND_LABELS.items()},
+    }
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _page() -> int:
+    try:
+        return max(1, int(request.args.get("page", 1)))
+    except ValueError:
+        return 1
+
+
+def _pages(total: int, per_page: int) -> int:
+    return max(1, math.ceil(total / per_page))
+
+
+def _version() -> str | None:
+    """The version the form was based on: a plain hidden input, never a form field.
+
+    The conflict page re-posts every field and adds the current version; keeping the
+    version out of the form classes means only that one value is ever submitted.
+    """
+    return request.form.get("version")
+
+
+def _save(
+    form,
+    action: Callable,
+    render: Callable,
+    labels: dict,
+    reload: Callable[[], tuple[dict, int]],
+):
+    """Run a service; on field errors re-render with the input, on a stale version conflict."""
+    session = db_session()
+    try:
+        return action(), None
+    except InvalidInput as error:
+        session.rollback()
+        unplaced = apply_errors(form, error.details.get("fields", {}))
+        return None, (render(unplaced), 422)
+    except Conflict as error:
+        return None, render_conflict(error, form, labels, session)
+    except StaleDataError:
+        session.rollback()
+        current, version = reload()
+        return None, render_conflict(Conflict(current=current, version=version), form, labels)
+
+
+def _pledge_links(filing_id: int | None) -> dict[str, str]:
+    """Links to the pledge collection page, when the leases pages provide it."""
+    if filing_id is None or PLEDGE_ENDPOINT not in current_app.view_functions:
+        return {}
+    return {kind: url_for(PLEDGE_ENDPOINT, filing_id=filing_id, kind=kind) for kind in PLEDGE_KINDS}
+
+
+def _leaflet_available() -> bool:
+    return os.path.exists(os.path.join(current_app.static_folder, LEAFLET))
+
+
+# -- my cells and search -------------------------------------------------------------------
+
 
 @blueprint.route("/")
-@roles_required(Role.GRID_WORKER)
+@worker_only
 def my_cells():
-    return render_template("placeholder.html")
+    session, actor = db_session(), current_actor()
+    today = date.today()
+    cells = addresses.cells_of(session, actor)
+    summaries = dwellings.cell_summaries(session, actor, [c.id for c in cells], today)
+    chosen = next((c for c in cells if str(c.id) == request.args.get("cell")), None)
+    chosen = chosen or (cells[0] if cells else None)
+    show = "attention" if request.args.get("show") == "attention" else "buildings"
+    page = _page()
+    rows, total, per_page = [], 0, BUILDINGS_PER_PAGE
+    if chosen is not None and show == "buildings":
+        rows, total = dwellings.buildings_of_cell(
+            session, actor, chosen.id, today, page, BUILDINGS_PER_PAGE
+        )
+    elif chosen is not None:
+        per_page = DWELLINGS_PER_PAGE
+        rows, total = dwellings.needing_attention(
+            session, actor, chosen.id, today, page, DWELLINGS_PER_PAGE
+        )
+    return render_template(
+        "gridwork/my_cells.html",
+        cells=cells,
+        summaries=summaries,
+        chosen=chosen,
+        show=show,
+        rows=rows,
+        total=total,
+        page=page,
+        pages=_pages(total, per_page),
+        today=today,
+    )
 
 
-@blueprint.route("/search")
-@roles_required(Role.GRID_WORKER)
+@blueprint.route("/search", methods=["GET", "POST"])
+@worker_only
 def search():
-    return render_template("placeholder.html")
+    """Search by door number, building, name, phone or document number.
+
+    The form posts, so that a document or phone number never lands in a URL (browser
+    history, server logs); a document number is not echoed back, only its masked form.
+    """
+    session, actor = db_session(), current_actor()
+    form = SearchForm(request.form if request.method == "POST" else request.args)
+    query = (form.q.data or "").strip()
+    searched_document = residences.as_document_number(query)
+    if searched_document:
+        form.q.data = ""
+    found = {"addresses": ([], False), "people": ([], False), "organisations": ([], False)}
+    masked, homes = {}, {}
+    if query:
+        found["addresses"] = addresses.search_addresses(session, actor, query)
+        found["people"] = residences.search_people(session, actor, cipher(), query)
+        found["organisations"] = organisations.search_organisations(session, actor, query)
+        people = found["people"][0]
+        masked = {p.id: masked_document(cipher(), p) for p in people}
+        homes = residences.current_homes(session, actor, [p.id for p in people])
+        residences.record_list_views(session, actor, people, "search")
+    return render_template(
+        "gridwork/search.html",
+        form=form,
+        query=query,
+        searched_document=searched_document,
+        found=found,
+        masked=masked,
+        homes=homes,
+    )
+
+
+# -- addresses -----------------------------------------------------------------------------
+
+
+def _render_address_form(form, address=None, unplaced=(), parent=None):
+    roads = addresses.nearby_roads(
+        db_session(), current_actor(), include_id=address.road_id if address else None
+    )
+    chosen = form.road_id.data
+    form.set_roads(roads)
+    form.road_id.data = chosen
+    return render_template(
+        "gridwork/address_form.html",
+        form=form,
+        address=address,
+        parent=parent,
+        unplaced=unplaced,
+        features=addresses.map_features(db_session(), current_actor()),
+        leaflet=_leaflet_available(),
+    )
+
+
+@blueprint.route("/addresses/new", methods=["GET", "POST"])
+@worker_only
+def new_address():
+    session, actor = db_session(), current_actor()
+    parent = None
+    if request.args.get("parent", "").isdigit():
+        parent = get_in_scope(session, actor, Address, int(request.args["parent"]))
+    form = AddressForm()
+    if request.method == "GET" and parent is not None:
+        values = addresses.address_values(parent)
+        for name in ("road_id", "door_number", "building", "lon", "lat"):
+            form[name].data = "" if values[name] is None else str(values[name])
+    if request.method == "POST":
+        created, failed = _save(
+            form,
+            lambda: addresses.create_address(session, actor, form.to_input()),
+            lambda unplaced: _render_address_form(form, unplaced=unplaced, parent=parent),
+            ADDRESS_LABELS,
+            lambda: ({}, 0),
+        )
+        if failed:
+            return failed
+        flash(_("Address %(code)s created.", code=created.code), "ok")
+        return redirect(url_for(".address", address_id=created.id))
+    return _render_address_form(form, parent=parent)
+
+
+@blueprint.route("/addresses/<int:address_id>")
+@worker_only
+def address(address_id: int):
+    session, actor = db_session(), current_actor()
+    today = date.today()
+    record = get_in_scope(session, actor, Address, address_id)
+    page = _page()
+    rows, total = dwellings.dwellings_at(session, actor, record, today, page, DWELLINGS_PER_PAGE)
+    lon, lat = addresses.address_point(record)
+    parent = None
+    if record.parent_id is not None:
+        parent = session.scalar(
+            select(Address).where(Address.id == record.parent_id, addresses.address_filter(actor))
+        )
+    own = next((r for r, _cap in rows if r.Address.id == record.id), None)
+    return render_template(
+        "gridwork/address.html",
+        address=record,
+        parent=parent,
+        own=own,
+        groups=[
+            (entrance, list(group))
+            for entrance, group in groupby(
+                ((r, cap) for r, cap in rows if r.Address.id != record.id),
+                key=lambda pair: pair[0].Address.entrance,
+            )
+        ],
+        total=total,
+        page=page,
+        pages=_pages(total, DWELLINGS_PER_PAGE),
+        lon=lon,
+        lat=lat,
+        organisations=organisations.organisations_at(session, actor, record.id),
+    )
+
+
+@blueprint.route("/addresses/<int:address_id>/edit", methods=["GET", "POST"])
+@worker_only
+def edit_address(address_id: int):
+    session, actor = db_session(), current_actor()
+    record = get_in_scope(session, actor, Address, address_id)
+    form = AddressForm()
+    if request.method == "GET":
+        for name, value in addresses.address_values(record).items():
+            form[name].data = "" if value is None else str(value)
+        return _render_address_form(form, address=record)
+
+    def reload():
+        fresh = get_in_scope(session, actor, Address, address_id)
+        return addresses.address_values(fresh), fresh.version
+
+    def render(unplaced):
+        fresh = get_in_scope(session, actor, Address, address_id)
+        return _render_address_form(form, address=fresh, unplaced=unplaced)
+
+    _saved, failed = _save(
+        form,
+        lambda: addresses.correct_address(session, actor, address_id, form.to_input(), _version()),
+        render,
+        ADDRESS_LABELS,
+        reload,
+    )
+    if failed:
+        return failed
+    flash(_("Address saved."), "ok")
+    return redirect(url_for(".address", address_id=address_id))
+
+
+# -- dwellings -----------------------------------------------------------------------------
+
+
+def _render_dwelling_form(form, address, dwelling=None, unplaced=()):
+    form.set_owner_kinds(editing=dwelling is not None)
+    return render_template(
+        "gridwork/dwelling_form.html",
+        form=form,
+        address=address,
+        dwelling=dwelling,
+        owner=dwellings.owner_label(cipher(), dwelling) if dwelling else "",
+        unplaced=unplaced,
+    )
+
+
+@blueprint.route("/addresses/<int:address_id>/dwelling/new", methods=["GET", "POST"])
+@worker_only
+def new_dwelling(address_id: int):
+    session, actor = db_session(), current_actor()
+    record = get_in_scope(session, actor, Address, address_id)
+    form = DwellingForm()
+    if request.method == "GET":
+        form.owner_kind.data = "person"
+    if request.method == "POST":
+        created, failed = _save(
+            form,
+            lambda: dwellings.create_dwelling(
+                session, actor, cipher(), address_id, form.to_input()
+            ),
+            lambda unplaced: _render_dwelling_form(
+                form, get_in_scope(session, actor, Address, address_id), unplaced=unplaced
+            ),
+            DWELLING_LABELS,
+            lambda: ({}, 0),
+        )
+        if failed:
+            return failed
+        flash(_("Dwelling created."), "ok")
+        return redirect(url_for(".dwelling", dwelling_id=created.id))
+    return _render_dwelling_form(form, record)
+
+
+@blueprint.route("/dwellings/<int:dwelling_id>")
+@worker_only
+def dwelling(dwelling_id: int):
+    session, actor = db_session(), current_actor()
+    today = date.today()
+    record, status, capacity = dwellings.dwelling_with_status(session, actor, dwelling_id, today)
+    current, former = residences.residences_of_dwelling(session, actor, dwelling_id, today)
+    former = former[:20]
+    shown = [r.person for r in current + former]
+    masked = {p.id: masked_document(cipher(), p) for p in shown}
+    residences.record_list_views(session, actor, {p.id: p for p in shown}.values(), "dwelling")
+    return render_template(
+        "gridwork/dwelling.html",
+        dwelling=record,
+        address=record.address,
+        status=status,
+        capacity=capacity,
+        current=current,
+        former=former,
+        masked=masked,
+        owner=dwellings.owner_label(cipher(), record),
+        pledge_links=_pledge_links(status.current_filing_id),
+        today=today,
+    )
+
+
+@blueprint.route("/dwellings/<int:dwelling_id>/edit", methods=["GET", "POST"])
+@worker_only
+def edit_dwelling(dwelling_id: int):
+    session, actor = db_session(), current_actor()
+    record = get_in_scope(session, actor, Dwelling, dwelling_id)
+    form = DwellingForm()
+    if request.method == "GET":
+        for name, value in dwellings.dwelling_values(record).items():
+            form[name].data = str(value)
+        form.owner_kind.data = "keep"
+        return _render_dwelling_form(form, record.address, record)
+
+    def reload():
+        fresh = get_in_scope(session, actor, Dwelling, dwelling_id)
+        return dwellings.dwelling_values(fresh), fresh.version
+
+    def render(unplaced):
+        fresh = get_in_scope(session, actor, Dwelling, dwelling_id)
+        return _render_dwelling_form(form, fresh.address, fresh, unplaced)
+
+    _saved, failed = _save(
+        form,
+        lambda: dwellings.correct_dwelling(
+            session, actor, cipher(), dwelling_id, form.to_input(), _version()
+        ),
+        render,
+        DWELLING_LABELS,
+        reload,
+    )
+    if failed:
+        return failed
+    flash(_("Dwelling saved."), "ok")
+    return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
+
+
+# -- occupants -----------------------------------------------------------------------------
+
+
+@blueprint.route("/dwellings/<int:dwelling_id>/move-in", methods=["GET", "POST"])
+@worker_only
+def move_in(dwelling_id: int):
+    session, actor = db_session(), current_actor()
+    record = get_in_scope(session, actor, Dwelling, dwelling_id)
+    form = MoveInForm()
+
+    def render(unplaced=()):
+        fresh = get_in_scope(session, actor, Dwelling, dwelling_id)
+        return render_template(
+            "gridwork/move_in.html", form=form, dwelling=fresh, unplaced=unplaced
+        )
+
+    if request.method == "GET":
+        form.moved_in.data = date.today().isoformat()
+        return render()
+    _created, failed = _save(
+        form,
+        lambda: residences.move_in(session, actor, cipher(), record.id, form.to_input()),
+        render,
+        PERSON_LABELS,
+        lambda: ({}, 0),
+    )
+    if failed:
+        return failed
+    flash(_("Moved in."), "ok")
+    return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
+
+
+def _residence_page(residence_id: int):
+    session, actor = db_session(), current_actor()
+    residence = residences.residence_in_scope(session, actor, residence_id)
+    return residence, masked_document(cipher(), residence.person)
+
+
+@blueprint.route("/residences/<int:residence_id>/move-out", methods=["GET", "POST"])
+@worker_only
+def move_out(residence_id: int):
+    session, actor = db_session(), current_actor()
+    residence, masked = _residence_page(residence_id)
+    form = MoveOutForm()
+    dwelling_id = residence.dwelling_id
+
+    def render(unplaced=()):
+        fresh, fresh_masked = _residence_page(residence_id)
+        return render_template(
+            "gridwork/move_out.html",
+            form=form,
+            residence=fresh,
+            masked=fresh_masked,
+            unplaced=unplaced,
+        )
+
+    if request.method == "GET":
+        form.moved_out.data = date.today().isoformat()
+        return render_template(
+            "gridwork/move_out.html", form=form, residence=residence, masked=masked, unplaced=()
+        )
+
+    def reload():
+        fresh = residences.residence_in_scope(session, actor, residence_id)
+        return residences.residence_values(fresh), fresh.version
+
+    _saved, failed = _save(
+        form,
+        lambda: residences.move_out(session, actor, residence_id, form.moved_out.data, _version()),
+        render,
+        PERSON_LABELS,
+        reload,
+    )
+    if failed:
+        return failed
+    flash(_("Moved out. The stay stays in the history."), "ok")
+    return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
+
+
+@blueprint.route("/residences/<int:residence_id>/edit", methods=["GET", "POST"])
+@worker_only
+def edit_residence(residence_id: int):
+    session, actor = db_session(), current_actor()
+    residence, masked = _residence_page(residence_id)
+    form = ResidenceForm()
+    dwelling_id = residence.dwelling_id
+
+    def render(unplaced=()):
+        fresh, fresh_masked = _residence_page(residence_id)
+        return render_template(
+            "gridwork/residence_form.html",
+            form=form,
+            residence=fresh,
+            masked=fresh_masked,
+            unplaced=unplaced,
+        )
+
+    if request.method == "GET":
+        for name, value in residences.residence_values(residence).items():
+            form[name].data = "" if value is None else str(value)
+        return render()
+
+    def reload():
+        fresh = residences.residence_in_scope(session, actor, residence_id)
+        return residences.residence_values(fresh), fresh.version
+
+    _saved, failed = _save(
+        form,
+        lambda: residences.correct_residence(
+            session, actor, residence_id, form.to_input(), _version()
+        ),
+        render,
+        PERSON_LABELS,
+        reload,
+    )
+    if failed:
+        return failed
+    flash(_("Residence saved."), "ok")
+    return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
+
+
+@blueprint.route("/people/<int:person_id>")
+@worker_only
+def person(person_id: int):
+    session, actor = db_session(), current_actor()
+    record = view_person(session, actor, person_id)
+    return render_template(
+        "gridwork/person.html",
+        person=record,
+        masked=masked_document(cipher(), record),
+        stays=residences.residences_of_person(session, actor, person_id),
+        today=date.today(),
+    )
+
+
+@blueprint.route("/people/<int:person_id>/edit", methods=["GET", "POST"])
+@worker_only
+def edit_person(person_id: int):
+    session, actor = db_session(), current_actor()
+    record = get_in_scope(session, actor, Person, person_id)
+    form = PersonForm()
+
+    def render(unplaced=()):
+        fresh = get_in_scope(session, actor, Person, person_id)
+        return render_template(
+            "gridwork/person_form.html",
+            form=form,
+            person=fresh,
+            masked=masked_document(cipher(), fresh),
+            unplaced=unplaced,
+        )
+
+    if request.method == "GET":
+        form.name.data = record.name
+        form.document_type.data = str(record.document_type)
+        form.phone.data = record.phone or ""
+        form.birth_date.data = record.birth_date.isoformat() if record.birth_date else ""
+        return render()
+
+    def reload():
+        fresh = get_in_scope(session, actor, Person, person_id)
+        current = {
+            "name": fresh.name,
+            "document_type": str(fresh.document_type),
+            "document_number": masked_document(cipher(), fresh),
+            "phone": fresh.phone,
+            "birth_date": fresh.birth_date,
+        }
+        return current, fresh.version
+
+    _saved, failed = _save(
+        form,
+        lambda: residences.correct_occupant(
+            session, actor, cipher(), person_id, form.to_input(), _version()
+        ),
+        render,
+        PERSON_LABELS,
+        reload,
+    )
+    if failed:
+        return failed
+    flash(_("Person saved."), "ok")
+    return redirect(url_for(".person", person_id=person_id))
+
+
+# -- organisations -------------------------------------------------------------------------
+
+
+def _render_organisation_form(form, organisation=None, unplaced=()):
+    return render_template(
+        "gridwork/organisation_form.html",
+        form=form,
+        organisation=organisation,
+        unplaced=unplaced,
+    )
+
+
+@blueprint.route("/addresses/<int:address_id>/organisations/new", methods=["GET", "POST"])
+@worker_only
+def new_organisation(address_id: int):
+    session, actor = db_session(), current_actor()
+    record = get_in_scope(session, actor, Address, address_id)
+    form = OrganisationForm()
+    if request.method == "GET":
+        form.address_code.data = record.code
+        form.employee_count.data = "0"
+        return _render_organisation_form(form)
+    created, failed = _save(
+        form,
+        lambda: organisations.create_organisation(session, actor, form.to_input()),
+        lambda unplaced: _render_organisation_form(form, unplaced=unplaced),
+        ORGANISATION_LABELS,
+        lambda: ({}, 0),
+    )
+    if failed:
+        return failed
+    flash(_("Organisation created."), "ok")
+    return redirect(url_for(".organisation", organisation_id=created.id))
+
+
+@blueprint.route("/organisations/<int:organisation_id>")
+@worker_only
+def organisation(organisation_id: int):
+    record = get_in_scope(db_session(), current_actor(), Organisation, organisation_id)
+    return render_template("gridwork/organisation.html", organisation=record)
+
+
+@blueprint.route("/organisations/<int:organisation_id>/edit", methods=["GET", "POST"])
+@worker_only
+def edit_organisation(organisation_id: int):
+    session, actor = db_session(), current_actor()
+    record = get_in_scope(session, actor, Organisation, organisation_id)
+    form = OrganisationForm()
+    if request.method == "GET":
+        for name, value in organisations.organisation_values(record).items():
+            form[name].data = "" if value is None else str(value)
+        return _render_organisation_form(form, record)
+
+    def reload():
+        fresh = get_in_scope(session, actor, Organisation, organisation_id)
+        return organisations.organisation_values(fresh), fresh.version
+
+    def render(unplaced):
+        fresh = get_in_scope(session, actor, Organisation, organisation_id)
+        return _render_organisation_form(form, fresh, unplaced)
+
+    _saved, failed = _save(
+        form,
+        lambda: organisations.correct_organisation(
+            session, actor, organisation_id, form.to_input(), _version()
+        ),
+        render,
+        ORGANISATION_LABELS,
+        reload,
+    )
+    if failed:
+        return failed
+    flash(_("Organisation saved."), "ok")
+    return redirect(url_for(".organisation", organisation_id=organisation_id))

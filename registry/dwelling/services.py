@@ -1,0 +1,462 @@
+"""Dwellings: create and correct, inside the actor's scope, version-checked and audited.
+
+The owner is a person (found by document through the blind index, or registered) or an
+organisation (by its credit code), never both.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from registry.accounts.models import UserAccount
+from registry.address.models import Address, Road
+from registry.audit.services import Action, record
+from registry.dwelling.models import Dwelling, DwellingUse, Occupancy
+from registry.dwelling.status import (
+    current_filing_id,
+    current_rule,
+    dwelling_status,
+    has_pledges,
+    legal_capacity,
+    occupants_now,
+)
+from registry.errors import InvalidInput, NotFound
+from registry.organisation.models import Organisation
+from registry.person.identity import IdentityCipher
+from registry.person.services import PersonInput, create_or_find_person, masked_document
+from registry.scope import address_filter, dwelling_filter, get_in_scope
+from registry.validators import (
+    FieldError,
+    ValidationErrors,
+    validate_credit_code,
+    validate_positive_area,
+    validate_positive_int,
+)
+
+MAX_ROOMS = 100
+
+
+class OwnerKind:
+    KEEP = "keep"  # corrections only: leave the owner as it is
+    NONE = "none"
+    PERSON = "person"
+    ORGANISATION = "organisation"
+    ALL = (KEEP, NONE, PERSON, ORGANISATION)
+
+
+@dataclass(frozen=True)
+class DwellingInput:
+    use: Any
+    floor_area: Any
+    rooms: Any
+    occupancy: Any
+    owner_kind: Any = OwnerKind.KEEP
+    owner_name: Any = None
+    owner_document_type: Any = None
+    owner_document_number: Any = None
+    owner_credit_code: Any = None
+
+
+@dataclass(frozen=True)
+class CleanDwelling:
+    use: DwellingUse
+    floor_area: Decimal
+    rooms: int
+    occupancy: Occupancy
+    owner_kind: str
+
+
+def clean_dwelling(data: DwellingInput) -> CleanDwelling:
+    """Every field checked at once; the owner is checked where it is looked up."""
+    errors = ValidationErrors()
+    use = occupancy = None
+    area = Decimal(0)
+    rooms = 0
+    try:
+        use = DwellingUse(str(data.use or ""))
+    except ValueError:
+        errors.add("use", _l("Choose one of the listed values"))
+    with errors.collect():
+        area = validate_positive_area(data.floor_area or None)
+    with errors.collect():
+        rooms = validate_positive_int(data.rooms or None, "rooms", maximum=MAX_ROOMS)
+    try:
+        occupancy = Occupancy(str(data.occupancy or ""))
+    except ValueError:
+        errors.add("occupancy", _l("Choose one of the listed values"))
+    owner_kind = str(data.owner_kind or OwnerKind.KEEP)
+    if owner_kind not in OwnerKind.ALL:
+        errors.add("owner_kind", _l("Choose one of the listed values"))
+    if errors.errors:
+        raise InvalidInput(fields=errors.errors)
+    return CleanDwelling(use, area, rooms, occupancy, owner_kind)
+
+
+def _owner(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, data: DwellingInput, kind: str
+) -> tuple[int | None, int | None]:
+    """(owner_person_id, owner_organisation_id) for the chosen kind of owner."""
+    if kind == OwnerKind.NONE:
+        return None, None
+    if kind == OwnerKind.ORGANISATION:
+        try:
+            code = validate_credit_code(data.owner_credit_code, field="owner_credit_code")
+        except FieldError as error:
+            raise InvalidInput(fields={error.field: [error.message]}) from None
+        organisation_id = session.scalar(
+            select(Organisation.id).where(Organisation.credit_code == code)
+        )
+        if organisation_id is None:
+            raise InvalidInput(
+                fields={"owner_credit_code": [_l("No organisation with this credit code")]}
+            )
+        return None, organisation_id
+    person_input = PersonInput(
+        name=data.owner_name or "",
+        document_type=data.owner_document_type or "",
+        document_number=data.owner_document_number or "",
+    )
+    try:
+        person = create_or_find_person(session, actor, cipher, person_input)
+    except InvalidInput as error:
+        fields = {f"owner_{name}": messages for name, messages in error.details["fields"].items()}
+        raise InvalidInput(fields=fields) from None
+    return person.id, None
+
+
+def owner_label(cipher: IdentityCipher, dwelling: Dwelling) -> str:
+    """The owner as pages show it: a person's name with the document masked, or a unit."""
+    if dwelling.owner_person is not None:
+        masked = masked_document(cipher, dwelling.owner_person)
+        return f"{dwelling.owner_person.name} ({masked})" if masked else dwelling.owner_person.name
+    if dwelling.owner_organisation is not None:
+        organisation = dwelling.owner_organisation
+        return f"{organisation.name} ({organisation.credit_code})"
+    return ""
+
+
+def dwelling_values(dwelling: Dwelling) -> dict[str, Any]:
+    """The dwelling as its form fields hold it, for the conflict page and the audit log."""
+    return {
+        "use": str(dwelling.use),
+        "floor_area": str(dwelling.floor_area),
+        "rooms": dwelling.rooms,
+        "occupancy": str(dwelling.occupancy),
+    }
+
+
+def create_dwelling(
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    address_id: int,
+    data: DwellingInput,
+) -> Dwelling:
+    """The dwelling at an address in scope (one per address); audited."""
+    address = get_in_scope(session, actor, Address, address_id)
+    errors = ValidationErrors()
+    clean = None
+    try:
+        clean = clean_dwelling(data)
+    except InvalidInput as error:
+        errors = ValidationErrors(error.details["fields"])
+    if session.scalar(select(Dwelling.id).where(Dwelling.address_id == address.id)):
+        errors.add("address", _l("This address already has a dwelling"))
+    if errors.errors:
+        raise InvalidInput(fields=errors.errors)
+    kind = OwnerKind.NONE if clean.owner_kind == OwnerKind.KEEP else clean.owner_kind
+    owner_person_id, owner_organisation_id = _owner(session, actor, cipher, data, kind)
+    dwelling = Dwelling(
+        address_id=address.id,
+        use=clean.use,
+        floor_area=clean.floor_area,
+        rooms=clean.rooms,
+        occupancy=clean.occupancy,
+        owner_person_id=owner_person_id,
+        owner_organisation_id=owner_organisation_id,
+    )
+    session.add(dwelling)
+    session.flush()
+    changes = {field: [None, value] for field, value in dwelling_values(dwelling).items()}
+    changes |= {
+        "address_id": [None, address.id],
+        "owner_person_id": [None, owner_person_id],
+        "owner_organisation_id": [None, owner_organisation_id],
+    }
+    record(session, actor, Action.CREATE, "dwelling", dwelling.id, changes)
+    return dwelling
+
+
+def correct_dwelling(
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    dwelling_id: int,
+    data: DwellingInput,
+    seen_version: Any,
+) -> Dwelling:
+    """Correct use, size, rooms, occupancy or owner; a stale version is refused."""
+    from registry.web.conflict import check_version
+
+    dwelling = get_in_scope(session, actor, Dwelling, dwelling_id)
+    before = dwelling_values(dwelling)
+    check_version(dwelling, seen_version, before)
+    clean = clean_dwelling(data)
+    owner_before = (dwelling.owner_person_id, dwelling.owner_organisation_id)
+    owner_after = owner_before
+    if clean.owner_kind != OwnerKind.KEEP:
+        owner_after = _owner(session, actor, cipher, data, clean.owner_kind)
+    after = {
+        "use": str(clean.use),
+        "floor_area": str(clean.floor_area),
+        "rooms": clean.rooms,
+        "occupancy": str(clean.occupancy),
+    }
+    changes = {
+        field: [before[field], after[field]] for field in before if before[field] != after[field]
+    }
+    if owner_after != owner_before:
+        changes["owner_person_id"] = [owner_before[0], owner_after[0]]
+        changes["owner_organisation_id"] = [owner_before[1], owner_after[1]]
+    if not changes:
+        return dwelling
+    dwelling.use = clean.use
+    dwelling.floor_area = clean.floor_area
+    dwelling.rooms = clean.rooms
+    dwelling.occupancy = clean.occupancy
+    dwelling.owner_person_id, dwelling.owner_organisation_id = owner_after
+    session.flush()
+    record(session, actor, Action.UPDATE, "dwelling", dwelling.id, changes)
+    return dwelling
+
+
+def dwelling_with_status(session: Session, actor: UserAccount, dwelling_id: int, today: date):
+    """(dwelling, status row, legal capacity) for one dwelling in scope."""
+    query = dwelling_status(
+        select(Dwelling).where(Dwelling.id == dwelling_id, dwelling_filter(actor)),
+        Dwelling,
+        today,
+    )
+    row = session.execute(query).first()
+    if row is None:
+        raise NotFound()
+    dwelling = row[0]
+    capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, current_rule(session))
+    return dwelling, row, capacity
+
+
+# -- lists: a cell's buildings and dwellings with their status ----------------------------
+
+
+@dataclass(frozen=True)
+class StatusCounts:
+    """A group of dwellings at a glance: the figures the worker's list shows per row."""
+
+    dwellings: int = 0
+    rented: int = 0
+    rented_without_filing: int = 0
+    pledges_missing: int = 0
+    occupants: int = 0
+    over_capacity: int = 0
+
+    attention: int = 0  # dwellings with at least one of the three problems
+
+
+def _capacity_sql(rule):
+    """The legal capacity of ``Dwelling`` in SQL, the same rule as status.legal_capacity."""
+    if rule is None:
+        return None
+    by_area = func.floor(Dwelling.floor_area / rule.min_floor_area_per_person)
+    return func.least(by_area, Dwelling.rooms * rule.max_people_per_room)
+
+
+def _status_subquery(session: Session, base: Select, today: date):
+    """``base`` (a select over Dwelling joined to Address) with status and capacity flags."""
+    rule = current_rule(session)
+    capacity = _capacity_sql(rule)
+    query = dwelling_status(base, Dwelling, today)
+    query = query.add_columns(
+        (capacity if capacity is not None else literal(None)).label("capacity"),
+        (Dwelling.occupancy == Occupancy.RENTED).label("is_rented"),
+    )
+    return query.subquery()
+
+
+def _counts(sub) -> list:
+    rented = sub.c.is_rented
+    filing = sub.c.current_filing_id
+    over = sub.c.occupants_now > sub.c.capacity
+    return [
+        func.count(sub.c.dwelling_id),
+        func.count().filter(rented),
+        func.count().filter(rented, filing.is_(None)),
+        func.count().filter(filing.is_not(None), ~(sub.c.rental_pledge & sub.c.security_guarantee)),
+        func.coalesce(func.sum(sub.c.occupants_now), 0),
+        func.count().filter(over),
+        func.count().filter(
+            or_(
+                and_(rented, filing.is_(None)),
+                and_(filing.is_not(None), ~(sub.c.rental_pledge & sub.c.security_guarantee)),
+                over,
+            )
+        ),
+    ]
+
+
+def cell_summaries(
+    session: Session, actor: UserAccount, cell_ids: list[int], today: date
+) -> dict[int, StatusCounts]:
+    """Per grid cell of the actor: dwellings, rented, lacking a filing or pledges, occupants."""
+    if not cell_ids:
+        return {}
+    base = (
+        select(Dwelling.id.label("dwelling_id"), Address.grid_cell_id)
+        .join(Address, Address.id == Dwelling.address_id)
+        .where(Address.grid_cell_id.in_(cell_ids), dwelling_filter(actor))
+    )
+    sub = _status_subquery(session, base, today)
+    rows = session.execute(select(sub.c.grid_cell_id, *_counts(sub)).group_by(sub.c.grid_cell_id))
+    return {row[0]: StatusCounts(*(int(v or 0) for v in row[1:])) for row in rows}
+
+
+def _natural(column):
+    """Order "2" before "10": by length, then text (door numbers and rooms are mostly digits)."""
+    return (func.length(column), column)
+
+
+def address_order() -> tuple:
+    """Road, door number, building, entrance, floor, room: the order a worker walks."""
+    return (
+        Road.name,
+        *_natural(Address.door_number),
+        *_natural(func.coalesce(Address.building, "")),
+        *_natural(func.coalesce(Address.entrance, "")),
+        Address.floor.nulls_first(),
+        *_natural(func.coalesce(Address.room, "")),
+        Address.id,
+    )
+
+
+def buildings_of_cell(
+    session: Session,
+    actor: UserAccount,
+    cell_id: int,
+    today: date,
+    page: int,
+    per_page: int,
+) -> tuple[list[tuple[Address, StatusCounts]], int]:
+    """The door-level addresses of a cell (one page) with their dwellings' status counts."""
+    scope = address_filter(actor)
+    where = (Address.grid_cell_id == cell_id, Address.parent_id.is_(None), scope)
+    total = session.scalar(select(func.count()).select_from(Address).where(*where)) or 0
+    addresses = list(
+        session.scalars(
+            select(Address)
+            .join(Road, Road.id == Address.road_id)
+            .where(*where)
+            .order_by(*address_order())
+            .offset((page - 1) * per_page)
+            .limit(per_page)
+        )
+    )
+    ids = [a.id for a in addresses]
+    counts: dict[int, StatusCounts] = {}
+    if ids:
+        group = func.coalesce(Address.parent_id, Address.id).label("building_id")
+        base = (
+            select(Dwelling.id.label("dwelling_id"), group)
+            .join(Address, Address.id == Dwelling.address_id)
+            .where(or_(Address.parent_id.in_(ids), Address.id.in_(ids)), scope)
+        )
+        sub = _status_subquery(session, base, today)
+        rows = session.execute(select(sub.c.building_id, *_counts(sub)).group_by(sub.c.building_id))
+        counts = {row[0]: StatusCounts(*(int(v or 0) for v in row[1:])) for row in rows}
+    return [(a, counts.get(a.id, StatusCounts())) for a in addresses], total
+
+
+def dwellings_at(
+    session: Session,
+    actor: UserAccount,
+    building: Address,
+    today: date,
+    page: int,
+    per_page: int,
+):
+    """The room-level addresses of a building (one page), each with its dwelling's status.
+
+    Rows carry ``address``, ``dwelling`` (or None) and the status columns; they come in
+    entrance, floor, room order so that the page can group them by entrance.
+    """
+    where = (
+        or_(Address.parent_id == building.id, Address.id == building.id),
+        address_filter(actor),
+    )
+    total = session.scalar(select(func.count()).select_from(Address).where(*where)) or 0
+    rule = current_rule(session)
+    query = dwelling_status(
+        select(Address, Dwelling).outerjoin(Dwelling, Dwelling.address_id == Address.id),
+        Dwelling,
+        today,
+    )
+    query = (
+        query.where(*where)
+        .order_by(
+            (Address.id != building.id),
+            *_natural(func.coalesce(Address.entrance, "")),
+            Address.floor.nulls_first(),
+            *_natural(func.coalesce(Address.room, "")),
+            Address.id,
+        )
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    rows = []
+    for row in session.execute(query):
+        dwelling = row.Dwelling
+        capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, rule) if dwelling else None
+        rows.append((row, capacity))
+    return rows, total
+
+
+def needing_attention(
+    session: Session,
+    actor: UserAccount,
+    cell_id: int,
+    today: date,
+    page: int,
+    per_page: int,
+):
+    """Dwellings of a cell that lack a filing or a pledge, or hold more than their capacity."""
+    rule = current_rule(session)
+    capacity = _capacity_sql(rule)
+    filing = current_filing_id(Dwelling.id, today)
+    rental, guarantee = has_pledges(filing)
+    problems = [
+        and_(Dwelling.occupancy == Occupancy.RENTED, filing.is_(None)),
+        and_(filing.is_not(None), ~and_(rental, guarantee)),
+    ]
+    if capacity is not None:
+        problems.append(occupants_now(Dwelling.id, today) > capacity)
+    where = (Address.grid_cell_id == cell_id, dwelling_filter(actor), or_(*problems))
+    base = select(Dwelling).join(Address, Address.id == Dwelling.address_id).where(*where)
+    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
+    query = (
+        dwelling_status(select(Address, Dwelling), Dwelling, today)
+        .join_from(Address, Dwelling, Dwelling.address_id == Address.id)
+        .where(*where)
+        .join(Road, Road.id == Address.road_id)
+        .order_by(*address_order())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    rows = []
+    for row in session.execute(query):
+        rows.append((row, legal_capacity(row.Dwelling.floor_area, row.Dwelling.rooms, rule)))
+    return rows, total

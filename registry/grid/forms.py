@@ -1,0 +1,72 @@
+"""Forms of the grid worker's pages, and the pieces the other concept forms share.
+
+Every field is plain text (or a choice) so that whatever the worker typed comes back
+unchanged when validation fails; the services validate with registry/validators.py, so
+the same input gets the same verdict on every path into the registry.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from markupsafe import Markup
+from wtforms import SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import HiddenInput, Select
+
+
+class ChoiceSelect(Select):
+    """A select that becomes a hidden input when asked (the conflict page re-posts fields)."""
+
+    def __call__(self, field, **kwargs) -> Markup:
+        if kwargs.get("type") == "hidden":
+            kwargs.pop("type")
+            return HiddenInput()(field, **kwargs)
+        return super().__call__(field, **kwargs)
+
+
+def options(pairs) -> list[SelectChoice]:
+    """(value, label) pairs as the options WTForms expects."""
+    return [p if isinstance(p, SelectChoice) else SelectChoice(p[0], p[1]) for p in pairs]
+
+
+class Choice(SelectField):
+    """A choice whose value is checked by the service, not by WTForms."""
+
+    widget = ChoiceSelect()
+
+    def __init__(self, label=None, validators=None, choices=None, **kwargs) -> None:
+        kwargs.setdefault("validate_choice", False)
+        super().__init__(label, validators, choices=options(choices or []), **kwargs)
+
+    def set_options(self, pairs) -> None:
+        self.choices = options(pairs)
+
+    def _value(self) -> str:
+        return "" if self.data is None else str(self.data)
+
+
+def apply_errors(form: FlaskForm, fields: dict) -> list:
+    """Put a service's field errors on the form's fields; return those without a field."""
+    unplaced = []
+    for name, messages in (fields or {}).items():
+        target = form._fields.get(name)
+        if target is None:
+            # A rule about several fields (the point of lon + lat) has its own list.
+            group = getattr(form, f"{name}_errors", None)
+            if isinstance(group, list):
+                group.extend(str(m) for m in messages)
+            else:
+                unplaced.extend(str(m) for m in messages)
+            continue
+        target.errors = list(target.errors or []) + [str(m) for m in messages]
+    return unplaced
+
+
+class SearchForm(FlaskForm):
+    """GET search: no CSRF needed, nothing changes."""
+
+    class Meta:
+        csrf = False
+
+    q = StringField(_l("Door number, building, name, phone or document number"))

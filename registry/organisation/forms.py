@@ -1,0 +1,49 @@
+"""The organisation form: credit code, name, kind, address, legal representative, staff."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import StringField
+
+from registry.grid.forms import Choice
+from registry.organisation.models import OrganisationKind
+from registry.organisation.services import OrganisationInput
+
+KIND_LABELS = {
+    OrganisationKind.COMPANY: _l("Company"),
+    OrganisationKind.INDIVIDUAL_BUSINESS: _l("Individual business"),
+    OrganisationKind.SHOP: _l("Shop"),
+    OrganisationKind.SCHOOL: _l("School"),
+    OrganisationKind.CLINIC: _l("Clinic"),
+    OrganisationKind.GOVERNMENT: _l("Government body"),
+    OrganisationKind.SOCIAL_ORGANISATION: _l("Social organisation"),
+    OrganisationKind.OTHER: _l("Other"),
+}
+LABELS = {
+    "credit_code": _l("Unified social credit code"),
+    "name": _l("Name"),
+    "kind": _l("Kind"),
+    "address_code": _l("Address code"),
+    "legal_representative": _l("Legal representative"),
+    "employee_count": _l("Employees"),
+}
+
+
+class OrganisationForm(FlaskForm):
+    credit_code = StringField(LABELS["credit_code"])
+    name = StringField(LABELS["name"])
+    kind = Choice(LABELS["kind"], choices=[(str(k), v) for k, v in KIND_LABELS.items()])
+    address_code = StringField(LABELS["address_code"])
+    legal_representative = StringField(LABELS["legal_representative"])
+    employee_count = StringField(LABELS["employee_count"])
+
+    def to_input(self) -> OrganisationInput:
+        return OrganisationInput(
+            credit_code=self.credit_code.data,
+            name=self.name.data,
+            kind=self.kind.data,
+            address_code=self.address_code.data,
+            legal_representative=self.legal_representative.data,
+            employee_count=self.employee_count.data,
+        )
