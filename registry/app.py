@@ -44,6 +44,12 @@ def create_app(
         session_factory = make_session_factory(make_engine(database_url(settings)))
     app.extensions["registry.session_factory"] = session_factory
     app.extensions["registry.cipher"] = IdentityCipher(settings.data_key)
+    if app.config.get("PROXY_FIX"):
+        # Behind a reverse proxy: trust one hop for the client address and scheme, so the
+        # per-address login limit sees real clients (REGISTRY_PROXY_FIX=1).
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1)
     _init_extensions(app)
     _register_blueprints(app)
     app.jinja_env.globals["role_label"] = role_label

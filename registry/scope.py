@@ -17,7 +17,7 @@ from registry.area.models import Community
 from registry.dwelling.models import Dwelling, managed_dwelling
 from registry.errors import NotFound
 from registry.grid.models import GridCell, grid_cell_worker
-from registry.lease.models import LeaseFiling
+from registry.lease.models import LeaseFiling, LeaseTenant
 from registry.organisation.models import Organisation
 from registry.person.models import Person, Residence
 
@@ -87,8 +87,13 @@ def person_filter(actor: UserAccount) -> ColumnElement[bool]:
     residents = select(Residence.person_id).where(Residence.dwelling_id.in_(dwellings))
     owners = select(Dwelling.owner_person_id).where(Dwelling.id.in_(dwellings))
     landlords = select(LeaseFiling.landlord_person_id).where(LeaseFiling.dwelling_id.in_(dwellings))
-    # One UNION instead of an OR of three IN lists: the planner can then use the indexes.
-    return Person.id.in_(union(residents, owners, landlords))
+    tenants = (
+        select(LeaseTenant.person_id)
+        .join(LeaseFiling, LeaseFiling.id == LeaseTenant.lease_filing_id)
+        .where(LeaseFiling.dwelling_id.in_(dwellings))
+    )
+    # One UNION instead of an OR of IN lists: the planner can then use the indexes.
+    return Person.id.in_(union(residents, owners, landlords, tenants))
 
 
 def organisation_filter(actor: UserAccount) -> ColumnElement[bool]:

@@ -204,3 +204,42 @@ def demo_session(demo_database: str) -> Iterator[Session]:
         session.close()
         transaction.rollback()
     engine.dispose()
+
+
+@pytest.fixture
+def demo_connection(demo_database: str):
+    """A connection to the demo district inside a transaction rolled back after the test."""
+    engine = make_engine(demo_database)
+    with engine.connect() as connection:
+        transaction = connection.begin()
+        yield connection
+        if transaction.is_active:
+            transaction.rollback()
+    engine.dispose()
+
+
+@pytest.fixture
+def demo_app(demo_connection, demo_database: str, data_key: str, tmp_path):
+    """The real app on the demo district, bound to the test's rolled-back transaction."""
+    from sqlalchemy.orm import sessionmaker
+
+    from registry.app import create_app
+    from registry.config import Settings
+
+    settings = Settings(
+        instance_path=tmp_path,
+        database_url=demo_database,
+        secret_key="test-secret-key",
+        data_key=data_key,
+        embedded_port=0,
+    )
+    factory = sessionmaker(bind=demo_connection, join_transaction_mode="create_savepoint")
+    return create_app(settings, session_factory=factory, TESTING=True, REGISTRY_TODAY=DEMO_TODAY)
+
+
+@pytest.fixture
+def demo_db(demo_connection) -> Iterator[Session]:
+    """A session on the same transaction as ``demo_app``, to arrange and inspect data."""
+    session = Session(bind=demo_connection, join_transaction_mode="create_savepoint")
+    yield session
+    session.close()

@@ -10,3 +10,18 @@ def csrf_token_from(html: str) -> str:
     )
     assert match, "page has no CSRF token"
     return match.group(1)
+
+
+DEMO_PASSWORD = "demo-2026"
+
+
+def log_in(app, username: str, password: str = DEMO_PASSWORD, lang: str = "en"):
+    """A test client logged in as ``username`` through the real login form."""
+    client = app.test_client()
+    client.get(f"/login?lang={lang}")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)[:500]
+    return client

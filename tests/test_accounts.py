@@ -95,3 +95,145 @@ def test_unknown_page_is_a_friendly_404(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "Traceback" not in response.get_data(as_text=True)
+
+
+# -- throttling failed log-ins ---------------------------------------------------------------
+
+import time  # noqa: E402
+
+from registry.accounts.ratelimit import ACCOUNT_LIMIT, ADDRESS_LIMIT, LoginThrottle  # noqa: E402
+from registry.accounts.views import LAST_ACTIVE, THROTTLE_EXTENSION  # noqa: E402
+from registry.audit.services import trail_of  # noqa: E402
+
+
+class FakeClock:
+    def __init__(self, now: float = 1_000_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _log_in_from(client, username, password, address):
+    environ = {"REMOTE_ADDR": address}
+    token = csrf_token_from(client.get("/login?lang=en", environ_overrides=environ).get_data(True))
+    return client.post(
+        "/login",
+        data={"username": username, "password": password, "csrf_token": token},
+        environ_overrides=environ,
+    )
+
+
+def test_throttle_refuses_after_the_limit_until_the_window_passes():
+    clock = FakeClock()
+    throttle = LoginThrottle(account_limit=3, address_limit=100, window_seconds=900, clock=clock)
+    for _ in range(2):
+        throttle.record_failure("Alice", "10.0.0.1")
+    assert throttle.blocked_until("alice", "10.0.0.2") is None
+    clock.now += 60
+    throttle.record_failure(" alice ", "10.0.0.3")
+    assert throttle.blocked_until("alice", "10.0.0.9") == 1_000_000.0 + 900
+    assert throttle.blocked_until("bob", "10.0.0.1") is None
+    clock.now += 841  # the first two failures have left the window, one remains
+    assert throttle.blocked_until("alice", "10.0.0.1") is None
+    throttle.record_failure("alice", "10.0.0.1")
+    assert throttle.blocked_until("alice", "10.0.0.1") is None
+    throttle.record_failure("alice", "10.0.0.1")
+    assert throttle.blocked_until("alice", "10.0.0.1") == 1_000_060.0 + 900
+    throttle.forget_account("ALICE")
+    assert throttle.blocked_until("alice", "10.0.0.1") is None
+
+
+def test_throttle_is_bounded():
+    throttle = LoginThrottle(max_keys=10)
+    for i in range(50):
+        throttle.record_failure(f"user{i}", f"10.0.0.{i}")
+    assert len(throttle) == 10
+
+
+def test_login_is_refused_after_five_failures_for_the_account(app, client, admin):
+    for attempt in range(ACCOUNT_LIMIT - 1):
+        response = _log_in_from(client, "admin1", "wrong", f"10.0.0.{attempt}")
+        assert response.status_code == 200
+        assert "Wrong username or password." in response.get_data(as_text=True)
+    fifth = _log_in_from(client, "admin1", "wrong", "10.0.0.99")
+    assert fifth.status_code == 429
+    assert "Too many failed log-ins. Try again after" in fifth.get_data(as_text=True)
+    # Even the right password is refused now, from any address, and not even checked.
+    refused = _log_in_from(client, "admin1", "correct horse", "10.0.1.1")
+    assert refused.status_code == 429
+    assert "in about 15 minutes" in refused.get_data(as_text=True)
+    assert client.get("/").status_code == 302
+    assert admin.failed_logins == ACCOUNT_LIMIT
+
+    clock = FakeClock(app.extensions[THROTTLE_EXTENSION].clock() + 15 * 60 + 1)
+    app.extensions[THROTTLE_EXTENSION].clock = clock
+    assert _log_in_from(client, "admin1", "correct horse", "10.0.1.1").status_code == 302
+
+
+def test_login_is_refused_after_twenty_failures_from_one_address(client, admin):
+    for attempt in range(ADDRESS_LIMIT):
+        _log_in_from(client, f"guess{attempt}", "wrong", "192.0.2.7")
+    response = _log_in_from(client, "admin1", "correct horse", "192.0.2.7")
+    assert response.status_code == 429
+    assert "Too many failed log-ins" in response.get_data(as_text=True)
+    other = _log_in_from(client, "admin1", "correct horse", "192.0.2.8")
+    assert other.status_code == 302
+
+
+def test_successful_login_is_audited_and_does_not_bump_the_version(client, session, admin):
+    version = admin.version
+    assert _log_in_from(client, "admin1", "correct horse", "10.1.2.3").status_code == 302
+    session.expire_all()
+    assert admin.version == version
+    (entry,) = [e for e in trail_of(session, "user_account", admin.id) if e.action == "login"]
+    assert entry.user_id == admin.id
+    assert entry.changes["client_address"] == [None, "10.1.2.3"]
+
+
+def test_session_is_permanent_and_keeps_the_language(client, admin):
+    _log_in_from(client, "admin1", "correct horse", "10.0.0.1")
+    with client.session_transaction() as stored:
+        assert stored.permanent
+        assert stored["locale"] == "en"
+        assert isinstance(stored[LAST_ACTIVE], int)
+
+
+def test_idle_session_expires_with_a_message(client, admin):
+    _log_in_from(client, "admin1", "correct horse", "10.0.0.1")
+    assert client.get("/").status_code == 302  # to the landing page, not the login
+    assert "/login" not in client.get("/").headers["Location"]
+    with client.session_transaction() as stored:
+        stored[LAST_ACTIVE] -= 31 * 60
+    response = client.get("/admin/users")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/admin/users")
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "logged out after 30 minutes without activity" in page
+    assert "/login" in client.get("/").headers["Location"]
+
+
+def test_activity_keeps_the_session_alive(client, admin):
+    _log_in_from(client, "admin1", "correct horse", "10.0.0.1")
+    with client.session_transaction() as stored:
+        stored[LAST_ACTIVE] -= 29 * 60
+    assert "/login" not in client.get("/").headers["Location"]
+    with client.session_transaction() as stored:
+        refreshed = stored[LAST_ACTIVE]
+    assert refreshed >= int(time.time()) - 5
+
+
+def test_logout_ends_the_session(client, admin):
+    _log_in_from(client, "admin1", "correct horse", "10.0.0.1")
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    client.post("/logout", data={"csrf_token": token})
+    assert "/login" in client.get("/").headers["Location"]
+
+
+def test_backslash_next_parameter_is_not_followed(client, admin):
+    token = csrf_token_from(client.get("/login").get_data(as_text=True))
+    response = client.post(
+        "/login?next=/\\evil.example/",
+        data={"username": "admin1", "password": "correct horse", "csrf_token": token},
+    )
+    assert response.headers["Location"] == "/"

@@ -1,14 +1,15 @@
-"""Accounts: creating users and checking their passwords."""
+"""Accounts: creating users, checking their passwords, recording log-ins."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, UserAccount
 from registry.accounts.passwords import hash_password, needs_rehash, verify_password
+from registry.audit.services import Action, record
 
 # Verifying against a real hash when the account does not exist keeps the response time
 # the same, so a login form does not reveal which usernames exist.
@@ -24,7 +25,7 @@ def create_user(
     role: Role,
     police_station_id: int | None = None,
 ) -> UserAccount:
-    """Create an account; the caller commits."""
+    """Create an account; the caller commits. Administrators use admin.services instead."""
     user = UserAccount(
         username=username.strip(),
         display_name=display_name.strip(),
@@ -37,19 +38,45 @@ def create_user(
     return user
 
 
-def authenticate(session: Session, username: str, password: str) -> UserAccount | None:
-    """The active account with this username and password, or None."""
+def _touch_login_columns(session: Session, user: UserAccount, **values) -> None:
+    """Update log-in bookkeeping without bumping the account's edit version.
+
+    A bulk UPDATE skips the version counter on purpose: a user logging in must not turn an
+    administrator's open edit form of that account into a conflict.
+    """
+    session.execute(update(UserAccount).where(UserAccount.id == user.id).values(**values))
+
+
+def authenticate(
+    session: Session, username: str, password: str, client_address: str | None = None
+) -> UserAccount | None:
+    """The active account with this username and password, or None.
+
+    A successful log-in is written to the audit log (with the client address).
+    """
     user = session.scalar(select(UserAccount).where(UserAccount.username == username.strip()))
     if user is None or not user.active:
         verify_password(_DUMMY_HASH, password)
         return None
     if not verify_password(user.password_hash, password):
-        user.failed_logins += 1
+        _touch_login_columns(session, user, failed_logins=UserAccount.failed_logins + 1)
         return None
+    values: dict = {"failed_logins": 0, "last_login_at": datetime.now(UTC)}
     if needs_rehash(user.password_hash):
-        user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    user.last_login_at = datetime.now(UTC)
+        values["password_hash"] = hash_password(password)
+    previous_login = user.last_login_at
+    _touch_login_columns(session, user, **values)
+    record(
+        session,
+        user,
+        Action.LOGIN,
+        "user_account",
+        user.id,
+        {
+            "last_login_at": [previous_login, user.last_login_at],
+            "client_address": [None, client_address],
+        },
+    )
     return user
 
 

@@ -1,18 +1,52 @@
-"""Log in and out."""
+"""Log in and out; failed log-ins are throttled and idle sessions expire."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import hashlib
+import time
+from datetime import UTC, datetime
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_login import LoginManager, login_required, login_user, logout_user
+from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from registry.accounts import services
 from registry.accounts.forms import LoginForm
+from registry.accounts.ratelimit import LoginThrottle
 from registry.web.session import db_session
 
 blueprint = Blueprint("accounts", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
+# flask-login flashes this msgid through gettext when a page needs a log-in.
+login_manager.login_message = "Please log in to see this page."
+login_manager.login_message_category = "info"
+login_manager.localize_callback = _
+
+THROTTLE_EXTENSION = "registry.login_throttle"
+LAST_ACTIVE = "last_active"  # epoch seconds of the session's latest request
+CREDENTIAL = "credential"  # a mark of the password the session logged in with
+KEPT_ON_LOGIN = ("locale",)
+
+
+@blueprint.record_once
+def _install_throttle(state) -> None:
+    # One throttle per app (so per process); see registry/accounts/ratelimit.py.
+    state.app.extensions.setdefault(THROTTLE_EXTENSION, LoginThrottle())
+
+
+def login_throttle() -> LoginThrottle:
+    return current_app.extensions[THROTTLE_EXTENSION]
 
 
 class LoggedInUser:
@@ -35,21 +69,106 @@ def _load_user(user_id: str) -> LoggedInUser | None:
     return LoggedInUser(account) if account else None
 
 
+def credential_mark(account) -> str:
+    """A short digest of the password hash: a new password ends the sessions of the old one."""
+    return hashlib.sha256(account.password_hash.encode("utf-8")).hexdigest()[:16]
+
+
+@blueprint.before_app_request
+def _expire_idle_session():
+    """Log out a session idle for longer than PERMANENT_SESSION_LIFETIME; else refresh it.
+
+    Flask also refuses a permanent session cookie older than the lifetime, but the explicit
+    time stamp lets the user be told why they must log in again. A session whose password
+    has been changed since (for example reset by an administrator) ends as well.
+    """
+    if request.endpoint == "static" or "_user_id" not in session:
+        return None
+    now = time.time()
+    last_active = session.get(LAST_ACTIVE)
+    idle_limit = current_app.permanent_session_lifetime.total_seconds()
+    # A session without a time stamp predates this check: its clock starts now.
+    if isinstance(last_active, int | float) and now - last_active > idle_limit:
+        message = _(
+            "You were logged out after %(minutes)d minutes without activity. Please log in again.",
+            minutes=int(idle_limit // 60),
+        )
+        return _end_session(message)
+    mark = session.get(CREDENTIAL)
+    if (
+        mark is not None
+        and current_user.is_authenticated
+        and mark != credential_mark(current_user.account)
+    ):
+        return _end_session(_("Your password was changed. Please log in again."))
+    session[LAST_ACTIVE] = int(now)
+    session.permanent = True
+    return None
+
+
+def _end_session(message: str):
+    logout_user()
+    session.pop(LAST_ACTIVE, None)
+    session.pop(CREDENTIAL, None)
+    flash(message, "info")
+    if request.endpoint == "accounts.login":
+        return None
+    target = request.full_path if request.method == "GET" else None
+    return redirect(url_for("accounts.login", next=target))
+
+
+def _retry_message(until: float) -> str:
+    moment = datetime.fromtimestamp(until, UTC)
+    minutes = max(1, int((until - time.time() + 59) // 60))
+    return _(
+        "Too many failed log-ins. Try again after %(time)s (in about %(minutes)d minutes).",
+        time=format_datetime(moment, "short"),
+        minutes=minutes,
+    )
+
+
 @blueprint.route("/login", methods=["GET", "POST"])
 def login():
     form = LoginForm()
+    status = 200
     if form.validate_on_submit():
-        account = services.authenticate(db_session(), form.username.data, form.password.data)
+        throttle = login_throttle()
+        address = request.remote_addr
+        username = form.username.data
+        until = throttle.blocked_until(username, address)
+        if until is not None:
+            # Refused before the password is even checked, so guessing gains nothing.
+            flash(_retry_message(until), "error")
+            return render_template("accounts/login.html", form=form), 429
+        account = services.authenticate(db_session(), username, form.password.data, address)
         if account is not None:
-            login_user(LoggedInUser(account))
+            throttle.forget_account(username)
+            _start_session(account)
             return redirect(_safe_next(request.args.get("next")))
-        flash(_("Wrong username or password."), "error")
-    return render_template("accounts/login.html", form=form)
+        throttle.record_failure(username, address)
+        until = throttle.blocked_until(username, address)
+        if until is not None:
+            flash(_retry_message(until), "error")
+            status = 429
+        else:
+            flash(_("Wrong username or password."), "error")
+    return render_template("accounts/login.html", form=form), status
+
+
+def _start_session(account) -> None:
+    """A fresh session for the new log-in (keeping the language), idle clock started."""
+    kept = {key: session[key] for key in KEPT_ON_LOGIN if key in session}
+    session.clear()
+    session.update(kept)
+    login_user(LoggedInUser(account))
+    session.permanent = True
+    session[LAST_ACTIVE] = int(time.time())
+    session[CREDENTIAL] = credential_mark(account)
 
 
 def _safe_next(target: str | None) -> str:
     """Only follow a relative path after login, never an outside address."""
-    if target and target.startswith("/") and not target.startswith("//"):
+    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
         return target
     return url_for("home.index")
 
@@ -58,4 +177,7 @@ def _safe_next(target: str | None) -> str:
 @login_required
 def logout():
     logout_user()
+    kept = {key: session[key] for key in KEPT_ON_LOGIN if key in session}
+    session.clear()
+    session.update(kept)
     return redirect(url_for("accounts.login"))

@@ -1,32 +1,623 @@
-"""Administrators' pages (placeholder until built)."""
+"""Administrators' pages: users and scopes, police stations, grid cells, focus areas, rule.
 
-from flask import Blueprint, render_template
+Views are thin: parse the form, call a service, render or redirect. A service's
+InvalidInput re-renders the form with the user's input and the errors beside each field;
+a stale version shows the conflict page. Every page is for administrators only; anyone
+else gets 404, as for a page that does not exist.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import session as session_cookie
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
 
 from registry.accounts.models import Role
-from registry.web.auth import roles_required
+from registry.accounts.views import CREDENTIAL, credential_mark
+from registry.admin import services
+from registry.admin.forms import (
+    ROLE_LABELS,
+    CapacityRuleForm,
+    CellForm,
+    FocusAreaForm,
+    PasswordResetForm,
+    StationForm,
+    UserCreateForm,
+    UserEditForm,
+    WorkerForm,
+    apply_field_errors,
+)
+from registry.errors import Conflict, InvalidInput
+from registry.grid import services as grid
+from registry.web.auth import current_actor, roles_required
+from registry.web.conflict import render_conflict
+from registry.web.session import db_session
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
+
+MAX_GEOJSON_BYTES = 2 * 1024 * 1024
+SAVE = "save"
+
+
+def _action() -> str:
+    """Which submit button was pressed: only "save" saves; others redisplay the form."""
+    return request.form.get("action", SAVE)
+
+
+def _labels(form) -> dict[str, str]:
+    return {field.name: str(field.label.text) for field in form}
+
+
+def _conflict(form, error: Conflict):
+    """The conflict page; the form's own version field is moved on so a resubmit works."""
+    if "version" in form:
+        form.version.data = error.details.get("version")
+    return render_conflict(error, form, _labels(form), db_session())
+
+
+def _int_arg(name: str) -> int | None:
+    value = request.args.get(name, "")
+    return int(value) if value.isdigit() else None
+
+
+# -- users ---------------------------------------------------------------------------------
 
 
 @blueprint.route("/users")
 @roles_required(Role.ADMIN)
 def users():
-    return render_template("placeholder.html")
+    page = services.list_users(
+        db_session(),
+        current_actor(),
+        query=request.args.get("q", ""),
+        role=request.args.get("role") or None,
+        page=_int_arg("page") or 1,
+    )
+    return render_template(
+        "admin/users.html",
+        page=page,
+        query=request.args.get("q", ""),
+        role=request.args.get("role", ""),
+        role_labels=ROLE_LABELS,
+    )
+
+
+def _cell_choices(field, community_id) -> list[tuple[int, str]]:
+    """The chosen cells first, then the cells of the community being browsed."""
+    chosen = set(field.data or ())
+    cells = grid.cell_choices(db_session(), current_actor(), community_id=community_id, ids=chosen)
+    cells.sort(key=lambda cell: cell.id not in chosen)
+    return [(cell.id, cell.label) for cell in cells]
+
+
+def _prepare_user_form(form) -> dict:
+    """Fill the choices of the user form from the database and the user's current input."""
+    session, actor = db_session(), current_actor()
+    form.set_role_choices()
+    form.police_station_id.choices = [("", "—")] + services.station_choices(session, actor)
+    form.cell_community.choices = [("", _("Choose a community"))] + [
+        (c.id, f"{c.sub_district} · {c.name}") for c in grid.communities(session, actor)
+    ]
+    form.grid_cell_ids.choices = _cell_choices(form.grid_cell_ids, form.cell_community.data)
+    chosen_dwellings = services.dwelling_choices(session, actor, form.dwelling_ids.data)
+    chosen_buildings = services.building_choices(session, actor, form.building_ids.data)
+    query = (form.dwelling_query.data or "").strip()
+    found_dwellings = services.search_dwellings(session, actor, query) if query else []
+    found_buildings = services.search_buildings(session, actor, query) if query else []
+    known = {d.id for d in chosen_dwellings}
+    form.dwelling_ids.choices = [(d.id, d.label) for d in chosen_dwellings] + [
+        (d.id, d.label) for d in found_dwellings if d.id not in known
+    ]
+    known = {b.id for b in chosen_buildings}
+    form.building_ids.choices = [
+        (b.id, _("%(address)s (dwellings: %(count)s)", address=b.label, count=b.dwellings))
+        for b in chosen_buildings + [b for b in found_buildings if b.id not in known]
+    ]
+    return {
+        "searched": bool(query),
+        "found": len(found_dwellings) + len(found_buildings),
+    }
+
+
+def _user_input(form) -> services.UserInput:
+    return services.UserInput(
+        display_name=form.display_name.data or "",
+        role=form.role.data or "",
+        active=bool(form.active.data),
+        police_station_id=form.police_station_id.data,
+        grid_cell_ids=tuple(form.grid_cell_ids.data or ()),
+        dwelling_ids=tuple(form.dwelling_ids.data or ()),
+        building_ids=tuple(form.building_ids.data or ()),
+    )
+
+
+@blueprint.route("/users/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def user_new():
+    form = UserCreateForm()
+    context = _prepare_user_form(form)
+    status = 200
+    if request.method == "POST" and _action() == SAVE:
+        if form.validate():
+            try:
+                user = services.create_user_account(
+                    db_session(),
+                    current_actor(),
+                    form.username.data or "",
+                    form.password.data or "",
+                    _user_input(form),
+                    password_again=form.password_again.data or "",
+                )
+            except InvalidInput as error:
+                apply_field_errors(form, error.details.get("fields"))
+            else:
+                flash(_("The account %(username)s was created.", username=user.username), "ok")
+                return redirect(url_for("admin.user_edit", user_id=user.id))
+        status = 422
+    return render_template("admin/user_form.html", form=form, user=None, **context), status
+
+
+@blueprint.route("/users/<int:user_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def user_edit(user_id: int):
+    session, actor = db_session(), current_actor()
+    user = services.get_user_account(session, actor, user_id)
+    if request.method == "POST":
+        form = UserEditForm()
+    else:
+        current = services.user_current_values(user)
+        form = UserEditForm(data={**current, "version": user.version})
+        if user.grid_cells:
+            form.cell_community.data = user.grid_cells[0].community_id
+    context = _prepare_user_form(form)
+    status = 200
+    if request.method == "POST" and _action() == SAVE:
+        if form.validate():
+            try:
+                services.update_user_account(
+                    session, actor, user.id, _user_input(form), form.version.data
+                )
+            except InvalidInput as error:
+                apply_field_errors(form, error.details.get("fields"))
+            except Conflict as error:
+                return _conflict(form, error)
+            except StaleDataError:
+                session.rollback()
+                user = services.get_user_account(session, actor, user_id)
+                error = Conflict(current=services.user_current_values(user), version=user.version)
+                return _conflict(form, error)
+            else:
+                flash(_("Saved."), "ok")
+                return redirect(url_for("admin.user_edit", user_id=user.id))
+        status = 422
+    return render_template("admin/user_form.html", form=form, user=user, **context), status
+
+
+@blueprint.route("/users/<int:user_id>/password", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def user_password(user_id: int):
+    session, actor = db_session(), current_actor()
+    user = services.get_user_account(session, actor, user_id)
+    form = PasswordResetForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.reset_password(
+                session,
+                actor,
+                user.id,
+                form.password.data or "",
+                password_again=form.password_again.data or "",
+            )
+        except InvalidInput as error:
+            apply_field_errors(form, error.details.get("fields"))
+        else:
+            if user.id == actor.id:
+                # Changing one's own password keeps this session (it ends all the others).
+                session_cookie[CREDENTIAL] = credential_mark(user)
+            flash(_("The new password of %(username)s is set.", username=user.username), "ok")
+            return redirect(url_for("admin.user_edit", user_id=user.id))
+    if request.method == "POST":
+        status = 422
+    return render_template("admin/user_password.html", form=form, user=user), status
+
+
+# -- police stations -----------------------------------------------------------------------
+
+
+@blueprint.route("/stations")
+@roles_required(Role.ADMIN)
+def stations():
+    rows = services.list_stations(db_session(), current_actor())
+    return render_template("admin/stations.html", rows=rows)
+
+
+def _prepare_station_form(form) -> None:
+    session, actor = db_session(), current_actor()
+    form.district_id.choices = services.district_choices(session, actor)
+    station_id = getattr(form, "_station_id", None)
+    choices = []
+    for c in services.community_choices(session, actor):
+        label = f"{c.sub_district} · {c.name}"
+        if c.station_id is not None and c.station_id != station_id:
+            label += " — " + _("now: %(station)s", station=c.station_name)
+        choices.append((c.id, label))
+    form.community_ids.choices = choices
+
+
+def _station_input(form) -> services.StationInput:
+    return services.StationInput(
+        code=form.code.data or "",
+        name=form.name.data or "",
+        district_id=form.district_id.data,
+        community_ids=tuple(form.community_ids.data or ()),
+    )
+
+
+@blueprint.route("/stations/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def station_new():
+    form = StationForm()
+    _prepare_station_form(form)
+    if request.method == "GET" and form.district_id.choices:
+        form.district_id.data = form.district_id.choices[0][0]
+    status = 200
+    if form.validate_on_submit():
+        try:
+            station = services.create_station(db_session(), current_actor(), _station_input(form))
+        except InvalidInput as error:
+            apply_field_errors(form, error.details.get("fields"))
+        else:
+            flash(_("Saved."), "ok")
+            return redirect(url_for("admin.station_edit", station_id=station.id))
+    if request.method == "POST":
+        status = 422
+    return render_template("admin/station_form.html", form=form, station=None), status
+
+
+@blueprint.route("/stations/<int:station_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def station_edit(station_id: int):
+    session, actor = db_session(), current_actor()
+    station = services.get_station(session, actor, station_id)
+    if request.method == "POST":
+        form = StationForm()
+    else:
+        form = StationForm(
+            data={
+                **services.station_current_values(station),
+                "version": services.station_token(station),
+            }
+        )
+    form._station_id = station.id
+    _prepare_station_form(form)
+    form.district_id.data = station.district_id
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.update_station(
+                session, actor, station.id, _station_input(form), form.version.data
+            )
+        except InvalidInput as error:
+            apply_field_errors(form, error.details.get("fields"))
+        except Conflict as error:
+            return _conflict(form, error)
+        else:
+            flash(_("Saved."), "ok")
+            return redirect(url_for("admin.station_edit", station_id=station.id))
+    if request.method == "POST":
+        status = 422
+    officers = services.station_officers(session, actor, station.id)
+    return render_template(
+        "admin/station_form.html", form=form, station=station, officers=officers
+    ), status
+
+
+# -- grid cells ----------------------------------------------------------------------------
 
 
 @blueprint.route("/cells")
 @roles_required(Role.ADMIN)
 def grid_cells():
-    return render_template("placeholder.html")
+    session, actor = db_session(), current_actor()
+    options = grid.communities(session, actor)
+    community_id = _int_arg("community") or (options[0].id if options else None)
+    community = grid.get_community(session, actor, community_id) if community_id else None
+    rows = grid.list_cells(session, actor, community.id) if community else []
+    map_data = grid.cell_map_data(session, actor, community.id) if community else None
+    return render_template(
+        "admin/cells.html", options=options, community=community, rows=rows, map_data=map_data
+    )
+
+
+def _geometry_source(form) -> tuple[str | None, str, list]:
+    """The GeoJSON text to use and the field it came from, or errors about the upload."""
+    upload = form.geojson_file.data
+    drawn = (form.drawn_geometry.data or "").strip()
+    if upload and getattr(upload, "filename", ""):
+        content = upload.read(MAX_GEOJSON_BYTES + 1)
+        if len(content) > MAX_GEOJSON_BYTES:
+            return None, "geojson_file", [_("The file is larger than 2 MB")]
+        if drawn:
+            return None, "geojson_file", [_("Either upload a file or draw on the map, not both")]
+        try:
+            return content.decode("utf-8-sig"), "geojson_file", []
+        except UnicodeDecodeError:
+            return None, "geojson_file", [_("The file is not UTF-8 text")]
+    return (drawn or None), "drawn_geometry", []
+
+
+def _keep_uploaded_shape(form, text: str | None, source: str) -> None:
+    """After an error, keep an uploaded polygon as the drawing so it need not be re-sent."""
+    if source != "geojson_file" or not text:
+        return
+    try:
+        polygon = grid.parse_cell_geojson(text, source)
+    except ValueError:
+        return
+    form.drawn_geometry.data = grid.polygon_geojson(polygon)
+
+
+def _cell_input(form, text, source, community_id=None) -> grid.CellInput:
+    return grid.CellInput(
+        code=form.code.data or "",
+        name=form.name.data or "",
+        community_id=community_id,
+        geometry_text=text,
+        geometry_field=source,
+        clip=bool(form.clip.data),
+    )
+
+
+def _flash_moves(change: grid.CellChange) -> None:
+    if change.geometry_changed:
+        flash(
+            _(
+                "The boundary was saved: %(joined)s addresses joined this cell, "
+                "%(left)s addresses left it.",
+                joined=change.joined,
+                left=change.left,
+            ),
+            "ok",
+        )
+    else:
+        flash(_("Saved."), "ok")
+
+
+@blueprint.route("/cells/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def cell_new():
+    session, actor = db_session(), current_actor()
+    form = CellForm()
+    options = grid.communities(session, actor)
+    form.community_id.choices = [(c.id, c.name) for c in options]
+    if request.method == "GET":
+        form.community_id.data = _int_arg("community") or (options[0].id if options else None)
+    community = (
+        grid.get_community(session, actor, form.community_id.data)
+        if form.community_id.data
+        else None
+    )
+    status = 200
+    if form.validate_on_submit():
+        text, source, upload_errors = _geometry_source(form)
+        try:
+            if upload_errors:
+                raise InvalidInput(fields={source: upload_errors})
+            change = grid.create_cell(
+                session, actor, _cell_input(form, text, source, form.community_id.data)
+            )
+        except InvalidInput as error:
+            apply_field_errors(form, error.details.get("fields"))
+            _keep_uploaded_shape(form, text, source)
+        else:
+            _flash_moves(change)
+            return redirect(url_for("admin.cell_edit", cell_id=change.cell.id))
+    if request.method == "POST":
+        status = 422
+    map_data = grid.cell_map_data(session, actor, community.id) if community else None
+    return render_template(
+        "admin/cell_form.html",
+        form=form,
+        cell=None,
+        community=community,
+        map_data=map_data,
+    ), status
+
+
+@blueprint.route("/cells/<int:cell_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def cell_edit(cell_id: int):
+    session, actor = db_session(), current_actor()
+    cell = grid.get_cell(session, actor, cell_id)
+    if request.method == "POST":
+        form = CellForm()
+    else:
+        form = CellForm(data={"code": cell.code, "name": cell.name, "version": cell.version})
+    form.community_id.choices = [(cell.community_id, cell.community.name)]
+    form.community_id.data = cell.community_id
+    status = 200
+    if form.validate_on_submit():
+        text, source, upload_errors = _geometry_source(form)
+        try:
+            if upload_errors:
+                raise InvalidInput(fields={source: upload_errors})
+            change = grid.update_cell(
+                session, actor, cell.id, _cell_input(form, text, source), form.version.data
+            )
+        except InvalidInput as error:
+            apply_field_errors(form, error.details.get("fields"))
+            _keep_uploaded_shape(form, text, source)
+        except (Conflict, StaleDataError) as error:
+            if isinstance(error, StaleDataError):
+                session.rollback()
+                cell = grid.get_cell(session, actor, cell_id)
+                error = Conflict(
+                    current=grid.cell_current_values(session, cell), version=cell.version
+                )
+            _keep_uploaded_shape(form, text, source)
+            return _conflict(form, error)
+        else:
+            _flash_moves(change)
+            return redirect(url_for("admin.cell_edit", cell_id=cell.id))
+    if request.method == "POST":
+        status = 422
+    return _render_cell_edit(form, cell, WorkerForm(formdata=None)), status
+
+
+def _render_cell_edit(form, cell, worker_form):
+    session, actor = db_session(), current_actor()
+    return render_template(
+        "admin/cell_form.html",
+        form=form,
+        cell=cell,
+        community=cell.community,
+        map_data=grid.cell_map_data(session, actor, cell.community_id, cell.id),
+        addresses=grid.cell_address_count(session, cell.id),
+        workers=grid.cell_workers(session, actor, cell),
+        worker_form=worker_form,
+    )
+
+
+@blueprint.route("/cells/<int:cell_id>/workers", methods=["POST"])
+@roles_required(Role.ADMIN)
+def cell_worker_add(cell_id: int):
+    session, actor = db_session(), current_actor()
+    cell = grid.get_cell(session, actor, cell_id)
+    worker_form = WorkerForm()
+    if worker_form.validate():
+        try:
+            worker = grid.assign_worker(session, actor, cell.id, worker_form.username.data)
+        except InvalidInput as error:
+            apply_field_errors(worker_form, error.details.get("fields"))
+        else:
+            flash(_("%(username)s works in this cell now.", username=worker.username), "ok")
+            return redirect(url_for("admin.cell_edit", cell_id=cell.id) + "#workers")
+    form = CellForm(
+        formdata=None, data={"code": cell.code, "name": cell.name, "version": cell.version}
+    )
+    form.community_id.choices = [(cell.community_id, cell.community.name)]
+    return _render_cell_edit(form, cell, worker_form), 422
+
+
+@blueprint.route("/cells/<int:cell_id>/workers/<int:user_id>/remove", methods=["POST"])
+@roles_required(Role.ADMIN)
+def cell_worker_remove(cell_id: int, user_id: int):
+    grid.remove_worker(db_session(), current_actor(), cell_id, user_id)
+    flash(_("Saved."), "ok")
+    return redirect(url_for("admin.cell_edit", cell_id=cell_id) + "#workers")
+
+
+# -- focus areas ---------------------------------------------------------------------------
 
 
 @blueprint.route("/focus-areas")
 @roles_required(Role.ADMIN)
 def focus_areas():
-    return render_template("placeholder.html")
+    rows = grid.list_focus_areas(db_session(), current_actor())
+    return render_template("admin/focus_areas.html", rows=rows)
 
 
-@blueprint.route("/capacity-rule")
+def _prepare_focus_form(form) -> None:
+    session, actor = db_session(), current_actor()
+    form.cell_community.choices = [("", _("Choose a community"))] + [
+        (c.id, f"{c.sub_district} · {c.name}") for c in grid.communities(session, actor)
+    ]
+    form.cell_ids.choices = _cell_choices(form.cell_ids, form.cell_community.data)
+
+
+def _focus_input(form) -> grid.FocusAreaInput:
+    return grid.FocusAreaInput(
+        name=form.name.data or "",
+        description=form.description.data or "",
+        cell_ids=tuple(form.cell_ids.data or ()),
+    )
+
+
+@blueprint.route("/focus-areas/new", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def focus_area_new():
+    form = FocusAreaForm()
+    _prepare_focus_form(form)
+    status = 200
+    if request.method == "POST" and _action() == SAVE:
+        if form.validate():
+            try:
+                area = grid.create_focus_area(db_session(), current_actor(), _focus_input(form))
+            except InvalidInput as error:
+                apply_field_errors(form, error.details.get("fields"))
+            else:
+                flash(_("Saved."), "ok")
+                return redirect(url_for("admin.focus_area_edit", area_id=area.id))
+        status = 422
+    return render_template("admin/focus_area_form.html", form=form, area=None), status
+
+
+@blueprint.route("/focus-areas/<int:area_id>", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def focus_area_edit(area_id: int):
+    session, actor = db_session(), current_actor()
+    area = grid.get_focus_area(session, actor, area_id)
+    if request.method == "POST":
+        form = FocusAreaForm()
+    else:
+        form = FocusAreaForm(data={**grid.focus_area_current_values(area), "version": area.version})
+        if area.cells:
+            form.cell_community.data = area.cells[0].community_id
+    _prepare_focus_form(form)
+    status = 200
+    if request.method == "POST" and _action() == SAVE:
+        if form.validate():
+            try:
+                grid.update_focus_area(
+                    session, actor, area.id, _focus_input(form), form.version.data
+                )
+            except InvalidInput as error:
+                apply_field_errors(form, error.details.get("fields"))
+            except Conflict as error:
+                return _conflict(form, error)
+            except StaleDataError:
+                session.rollback()
+                area = grid.get_focus_area(session, actor, area_id)
+                error = Conflict(current=grid.focus_area_current_values(area), version=area.version)
+                return _conflict(form, error)
+            else:
+                flash(_("Saved."), "ok")
+                return redirect(url_for("admin.focus_area_edit", area_id=area.id))
+        status = 422
+    return render_template("admin/focus_area_form.html", form=form, area=area), status
+
+
+# -- capacity rule -------------------------------------------------------------------------
+
+
+@blueprint.route("/capacity-rule", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def capacity_rule():
-    return render_template("placeholder.html")
+    session, actor = db_session(), current_actor()
+    form = CapacityRuleForm()
+    if request.method == "GET":
+        form.valid_from.data = services.local_today().isoformat()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            services.add_capacity_rule(
+                session,
+                actor,
+                services.RuleInput(
+                    min_floor_area_per_person=form.min_floor_area_per_person.data,
+                    max_people_per_room=form.max_people_per_room.data,
+                    valid_from=form.valid_from.data,
+                    note=form.note.data or "",
+                ),
+            )
+        except InvalidInput as error:
+            apply_field_errors(form, error.details.get("fields"))
+        else:
+            flash(_("The new rule was saved; the earlier rules stay in the history."), "ok")
+            return redirect(url_for("admin.capacity_rule"))
+    if request.method == "POST":
+        status = 422
+    rules = services.capacity_rules(session, actor)
+    return render_template("admin/capacity_rule.html", form=form, rules=rules), status

@@ -1,20 +1,524 @@
-"""Property managers' and landlords' pages (placeholder until built)."""
+"""Property managers' and landlords' pages: dwellings, lease filings, tenants, the pledges.
 
-from flask import Blueprint, render_template
+Views are thin: parse the form, call a service, render or redirect. A form that fails is
+shown again with everything entered and each field's message; a stale save shows the
+conflict page. The signing page also serves grid workers, who collect the landlord's
+signature in the stairwell; officers and admins can read filings but sign nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import format_currency
+from flask_babel import gettext as _
+from sqlalchemy.orm.exc import StaleDataError
+from wtforms import FieldList, FormField
+from wtforms.csrf.core import CSRFTokenField
 
 from registry.accounts.models import Role
-from registry.web.auth import roles_required
+from registry.errors import Conflict, InvalidInput
+from registry.lease import services
+from registry.lease.forms import (
+    AddTenantForm,
+    ConfirmForm,
+    CorrectFilingForm,
+    EndEarlyForm,
+    LeaseForm,
+    SignForm,
+)
+from registry.lease.models import LeaseFiling, LeaseStatus, PledgeKind, SignerRole
+from registry.web.auth import current_actor, roles_required
+from registry.web.conflict import render_conflict
+from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("leases", __name__, url_prefix="/leases")
+
+ALL_ROLES = (Role.PROPERTY_MANAGER, Role.GRID_WORKER, Role.POLICE_OFFICER, Role.ADMIN)
+PER_PAGE = 50
+
+
+# -- helpers -------------------------------------------------------------------------------
+
+
+def _today() -> date:
+    """The registry's today: in the app's time zone, or pinned by config for tests."""
+    pinned = current_app.config.get("REGISTRY_TODAY")
+    if pinned:
+        return pinned if isinstance(pinned, date) else date.fromisoformat(str(pinned))
+    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
+    return datetime.now(zone).date()
+
+
+def _seen_version() -> str | None:
+    """The version the user's form was based on; the conflict page appends a newer one."""
+    values = request.form.getlist("version")
+    return values[-1] if values else None
+
+
+def _set_errors(field, messages) -> None:
+    field.errors = [*list(field.errors or ()), *messages]
+
+
+def _apply_errors(form, fields: dict) -> dict[str, list]:
+    """Put each service message on its form field; return the ones no field shows."""
+    rest: dict[str, list] = {}
+    for key, messages in fields.items():
+        target = None
+        if key.startswith("tenants-") and hasattr(form, "tenants"):
+            _prefix, position, name = key.split("-", 2)
+            entries = form.tenants.entries
+            if position.isdigit() and int(position) < len(entries):
+                subform = entries[int(position)].form
+                target = subform._fields.get(name)
+        elif key.startswith("landlord-") and hasattr(form, "landlord"):
+            name = key.removeprefix("landlord-")
+            subform = form.landlord.form
+            target = subform._fields.get(name)
+        elif key in form and not isinstance(form[key], FieldList | FormField | CSRFTokenField):
+            target = form[key]
+        if target is None:
+            rest.setdefault(key, []).extend(messages)
+        else:
+            _set_errors(target, messages)
+    return rest
+
+
+def _csrf_problem(form) -> dict[str, list]:
+    errors = {}
+    if form.csrf_token.errors:
+        errors["form"] = [_("The form had expired. Check your input and submit it again.")]
+    return errors
+
+
+def _conflict_labels() -> dict[str, str]:
+    return {
+        "starts_on": _("Term starts on"),
+        "ends_on": _("Term ends on"),
+        "monthly_rent": _("Monthly rent (yuan)"),
+        "status": _("Status"),
+        "ended_on": _("Ended on"),
+        "tenant_count": _("Number of tenants"),
+    }
+
+
+def _conflict(error: Conflict, form):
+    return render_conflict(error, form, _conflict_labels(), db_session())
+
+
+def _stale(form, filing_id: int):
+    """A save that lost the race after its version check: show what was saved meanwhile."""
+    session = db_session()
+    session.rollback()
+    filing = session.get(LeaseFiling, filing_id)
+    session.refresh(filing)
+    error = Conflict(current=services.conflict_values(session, filing), version=filing.version)
+    return render_conflict(error, form, _conflict_labels(), None)
+
+
+@blueprint.context_processor
+def _helpers():
+    def money(value):
+        return format_currency(value, "CNY") if value is not None else ""
+
+    return {
+        "money": money,
+        "pledge_label": pledge_label,
+        "occupancy_label": occupancy_label,
+        "signer_role_label": signer_role_label,
+        "lease_status_label": lease_status_label,
+        "PledgeKind": PledgeKind,
+        "LeaseStatus": LeaseStatus,
+        "Role": Role,
+        "today": _today(),
+    }
+
+
+def pledge_label(kind) -> str:
+    return {
+        PledgeKind.RENTAL_PLEDGE: _("Rental pledge"),
+        PledgeKind.SECURITY_GUARANTEE: _("Security guarantee"),
+    }.get(PledgeKind(kind), str(kind))
+
+
+def occupancy_label(value) -> str:
+    return {
+        "owner_occupied": _("Owner-occupied"),
+        "rented": _("Rented"),
+        "vacant": _("Vacant"),
+        "other": _("Other use"),
+    }.get(str(value), str(value))
+
+
+def signer_role_label(value) -> str:
+    return {
+        SignerRole.LANDLORD: _("Landlord"),
+        SignerRole.TENANT: _("Tenant"),
+    }.get(SignerRole(value), str(value))
+
+
+def lease_status_label(filing: LeaseFiling, today: date) -> str:
+    if filing.status == LeaseStatus.ENDED_EARLY:
+        return _("Ended early")
+    if filing.ends_on < today:
+        return _("Expired")
+    if filing.starts_on > today:
+        return _("Not yet begun")
+    return _("Current")
+
+
+# -- lists ---------------------------------------------------------------------------------
 
 
 @blueprint.route("/")
 @roles_required(Role.PROPERTY_MANAGER)
 def my_dwellings():
-    return render_template("placeholder.html")
+    attention_only = request.args.get("show") == "attention"
+    page = request.args.get("page", "1")
+    page = int(page) if page.isdigit() else 1
+    listing = services.list_my_dwellings(
+        db_session(),
+        current_actor(),
+        _today(),
+        attention_only=attention_only,
+        page=page,
+        per_page=PER_PAGE,
+    )
+    return render_template(
+        "leases/my_dwellings.html", listing=listing, attention_only=attention_only
+    )
 
 
 @blueprint.route("/reminders")
 @roles_required(Role.PROPERTY_MANAGER)
 def reminders():
-    return render_template("placeholder.html")
+    found = services.list_reminders(db_session(), current_actor(), _today())
+    return render_template("leases/reminders.html", reminders=found)
+
+
+@blueprint.route("/dwellings/<int:dwelling_id>")
+@roles_required(*ALL_ROLES)
+def dwelling(dwelling_id: int):
+    session, actor = db_session(), current_actor()
+    row = services.dwelling_row(session, actor, dwelling_id, _today())
+    _dwelling, filings = services.filings_of_dwelling(session, actor, dwelling_id)
+    return render_template("leases/dwelling.html", row=row, filings=filings)
+
+
+# -- filing a lease and renewing one -------------------------------------------------------
+
+
+def _lease_form_page(form, *, dwelling_id: int, previous=None, rest=None, status=200):
+    """The lease form, with the owner and (for a renewal) the old tenants to choose from."""
+    context = services.lease_form_context(
+        db_session(), current_actor(), cipher(), dwelling_id, _today(), previous
+    )
+    form.landlord_choice.choices = [(c, c) for c in context.landlord_choices]
+    return (
+        render_template("leases/lease_form.html", form=form, context=context, rest=rest or {}),
+        status,
+    )
+
+
+def _lease_input(form) -> services.LeaseInput:
+    return services.LeaseInput(
+        starts_on=form.starts_on.data,
+        ends_on=form.ends_on.data,
+        monthly_rent=form.monthly_rent.data,
+        landlord_choice=form.landlord_choice.data or "",
+        landlord=form.landlord.form.person_input(),
+        tenants=[entry.form.person_input() for entry in form.tenants.entries],
+        keep_tenancy_ids=form.keep_tenants.data or [],
+    )
+
+
+def _handle_lease_form(form, *, dwelling_id: int, previous=None):
+    """POST of the lease form: another row, a validation error, or the filed lease."""
+    if form.add_row.data and len(form.tenants.entries) < form.tenants.max_entries:
+        form.tenants.append_entry()
+        return _lease_form_page(form, dwelling_id=dwelling_id, previous=previous)
+    if not form.validate_on_submit():
+        return _lease_form_page(
+            form, dwelling_id=dwelling_id, previous=previous, rest=_csrf_problem(form), status=400
+        )
+    session, actor = db_session(), current_actor()
+    try:
+        if previous is None:
+            filing = services.file_lease(session, actor, cipher(), dwelling_id, _lease_input(form))
+        else:
+            filing = services.renew_lease(session, actor, cipher(), previous.id, _lease_input(form))
+    except InvalidInput as error:
+        session.rollback()
+        rest = _apply_errors(form, error.details.get("fields", {}))
+        if previous is not None:
+            previous = services.get_filing(session, actor, previous.id)
+        return _lease_form_page(
+            form, dwelling_id=dwelling_id, previous=previous, rest=rest, status=422
+        )
+    flash(_("Lease filed as %(number)s.", number=filing.filing_number), "ok")
+    return redirect(url_for("leases.filing", filing_id=filing.id))
+
+
+@blueprint.route("/dwellings/<int:dwelling_id>/file", methods=["GET", "POST"])
+@roles_required(Role.PROPERTY_MANAGER)
+def file_lease(dwelling_id: int):
+    session, actor = db_session(), current_actor()
+    dwelling, _filings = services.filings_of_dwelling(session, actor, dwelling_id)
+    form = LeaseForm()
+    if request.method == "POST":
+        return _handle_lease_form(form, dwelling_id=dwelling.id)
+    today = _today()
+    form.starts_on.data = today.isoformat()
+    form.ends_on.data = (services.add_years(today, 1) - timedelta(days=1)).isoformat()
+    form.landlord_choice.data = "owner" if dwelling.owner_person_id else "other"
+    return _lease_form_page(form, dwelling_id=dwelling.id)
+
+
+@blueprint.route("/filings/<int:filing_id>/renew", methods=["GET", "POST"])
+@roles_required(Role.PROPERTY_MANAGER)
+def renew_filing(filing_id: int):
+    session, actor = db_session(), current_actor()
+    previous = services.get_filing(session, actor, filing_id)
+    form = LeaseForm()
+    if request.method == "POST":
+        return _handle_lease_form(form, dwelling_id=previous.dwelling_id, previous=previous)
+    defaults = services.renewal_defaults(previous)
+    form.starts_on.data = defaults["starts_on"].isoformat()
+    form.ends_on.data = defaults["ends_on"].isoformat()
+    form.monthly_rent.data = str(defaults["monthly_rent"])
+    form.landlord_choice.data = "previous"
+    form.keep_tenants.data = [t.id for t in previous.tenancies if t.removed_on is None]
+    return _lease_form_page(form, dwelling_id=previous.dwelling_id, previous=previous)
+
+
+# -- one filing: its page and its edits ----------------------------------------------------
+
+
+def _filing_page(
+    filing_id: int, *, end_form=None, tenant_form=None, confirm_form=None, rest=None, status=200
+):
+    session, actor = db_session(), current_actor()
+    today = _today()
+    shown = services.view_filing(session, actor, cipher(), filing_id, today)
+    end_form = end_form or EndEarlyForm(formdata=None, ended_on=today.isoformat())
+    tenant_form = tenant_form or AddTenantForm(formdata=None)
+    return (
+        render_template(
+            "leases/filing.html",
+            view=shown,
+            filing=shown.filing,
+            end_form=end_form,
+            tenant_form=tenant_form,
+            confirm_form=confirm_form or ConfirmForm(formdata=None),
+            can_edit=actor.role in services.FILING_ROLES,
+            can_sign=actor.role in services.SIGNING_ROLES,
+            status_label=lease_status_label(shown.filing, today),
+            rest=rest or {},
+        ),
+        status,
+    )
+
+
+@blueprint.route("/filings/<int:filing_id>")
+@roles_required(*ALL_ROLES)
+def filing(filing_id: int):
+    return _filing_page(filing_id)
+
+
+@blueprint.route("/filings/<int:filing_id>/edit", methods=["GET", "POST"])
+@roles_required(Role.PROPERTY_MANAGER)
+def edit_filing(filing_id: int):
+    session, actor = db_session(), current_actor()
+    record = services.get_filing(session, actor, filing_id)
+    form = CorrectFilingForm()
+    rest: dict = {}
+    status = 200
+    version = record.version
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.correct_filing(
+                    session,
+                    actor,
+                    filing_id,
+                    form.starts_on.data,
+                    form.ends_on.data,
+                    form.monthly_rent.data,
+                    _seen_version(),
+                    _today(),
+                )
+                session.flush()
+            except Conflict as error:
+                return _conflict(error, form)
+            except StaleDataError:
+                return _stale(form, filing_id)
+            except InvalidInput as error:
+                session.rollback()
+                rest = _apply_errors(form, error.details.get("fields", {}))
+                status = 422
+            else:
+                flash(_("Filing corrected."), "ok")
+                return redirect(url_for("leases.filing", filing_id=filing_id))
+        else:
+            rest, status = _csrf_problem(form), 400
+        version = _seen_version()
+    else:
+        form.starts_on.data = record.starts_on.isoformat()
+        form.ends_on.data = record.ends_on.isoformat()
+        form.monthly_rent.data = str(record.monthly_rent)
+    record = services.get_filing(session, actor, filing_id)
+    return (
+        render_template(
+            "leases/edit_filing.html", form=form, filing=record, version=version, rest=rest
+        ),
+        status,
+    )
+
+
+def _edit_action(filing_id: int, form, action, success_message: str, form_slot: str):
+    """Run one edit posted from the filing page: redirect, conflict page, or page with errors."""
+    session = db_session()
+    if not form.validate_on_submit():
+        return _filing_page(filing_id, rest=_csrf_problem(form), status=400, **{form_slot: form})
+    try:
+        action()
+        session.flush()
+    except Conflict as error:
+        return _conflict(error, form)
+    except StaleDataError:
+        return _stale(form, filing_id)
+    except InvalidInput as error:
+        session.rollback()
+        rest = _apply_errors(form, error.details.get("fields", {}))
+        return _filing_page(filing_id, rest=rest, status=422, **{form_slot: form})
+    flash(success_message, "ok")
+    return redirect(url_for("leases.filing", filing_id=filing_id))
+
+
+@blueprint.route("/filings/<int:filing_id>/end", methods=["GET", "POST"])
+@roles_required(Role.PROPERTY_MANAGER)
+def end_early(filing_id: int):
+    if request.method == "GET":  # the conflict page's "reload" link lands here
+        return redirect(url_for("leases.filing", filing_id=filing_id))
+    form = EndEarlyForm()
+    return _edit_action(
+        filing_id,
+        form,
+        lambda: services.end_lease_early(
+            db_session(), current_actor(), filing_id, form.ended_on.data, _seen_version(), _today()
+        ),
+        _("The lease was ended early."),
+        "end_form",
+    )
+
+
+@blueprint.route("/filings/<int:filing_id>/tenants", methods=["GET", "POST"])
+@roles_required(Role.PROPERTY_MANAGER)
+def add_tenant(filing_id: int):
+    if request.method == "GET":
+        return redirect(url_for("leases.filing", filing_id=filing_id))
+    form = AddTenantForm()
+    resident = form.resident_id.data
+    resident_id = int(resident) if resident and resident.isdigit() else None
+
+    def action():
+        services.add_tenant(
+            db_session(),
+            current_actor(),
+            cipher(),
+            filing_id,
+            _seen_version(),
+            _today(),
+            person=None if resident_id else form.person_input(),
+            resident_person_id=resident_id,
+        )
+
+    return _edit_action(filing_id, form, action, _("Tenant added."), "tenant_form")
+
+
+@blueprint.route(
+    "/filings/<int:filing_id>/tenants/<int:tenancy_id>/remove", methods=["GET", "POST"]
+)
+@roles_required(Role.PROPERTY_MANAGER)
+def remove_tenant(filing_id: int, tenancy_id: int):
+    if request.method == "GET":
+        return redirect(url_for("leases.filing", filing_id=filing_id))
+    form = ConfirmForm()
+    return _edit_action(
+        filing_id,
+        form,
+        lambda: services.remove_tenant(
+            db_session(), current_actor(), filing_id, tenancy_id, _seen_version(), _today()
+        ),
+        _("Tenant removed from the lease."),
+        "confirm_form",
+    )
+
+
+# -- the two pledges -----------------------------------------------------------------------
+
+
+@blueprint.route(
+    "/filings/<int:filing_id>/pledges/<any(rental_pledge, security_guarantee):kind>/sign",
+    methods=["GET", "POST"],
+)
+@roles_required(*ALL_ROLES)
+def sign_pledge(filing_id: int, kind: str):
+    session, actor, today = db_session(), current_actor(), _today()
+    form = SignForm()
+    rest: dict = {}
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            try:
+                services.sign_pledge(
+                    session,
+                    actor,
+                    cipher(),
+                    filing_id,
+                    kind,
+                    signer_key=form.signer.data,
+                    confirmed=bool(form.confirm.data),
+                    signature=services.decode_signature_data_url(form.signature.data),
+                    today=today,
+                    now=datetime.now(UTC),
+                )
+            except InvalidInput as error:
+                session.rollback()
+                rest = _apply_errors(form, error.details.get("fields", {}))
+                status = 422
+            else:
+                flash(_("Signature saved: %(pledge)s.", pledge=pledge_label(kind)), "ok")
+                return redirect(url_for("leases.filing", filing_id=filing_id))
+        else:
+            rest, status = _csrf_problem(form), 400
+    context = services.signing_context(session, actor, cipher(), filing_id, kind, today)
+    form.signer.choices = [(s.key, s.person.name) for s in context.signers]
+    if request.method == "GET":
+        form.signer.data = context.first_unsigned
+    return render_template("leases/sign.html", form=form, context=context, rest=rest), status
+
+
+@blueprint.route(
+    "/pledges/<any(rental_pledge, security_guarantee):kind>/<int:pledge_id>/signature.png"
+)
+@roles_required(*ALL_ROLES)
+def signature(kind: str, pledge_id: int):
+    image = services.signature_image(db_session(), current_actor(), kind, pledge_id)
+    response = make_response(image)
+    response.headers["Content-Type"] = "image/png"
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Disposition"] = "inline"
+    return response

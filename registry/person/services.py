@@ -202,8 +202,13 @@ def correct_person(
     if old_number != clean.document_number or person.document_type != clean.document_type:
         holder = find_by_document(session, cipher, clean.document_type, clean.document_number)
         if holder is not None and holder.id != person.id:
-            raise InvalidInput(fields={"document_number": [
-                _l("Another person is registered with this document number")]})
+            raise InvalidInput(
+                fields={
+                    "document_number": [
+                        _l("Another person is registered with this document number")
+                    ]
+                }
+            )
         changes["document"] = [
             mask_document_number(old_number or ""),
             mask_document_number(clean.document_number),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, url_for
+from flask import Flask, request, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
@@ -41,6 +41,7 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
         MenuItem("dashboard.index", _l("Jurisdiction")),
         MenuItem("dashboard.lookup", _l("Look up")),
         MenuItem("admin.users", _l("Users")),
+        MenuItem("admin.stations", _l("Police stations")),
         MenuItem("admin.grid_cells", _l("Grid cells")),
         MenuItem("admin.focus_areas", _l("Focus areas")),
         MenuItem("admin.capacity_rule", _l("Capacity rule")),
@@ -54,6 +55,16 @@ def menu_for_current_user() -> tuple[MenuItem, ...]:
     return MENUS.get(current_user.account.role, ())
 
 
+def active_href() -> str | None:
+    """The menu link the current page belongs to: the longest one its path starts with."""
+    matches = [
+        item.href
+        for item in menu_for_current_user()
+        if item.href and item.href != "/" and request.path.startswith(item.href)
+    ]
+    return max(matches, key=len, default=None)
+
+
 def landing_endpoint(role: Role) -> str:
     """Where each role starts its day."""
     return next(item.endpoint for item in MENUS[role] if item.endpoint)
@@ -61,3 +72,4 @@ def landing_endpoint(role: Role) -> str:
 
 def init_navigation(app: Flask) -> None:
     app.jinja_env.globals["main_menu"] = menu_for_current_user
+    app.jinja_env.globals["active_menu_href"] = active_href

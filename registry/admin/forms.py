@@ -1,0 +1,205 @@
+"""Forms of the administrators' pages.
+
+Domain rules (what a valid username, polygon or rule is) live in the services; these
+forms only carry the input. Their widgets can all render as hidden inputs, because the
+shared conflict page re-submits every field with ``field(type='hidden')``: a check box
+list must then become one hidden input per chosen value, not a visible list.
+"""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from markupsafe import Markup, escape
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    PasswordField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import Length
+from wtforms.widgets import CheckboxInput, Select, TextArea, html_params
+
+from registry.accounts.models import Role
+
+ROLE_LABELS = {
+    Role.ADMIN: _l("Administrator"),
+    Role.POLICE_OFFICER: _l("Police officer"),
+    Role.GRID_WORKER: _l("Grid worker"),
+    Role.PROPERTY_MANAGER: _l("Property manager / landlord"),
+}
+
+
+def _hidden(name: str, value) -> str:
+    return f"<input {html_params(type='hidden', name=name, value='' if value is None else value)}>"
+
+
+class HiddenableSelect(Select):
+    """A select box, or a hidden input holding its value when rendered with type='hidden'."""
+
+    def __call__(self, field, **kwargs):
+        if kwargs.get("type") == "hidden":
+            values = field.data if isinstance(field.data, list | tuple) else [field.data]
+            return Markup("".join(_hidden(field.name, v) for v in values))
+        return super().__call__(field, **kwargs)
+
+
+class HiddenableCheckbox(CheckboxInput):
+    def __call__(self, field, **kwargs):
+        if kwargs.get("type") == "hidden":
+            return Markup(_hidden(field.name, "y" if field.data else ""))
+        return super().__call__(field, **kwargs)
+
+
+class HiddenableTextArea(TextArea):
+    def __call__(self, field, **kwargs):
+        if kwargs.get("type") == "hidden":
+            return Markup(_hidden(field.name, field.data or ""))
+        return super().__call__(field, **kwargs)
+
+
+class CheckboxList:
+    """One labelled check box per choice (44 px rows); hidden inputs with type='hidden'."""
+
+    def __call__(self, field, **kwargs):
+        if kwargs.get("type") == "hidden":
+            return Markup("".join(_hidden(field.name, v) for v in field.data or ()))
+        items = []
+        for index, choice in enumerate(field.iter_choices()):
+            box_id = f"{field.id}-{index}"
+            params = html_params(
+                type="checkbox",
+                name=field.name,
+                value=choice.value,
+                id=box_id,
+                checked=choice.selected,
+            )
+            items.append(
+                f'<li><label for="{escape(box_id)}"><input {params}> '
+                f"<span>{escape(choice.label)}</span></label></li>"
+            )
+        if not items:
+            return Markup("")
+        css = "adm-checklist " + kwargs.get("class_", "")
+        return Markup(f"<ul {html_params(id=field.id, class_=css.strip())}>{''.join(items)}</ul>")
+
+
+def optional_int(value):
+    """Coerce a select's value to an int, or None for the empty choice."""
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+def id_list(label, **kwargs) -> SelectMultipleField:
+    """Ids chosen from a list the view fills; unknown ids are the service's to reject."""
+    return SelectMultipleField(
+        label, coerce=int, validate_choice=False, widget=CheckboxList(), **kwargs
+    )
+
+
+class UserScopeFields:
+    """Fields shared by the create and edit forms of a user."""
+
+    display_name = StringField(_l("Display name"), [Length(max=50)])
+    role = SelectField(_l("Role"), widget=HiddenableSelect())
+    police_station_id = SelectField(
+        _l("Police station"), coerce=optional_int, validate_choice=False, widget=HiddenableSelect()
+    )
+    grid_cell_ids = id_list(_l("Grid cells"))
+    cell_community = SelectField(
+        _l("Show the cells of"),
+        coerce=optional_int,
+        validate_choice=False,
+        widget=HiddenableSelect(),
+    )
+    dwelling_ids = id_list(_l("Managed dwellings"))
+    building_ids = id_list(_l("All dwellings of these buildings"))
+    dwelling_query = StringField(_l("Find by address"), [Length(max=100)])
+
+    def set_role_choices(self) -> None:
+        # No role is preselected: an account must never become an administrator by default.
+        self.role.choices = [("", _l("Choose a role"))] + [
+            (str(role), label) for role, label in ROLE_LABELS.items()
+        ]
+
+
+class UserCreateForm(UserScopeFields, FlaskForm):
+    username = StringField(_l("Username"), [Length(max=50)])
+    password = PasswordField(_l("Password"), [Length(max=200)])
+    password_again = PasswordField(_l("Password again"), [Length(max=200)])
+    active = BooleanField(_l("Active"), default=True, widget=HiddenableCheckbox())
+
+
+class UserEditForm(UserScopeFields, FlaskForm):
+    active = BooleanField(_l("Active (may log in)"), widget=HiddenableCheckbox())
+    version = HiddenField()
+
+
+class PasswordResetForm(FlaskForm):
+    password = PasswordField(_l("New password"), [Length(max=200)])
+    password_again = PasswordField(_l("New password again"), [Length(max=200)])
+
+
+class StationForm(FlaskForm):
+    code = StringField(_l("Code"), [Length(max=20)])
+    name = StringField(_l("Name"), [Length(max=50)])
+    district_id = SelectField(
+        _l("District"), coerce=optional_int, validate_choice=False, widget=HiddenableSelect()
+    )
+    community_ids = id_list(_l("Communities in its jurisdiction"))
+    version = HiddenField()
+
+
+class CellForm(FlaskForm):
+    code = StringField(_l("Code"), [Length(max=20)])
+    name = StringField(_l("Name"), [Length(max=50)])
+    community_id = SelectField(
+        _l("Community"), coerce=optional_int, validate_choice=False, widget=HiddenableSelect()
+    )
+    geojson_file = FileField(_l("GeoJSON file"))
+    drawn_geometry = HiddenField()
+    clip = BooleanField(
+        _l("Cut away what lies outside the community or over other cells"),
+        widget=HiddenableCheckbox(),
+    )
+    version = HiddenField()
+
+
+class WorkerForm(FlaskForm):
+    username = StringField(_l("Username of a grid worker"), [Length(max=50)])
+
+
+class FocusAreaForm(FlaskForm):
+    name = StringField(_l("Name"), [Length(max=100)])
+    description = TextAreaField(_l("Description"), [Length(max=2000)], widget=HiddenableTextArea())
+    cell_ids = id_list(_l("Grid cells"))
+    cell_community = SelectField(
+        _l("Show the cells of"),
+        coerce=optional_int,
+        validate_choice=False,
+        widget=HiddenableSelect(),
+    )
+    version = HiddenField()
+
+
+class CapacityRuleForm(FlaskForm):
+    min_floor_area_per_person = StringField(_l("Minimum floor area per person (m²)"))
+    max_people_per_room = StringField(_l("Maximum people per room"))
+    valid_from = StringField(_l("Valid from"))
+    note = StringField(_l("Note"), [Length(max=200)])
+
+
+def apply_field_errors(form, fields: dict) -> list:
+    """Put a service's field errors on the form's fields; return those with no field."""
+    orphans = []
+    for name, messages in (fields or {}).items():
+        if name in form:
+            form[name].errors = list(form[name].errors or []) + list(messages)
+        else:
+            orphans.extend(messages)
+    return orphans

@@ -1,0 +1,166 @@
+/*
+ * The grid-cell map of the admin pages (Leaflet, no basemap tiles: nothing is fetched from
+ * outside the server). It shows the community outline and the grid cells around it from the
+ * GeoJSON embedded in <script id="cell-map-data">. With data-mode="draw" the user places
+ * the corners of a polygon by tapping the map and drags them to adjust; the polygon is
+ * written as GeoJSON into the hidden form field #drawn_geometry, which the server checks.
+ */
+(function () {
+  "use strict";
+
+  var mapElement = document.getElementById("cell-map");
+  var dataElement = document.getElementById("cell-map-data");
+  if (!mapElement || !dataElement || typeof L === "undefined") {
+    return;
+  }
+  var data = JSON.parse(dataElement.textContent);
+  var drawing = mapElement.getAttribute("data-mode") === "draw";
+
+  var map = L.map(mapElement, {
+    attributionControl: false,
+    zoomSnap: 0.25,
+    doubleClickZoom: !drawing // a quick second tap places a corner, it does not zoom
+  });
+
+  var editUrl = mapElement.getAttribute("data-edit-url");
+
+  L.geoJSON(data.neighbours, {
+    style: function (feature) {
+      // The community's own cells stand out from those of the communities around it.
+      return feature.properties.own
+        ? { color: "#52606d", weight: 1, fillColor: "#9fb3c8", fillOpacity: 0.55 }
+        : { color: "#9aa5b1", weight: 1, fillColor: "#e4e7eb", fillOpacity: 0.6 };
+    },
+    onEachFeature: function (feature, layer) {
+      layer.bindTooltip(feature.properties.name + " (" + feature.properties.code + ")", {
+        sticky: true
+      });
+      if (!drawing && editUrl) {
+        layer.on("click", function () {
+          window.location.href = editUrl + feature.properties.id;
+        });
+      }
+    }
+  }).addTo(map);
+
+  var communityLayer = L.geoJSON(data.community, {
+    interactive: false,
+    style: { color: "#1f2933", weight: 3, dashArray: "8 6", fill: false }
+  }).addTo(map);
+
+  var currentLayer = null;
+  if (data.cell) {
+    currentLayer = L.geoJSON(data.cell, {
+      interactive: false,
+      style: { color: "#0b4f8a", weight: 3, fillColor: "#0b4f8a", fillOpacity: 0.35 }
+    }).addTo(map);
+  }
+
+  if (currentLayer) {
+    // Editing a cell: show it with its surroundings rather than the whole community.
+    map.fitBounds(currentLayer.getBounds().pad(0.6), { padding: [8, 8] });
+  } else {
+    map.fitBounds(communityLayer.getBounds(), { padding: [12, 12] });
+  }
+
+  if (!drawing) {
+    return;
+  }
+
+  var output = document.getElementById("drawn_geometry");
+  var counter = document.getElementById("draw-count");
+  var corners = []; // [lat, lng] in drawing order
+  var handles = [];
+  var shape = L.polygon([], {
+    color: "#c2410c",
+    weight: 3,
+    fillColor: "#f97316",
+    fillOpacity: 0.25,
+    interactive: false
+  }).addTo(map);
+  var handleIcon = L.divIcon({ className: "adm-vertex", iconSize: [44, 44] });
+
+  function round(value) {
+    return Math.round(value * 1e7) / 1e7;
+  }
+
+  function writeOutput() {
+    if (corners.length < 3) {
+      output.value = "";
+    } else {
+      var ring = corners.map(function (c) {
+        return [round(c[1]), round(c[0])];
+      });
+      ring.push(ring[0]);
+      output.value = JSON.stringify({ type: "Polygon", coordinates: [ring] });
+    }
+    if (counter) {
+      counter.textContent = String(corners.length);
+    }
+  }
+
+  function redraw() {
+    shape.setLatLngs(corners);
+    handles.forEach(function (handle) {
+      map.removeLayer(handle);
+    });
+    handles = corners.map(function (corner, index) {
+      var handle = L.marker(corner, { draggable: true, icon: handleIcon, keyboard: false });
+      handle.on("drag", function (event) {
+        var at = event.target.getLatLng();
+        corners[index] = [at.lat, at.lng];
+        shape.setLatLngs(corners);
+      });
+      handle.on("dragend", writeOutput);
+      return handle.addTo(map);
+    });
+    writeOutput();
+  }
+
+  function load(geojson) {
+    // The outer ring of a Polygon, without its closing corner.
+    var ring = (geojson && geojson.type === "Polygon" && geojson.coordinates[0]) || [];
+    corners = ring.slice(0, Math.max(0, ring.length - 1)).map(function (position) {
+      return [position[1], position[0]];
+    });
+    redraw();
+  }
+
+  map.on("click", function (event) {
+    corners.push([event.latlng.lat, event.latlng.lng]);
+    redraw();
+  });
+
+  var actions = {
+    "edit-current": function () {
+      if (data.cell) {
+        load(data.cell.geometry);
+      }
+    },
+    undo: function () {
+      corners.pop();
+      redraw();
+    },
+    clear: function () {
+      corners = [];
+      redraw();
+    }
+  };
+  document.querySelectorAll("[data-draw]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var action = actions[button.getAttribute("data-draw")];
+      if (action) {
+        action();
+      }
+    });
+  });
+
+  // After a refused save the page comes back with the drawing in the form: show it again.
+  if (output.value) {
+    try {
+      load(JSON.parse(output.value));
+    } catch (error) {
+      output.value = "";
+    }
+  }
+})();

@@ -1,0 +1,240 @@
+"""Every route as every role: nothing outside a user's scope can be read, changed or confirmed.
+
+The routes come from the app's own URL map, so a page added later is walked too. For each
+role, every id in a URL is replaced by a record the role may not see; the answer must be a
+404 that looks exactly like the one for an id that does not exist, and no POST may change
+anything.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from helpers import csrf_token_from, log_in
+from sqlalchemy import select, text
+
+from registry.accounts.models import Role, UserAccount
+from registry.accounts.services import create_user
+from registry.area.models import PoliceStation
+
+NONEXISTENT = 987654321
+PUBLIC_ENDPOINTS = {"accounts.login", "home.health", "static"}
+# Pages each blueprint serves, by role. Ids in the URL are checked against scope on top.
+BLUEPRINT_ROLES = {
+    "admin": {Role.ADMIN},
+    "dashboard": {Role.POLICE_OFFICER, Role.ADMIN},
+    "gridwork": {Role.GRID_WORKER},
+    "leases": {Role.PROPERTY_MANAGER, Role.GRID_WORKER, Role.POLICE_OFFICER, Role.ADMIN},
+}
+ACTORS = ("grid0001", "manager1", "landlord1", "officer_elsewhere")
+TABLES_WATCHED = (
+    "address",
+    "dwelling",
+    "person",
+    "residence",
+    "organisation",
+    "lease_filing",
+    "lease_tenant",
+    "rental_pledge",
+    "security_guarantee",
+    "grid_cell",
+    "focus_area",
+    "user_account",
+    "police_station",
+    "capacity_rule",
+    "community",
+)
+
+
+# What each role may see, written independently of registry/scope.py in plain SQL, so that
+# a mistake there cannot hide itself by also choosing the records this test tries.
+VISIBLE_DWELLINGS = {
+    Role.GRID_WORKER: """
+        SELECT d.id FROM dwelling d JOIN address a ON a.id = d.address_id
+        WHERE a.grid_cell_id IN (SELECT grid_cell_id FROM grid_cell_worker WHERE user_id = :uid)""",
+    Role.PROPERTY_MANAGER: "SELECT dwelling_id FROM managed_dwelling WHERE user_id = :uid",
+    Role.POLICE_OFFICER: """
+        SELECT d.id FROM dwelling d JOIN address a ON a.id = d.address_id
+        JOIN community c ON c.id = a.community_id
+        WHERE c.police_station_id = (SELECT police_station_id FROM user_account WHERE id = :uid)""",
+}
+OUTSIDE = {
+    "dwelling_id": "SELECT min(id) FROM dwelling WHERE id NOT IN ({visible})",
+    "address_id": "SELECT min(address_id) FROM dwelling WHERE id NOT IN ({visible})",
+    "filing_id": "SELECT min(id) FROM lease_filing WHERE dwelling_id NOT IN ({visible})",
+    "residence_id": "SELECT min(id) FROM residence WHERE dwelling_id NOT IN ({visible})",
+    "person_id": """
+        SELECT min(r.person_id) FROM residence r WHERE r.dwelling_id NOT IN ({visible})
+        AND r.person_id NOT IN (SELECT person_id FROM residence WHERE dwelling_id IN ({visible}))
+        AND r.person_id NOT IN (SELECT owner_person_id FROM dwelling
+                                WHERE id IN ({visible}) AND owner_person_id IS NOT NULL)
+        AND r.person_id NOT IN (SELECT landlord_person_id FROM lease_filing
+                                WHERE dwelling_id IN ({visible}))
+        AND r.person_id NOT IN (SELECT t.person_id FROM lease_tenant t
+                                JOIN lease_filing f ON f.id = t.lease_filing_id
+                                WHERE f.dwelling_id IN ({visible}))""",
+    "organisation_id": """
+        SELECT min(o.id) FROM organisation o WHERE o.address_id NOT IN (
+            SELECT a.parent_id FROM address a JOIN dwelling d ON d.address_id = a.id
+            WHERE d.id IN ({visible}) AND a.parent_id IS NOT NULL)""",
+    "cell_id": """
+        SELECT min(g.id) FROM grid_cell g WHERE g.id NOT IN (
+            SELECT a.grid_cell_id FROM address a JOIN dwelling d ON d.address_id = a.id
+            WHERE d.id IN ({visible}) AND a.grid_cell_id IS NOT NULL)""",
+}
+
+
+@pytest.fixture
+def officer_elsewhere(demo_db):
+    """An officer of a new station whose jurisdiction holds none of the demo's records."""
+    station = PoliceStation(district_id=1, code="420199999", name="别处派出所")
+    demo_db.add(station)
+    demo_db.flush()
+    create_user(
+        demo_db,
+        username="officer_elsewhere",
+        display_name="别处民警",
+        password="demo-2026",
+        role=Role.POLICE_OFFICER,
+        police_station_id=station.id,
+    )
+    demo_db.commit()
+
+
+def _routes(app):
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in PUBLIC_ENDPOINTS:
+            continue
+        yield rule
+
+
+def _outside_scope_id(session, actor, parameter: str) -> int | None:
+    if parameter not in OUTSIDE:
+        return None
+    visible = VISIBLE_DWELLINGS[actor.role]
+    sql = OUTSIDE[parameter].format(visible=visible)
+    return session.execute(text(sql), {"uid": actor.id}).scalar()
+
+
+def _url(rule, values: dict) -> str:
+    path = rule.rule
+    for name, value in values.items():
+        path = re.sub(rf"<(?:[^:>]+:)?{name}>", str(value), path)
+    return path
+
+
+def _fingerprint(session) -> dict:
+    """Row counts and newest change per table, and the count of non-view audit entries."""
+    prints = {}
+    for table in TABLES_WATCHED:
+        column = "updated_at" if table not in {"capacity_rule"} else "valid_from"
+        prints[table] = session.execute(
+            text(f"SELECT count(*), max({column})::text FROM {table}")
+        ).one()
+    prints["audit"] = session.execute(
+        text("SELECT count(*) FROM audit_log WHERE action NOT IN ('view', 'login')")
+    ).scalar_one()
+    return prints
+
+
+def _without_tokens(response) -> str:
+    """The page without its CSRF tokens, which carry a timestamp."""
+    return re.sub(r'name="csrf_token"[^>]*>', "", response.get_data(as_text=True))
+
+
+def _values_for(rule, session, actor) -> dict | None:
+    """Out-of-scope values for every argument of ``rule``; None when the role has none."""
+    values = {}
+    for name in rule.arguments:
+        if name == "kind":
+            values[name] = "rental_pledge"
+        elif name == "object_type":
+            values[name] = "person"
+        elif name == "object_id":
+            values[name] = _outside_scope_id(session, actor, "person_id")
+        elif name in OUTSIDE:
+            values[name] = _outside_scope_id(session, actor, name)
+        elif actor.role == Role.ADMIN:
+            return None  # admins reach every station, user and focus area
+        else:
+            values[name] = 1  # admin-only objects: stations, users, focus areas
+        if values[name] is None:
+            return None
+    return values
+
+
+@pytest.mark.parametrize("username", ACTORS)
+def test_no_route_reveals_or_changes_anything_outside_the_scope(
+    demo_app, demo_db, officer_elsewhere, username
+):
+    actor = demo_db.scalar(select(UserAccount).where(UserAccount.username == username))
+    client = log_in(demo_app, username)
+    landing = client.get("/", follow_redirects=True).get_data(as_text=True)
+    token = csrf_token_from(landing)
+    before = _fingerprint(demo_db)
+    walked = 0
+    failures = []
+    for rule in _routes(demo_app):
+        blueprint = rule.endpoint.split(".")[0]
+        allowed = BLUEPRINT_ROLES.get(blueprint)
+        role_may_enter = allowed is None or actor.role in allowed
+        if rule.arguments:
+            values = _values_for(rule, demo_db, actor)
+            if values is None:
+                continue  # the role sees every record of this kind (admin)
+        elif role_may_enter:
+            continue  # a list page: its contents are checked by the area tests
+        else:
+            values = {}
+        url = _url(rule, values)
+        for method in sorted(rule.methods & {"GET", "POST"}):
+            # A redirect is followed: wherever it leads, the record must stay hidden.
+            if method == "GET":
+                response = client.get(url, follow_redirects=True)
+            else:
+                response = client.post(url, data={"csrf_token": token}, follow_redirects=True)
+            if response.status_code != 404:
+                failures.append(f"{username} {method} {url} {response.status_code}")
+            walked += 1
+    assert not failures, "\n".join(failures)
+    assert walked > 10
+    demo_db.expire_all()
+    assert _fingerprint(demo_db) == before
+
+
+@pytest.mark.parametrize("username", ["grid0001", "manager1", "officer_elsewhere"])
+def test_out_of_scope_and_nonexistent_records_look_the_same(
+    demo_app, demo_db, officer_elsewhere, username
+):
+    actor = demo_db.scalar(select(UserAccount).where(UserAccount.username == username))
+    client = log_in(demo_app, username)
+    compared = 0
+    for rule in _routes(demo_app):
+        if "GET" not in rule.methods or not rule.arguments:
+            continue
+        values = _values_for(rule, demo_db, actor)
+        if values is None:
+            continue
+        missing = {name: (NONEXISTENT if isinstance(v, int) else v) for name, v in values.items()}
+        hidden = client.get(_url(rule, values), follow_redirects=True)
+        absent = client.get(_url(rule, missing), follow_redirects=True)
+        assert hidden.status_code == absent.status_code == 404
+        assert _without_tokens(hidden) == _without_tokens(absent), rule.rule
+        compared += 1
+    assert compared > 5
+
+
+def test_anonymous_users_are_sent_to_the_login_page(demo_app):
+    client = demo_app.test_client()
+    for rule in _routes(demo_app):
+        url = _url(
+            rule,
+            {name: 1 for name in rule.arguments}
+            | ({"kind": "rental_pledge"} if "kind" in rule.arguments else {})
+            | ({"object_type": "person"} if "object_type" in rule.arguments else {}),
+        )
+        if "GET" in rule.methods:
+            response = client.get(url)
+            assert response.status_code == 302, url
+            assert "/login" in response.headers["Location"]
