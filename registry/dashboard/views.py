@@ -6,11 +6,9 @@ that show personal data are never cached by the browser.
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from functools import wraps
-from zoneinfo import ZoneInfo
 
-from flask import Blueprint, abort, current_app, make_response, render_template, request
+from flask import Blueprint, abort, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
@@ -21,6 +19,7 @@ from registry.dashboard.export import dashboard_workbook, figure_columns
 from registry.dashboard.forms import LookupForm, RevealForm, StationFilterForm
 from registry.errors import InvalidInput
 from registry.web.auth import current_actor, roles_required
+from registry.web.clock import today
 from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -106,15 +105,6 @@ def _labels():
         "record_labels": RECORD_LABELS,
         "field_labels": FIELD_LABELS,
     }
-
-
-def today() -> date:
-    """Today in the registry's time zone (tests pin it with the REGISTRY_TODAY setting)."""
-    pinned = current_app.config.get("REGISTRY_TODAY")
-    if pinned is not None:
-        return pinned
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
-    return datetime.now(zone).date()
 
 
 def private(view):

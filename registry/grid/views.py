@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Callable
-from datetime import date
 from itertools import groupby
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -48,6 +47,7 @@ from registry.person.forms import (
 from registry.person.models import Person
 from registry.person.services import masked_document, view_person
 from registry.scope import get_in_scope
+from registry.web import clock
 from registry.web.auth import current_actor, roles_required
 from registry.web.conflict import render_conflict
 from registry.web.session import cipher, db_session
@@ -146,7 +146,7 @@ def _leaflet_available() -> bool:
 @worker_only
 def my_cells():
     session, actor = db_session(), current_actor()
-    today = date.today()
+    today = clock.today()
     cells = addresses.cells_of(session, actor)
     summaries = dwellings.cell_summaries(session, actor, [c.id for c in cells], today)
     chosen = next((c for c in cells if str(c.id) == request.args.get("cell")), None)
@@ -264,7 +264,7 @@ def new_address():
 @worker_only
 def address(address_id: int):
     session, actor = db_session(), current_actor()
-    today = date.today()
+    today = clock.today()
     record = get_in_scope(session, actor, Address, address_id)
     page = _page()
     rows, total = dwellings.dwellings_at(session, actor, record, today, page, DWELLINGS_PER_PAGE)
@@ -374,7 +374,7 @@ def new_dwelling(address_id: int):
 @worker_only
 def dwelling(dwelling_id: int):
     session, actor = db_session(), current_actor()
-    today = date.today()
+    today = clock.today()
     record, status, capacity = dwellings.dwelling_with_status(session, actor, dwelling_id, today)
     current, former = residences.residences_of_dwelling(session, actor, dwelling_id, today)
     former = former[:20]
@@ -448,7 +448,7 @@ def move_in(dwelling_id: int):
         )
 
     if request.method == "GET":
-        form.moved_in.data = date.today().isoformat()
+        form.moved_in.data = clock.today().isoformat()
         return render()
     _created, failed = _save(
         form,
@@ -488,7 +488,7 @@ def move_out(residence_id: int):
         )
 
     if request.method == "GET":
-        form.moved_out.data = date.today().isoformat()
+        form.moved_out.data = clock.today().isoformat()
         return render_template(
             "gridwork/move_out.html", form=form, residence=residence, masked=masked, unplaced=()
         )
@@ -562,7 +562,7 @@ def person(person_id: int):
         person=record,
         masked=masked_document(cipher(), record),
         stays=residences.residences_of_person(session, actor, person_id),
-        today=date.today(),
+        today=clock.today(),
     )
 
 

@@ -9,11 +9,9 @@ signature in the stairwell; officers and admins can read filings but sign nothin
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import (
     Blueprint,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -40,6 +38,7 @@ from registry.lease.forms import (
 )
 from registry.lease.models import LeaseFiling, LeaseStatus, PledgeKind, SignerRole
 from registry.web.auth import current_actor, roles_required
+from registry.web.clock import today as _today
 from registry.web.conflict import render_conflict
 from registry.web.session import cipher, db_session
 
@@ -50,15 +49,6 @@ PER_PAGE = 50
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _today() -> date:
-    """The registry's today: in the app's time zone, or pinned by config for tests."""
-    pinned = current_app.config.get("REGISTRY_TODAY")
-    if pinned:
-        return pinned if isinstance(pinned, date) else date.fromisoformat(str(pinned))
-    zone = ZoneInfo(current_app.config.get("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai"))
-    return datetime.now(zone).date()
 
 
 def _seen_version() -> str | None:
