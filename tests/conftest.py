@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from helpers import DEMO_TODAY, account, log_in
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
@@ -137,12 +138,16 @@ def connection(engine: Engine):
             transaction.rollback()
 
 
-@pytest.fixture
-def session(connection) -> Iterator[Session]:
-    """An ORM session whose commits become savepoints of the test's outer transaction."""
+def _savepoint_session(connection) -> Iterator[Session]:
     session = Session(bind=connection, join_transaction_mode="create_savepoint")
     yield session
     session.close()
+
+
+@pytest.fixture
+def session(connection) -> Iterator[Session]:
+    """An ORM session whose commits become savepoints of the test's outer transaction."""
+    yield from _savepoint_session(connection)
 
 
 @pytest.fixture
@@ -154,31 +159,33 @@ def scratch_database(server_url: str, worker_name: str) -> Iterator[str]:
     drop_database(server_url, name)
 
 
-@pytest.fixture
-def app(connection, database_url: str, data_key: str, tmp_path):
-    """The real app on this worker's database, inside the test's rolled-back transaction."""
+def _app_on(connection, database_url: str, data_key: str, instance_path, **config):
+    """The real app on ``database_url`` whose sessions are savepoints on ``connection``."""
     from sqlalchemy.orm import sessionmaker
 
     from registry.app import create_app
     from registry.config import Settings
 
     settings = Settings(
-        instance_path=tmp_path,
+        instance_path=instance_path,
         database_url=database_url,
         secret_key="test-secret-key",
         data_key=data_key,
         embedded_port=0,
     )
     factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-    return create_app(settings, session_factory=factory, TESTING=True)
+    return create_app(settings, session_factory=factory, TESTING=True, **config)
+
+
+@pytest.fixture
+def app(connection, database_url: str, data_key: str, tmp_path):
+    """The real app on this worker's database, inside the test's rolled-back transaction."""
+    return _app_on(connection, database_url, data_key, tmp_path)
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
-
-
-DEMO_TODAY = __import__("datetime").date(2026, 11, 25)
 
 
 @pytest.fixture(scope="session")
@@ -191,19 +198,6 @@ def demo_database(server_url: str, worker_name: str, data_key: str) -> Iterator[
     load_demo(url, data_key, "small", seed=7, today=DEMO_TODAY)
     yield url
     drop_database(server_url, name)
-
-
-@pytest.fixture
-def demo_session(demo_database: str) -> Iterator[Session]:
-    """A session on the demo district inside a transaction that is rolled back."""
-    engine = make_engine(demo_database)
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        session = Session(bind=connection, join_transaction_mode="create_savepoint")
-        yield session
-        session.close()
-        transaction.rollback()
-    engine.dispose()
 
 
 @pytest.fixture
@@ -220,26 +214,41 @@ def demo_connection(demo_database: str):
 
 @pytest.fixture
 def demo_app(demo_connection, demo_database: str, data_key: str, tmp_path):
-    """The real app on the demo district, bound to the test's rolled-back transaction."""
-    from sqlalchemy.orm import sessionmaker
+    """The real app on the demo district, bound to the test's rolled-back transaction.
 
-    from registry.app import create_app
-    from registry.config import Settings
+    Its "today" is pinned to the day the demo was generated for, so current and expired
+    filings and stays are what the generator made them.
+    """
+    return _app_on(demo_connection, demo_database, data_key, tmp_path, REGISTRY_TODAY=DEMO_TODAY)
 
-    settings = Settings(
-        instance_path=tmp_path,
-        database_url=demo_database,
-        secret_key="test-secret-key",
-        data_key=data_key,
-        embedded_port=0,
-    )
-    factory = sessionmaker(bind=demo_connection, join_transaction_mode="create_savepoint")
-    return create_app(settings, session_factory=factory, TESTING=True, REGISTRY_TODAY=DEMO_TODAY)
+
+@pytest.fixture
+def demo_session(demo_connection) -> Iterator[Session]:
+    """A session on the demo district inside a transaction that is rolled back."""
+    yield from _savepoint_session(demo_connection)
 
 
 @pytest.fixture
 def demo_db(demo_connection) -> Iterator[Session]:
     """A session on the same transaction as ``demo_app``, to arrange and inspect data."""
-    session = Session(bind=demo_connection, join_transaction_mode="create_savepoint")
-    yield session
-    session.close()
+    yield from _savepoint_session(demo_connection)
+
+
+@pytest.fixture
+def admin_client(demo_app):
+    """A client on ``demo_app`` logged in as the demo's administrator."""
+    return log_in(demo_app, "admin")
+
+
+@pytest.fixture
+def worker(demo_session):
+    """grid0001's account (works grid cell 1), for the service tests on ``demo_session``."""
+    return account(demo_session, "grid0001")
+
+
+@pytest.fixture
+def cipher(data_key):
+    """The identity cipher with this test session's data key."""
+    from registry.person.identity import IdentityCipher
+
+    return IdentityCipher(data_key)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import func, select, text
+from helpers import account, building_of_cell, point_in_cell
+from sqlalchemy import func, select
 
-from registry.accounts.models import UserAccount
 from registry.address import services
 from registry.address.models import Address
 from registry.address.services import AddressInput, clean_address
@@ -16,31 +16,8 @@ from registry.errors import Conflict, InvalidInput, NotFound
 
 
 @pytest.fixture
-def worker(demo_session):
-    return demo_session.scalar(select(UserAccount).where(UserAccount.username == "grid0001"))
-
-
-@pytest.fixture
 def neighbour(demo_session):
-    return demo_session.scalar(select(UserAccount).where(UserAccount.username == "grid0002"))
-
-
-def inside(session, cell_id: int) -> tuple[float, float]:
-    return session.execute(
-        text(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid_cell "
-            "WHERE id = :c) s"
-        ),
-        {"c": cell_id},
-    ).one()
-
-
-def building_of_cell(session, cell_id: int) -> Address:
-    return session.scalar(
-        select(Address)
-        .where(Address.grid_cell_id == cell_id, Address.parent_id.is_(None))
-        .order_by(Address.id)
-    )
+    return account(demo_session, "grid0002")
 
 
 def test_clean_address_reports_every_field_at_once():
@@ -89,7 +66,7 @@ def test_next_code_is_one_more_than_the_highest_of_the_community(demo_session):
 
 def test_create_address_in_the_cell_gets_cell_community_code_and_parent(demo_session, worker):
     building = building_of_cell(demo_session, 1)
-    lon, lat = inside(demo_session, 1)
+    lon, lat = point_in_cell(demo_session, 1)
     address = services.create_address(
         demo_session,
         worker,
@@ -122,7 +99,7 @@ def test_a_code_taken_meanwhile_is_retried(demo_session, worker, monkeypatch):
         return next(answers, None) or real(session, community_code)
 
     monkeypatch.setattr(services, "next_address_code", racing)
-    lon, lat = inside(demo_session, 1)
+    lon, lat = point_in_cell(demo_session, 1)
     road = building_of_cell(demo_session, 1).road_id
     address = services.create_address(
         demo_session, worker, AddressInput(road_id=road, door_number="777", lon=lon, lat=lat)
@@ -133,7 +110,7 @@ def test_a_code_taken_meanwhile_is_retried(demo_session, worker, monkeypatch):
 
 def test_a_point_in_another_cell_or_outside_everything_is_refused(demo_session, worker):
     road = building_of_cell(demo_session, 1).road_id
-    for lon, lat in (inside(demo_session, 2), (100.0, 20.0)):
+    for lon, lat in (point_in_cell(demo_session, 2), (100.0, 20.0)):
         with pytest.raises(InvalidInput) as caught:
             services.create_address(
                 demo_session,
@@ -144,7 +121,7 @@ def test_a_point_in_another_cell_or_outside_everything_is_refused(demo_session, 
 
 
 def test_a_road_of_another_district_is_refused(demo_session, worker):
-    lon, lat = inside(demo_session, 1)
+    lon, lat = point_in_cell(demo_session, 1)
     with pytest.raises(InvalidInput) as caught:
         services.create_address(
             demo_session, worker, AddressInput(road_id=999999, door_number="779", lon=lon, lat=lat)

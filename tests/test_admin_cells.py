@@ -8,10 +8,9 @@ import re
 
 import pytest
 from geoalchemy2.shape import to_shape
+from helpers import audit_entries, field_errors, token_of, user_named
 from shapely.geometry import box, mapping
 from sqlalchemy import func, select
-from test_admin_support import *  # noqa: F403  (the demo fixtures)
-from test_admin_support import audit_entries, field_errors, token_of, user_named
 
 from registry.address.models import Address
 from registry.area.models import Community

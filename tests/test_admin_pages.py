@@ -7,9 +7,8 @@ from decimal import Decimal
 
 import pytest
 from flask import url_for
+from helpers import audit_entries, field_errors, log_in, token_of
 from sqlalchemy import select
-from test_admin_support import *  # noqa: F403  (the demo fixtures)
-from test_admin_support import audit_entries, field_errors, log_in, token_of
 
 from registry.admin.services import local_today
 from registry.dwelling.models import CapacityRule
@@ -187,8 +186,7 @@ def _admin_urls(app, session) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("username", ["officer1", "grid0001", "manager1", "landlord1"])
 def test_every_admin_url_is_not_found_for_other_roles(demo_app, demo_db, username):
-    client = demo_app.test_client()
-    assert log_in(client, username).status_code == 302
+    client = log_in(demo_app, username)
     urls = _admin_urls(demo_app, demo_db)
     assert len(urls) >= 20
     before = demo_db.scalar(select(GridCell.name).order_by(GridCell.id))

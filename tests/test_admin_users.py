@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import re
 
+from helpers import audit_entries, field_errors, log_in, submit_login, token_of, user_named
 from sqlalchemy import func, select
-from test_admin_support import *  # noqa: F403  (the demo fixtures)
-from test_admin_support import audit_entries, field_errors, log_in, token_of, user_named
 
 from registry.accounts.models import Role
 from registry.address.models import Address
@@ -89,8 +88,7 @@ def test_create_grid_worker_with_two_cells_who_then_logs_in(demo_app, admin_clie
     assert created and created[0].changes["grid_cell_ids"] == [None, sorted(c.id for c in cells)]
     assert NEW_PASSWORD not in str(created[0].changes)
 
-    worker = demo_app.test_client()
-    assert log_in(worker, "grid_new", NEW_PASSWORD).status_code == 302
+    worker = log_in(demo_app, "grid_new", NEW_PASSWORD)
     assert worker.get("/").headers["Location"].endswith("/cells/")
     visible = set(demo_db.scalars(select(GridCell.id).where(grid_cell_filter(user))))
     assert visible == {c.id for c in cells}
@@ -177,8 +175,7 @@ def test_change_an_officers_station_and_the_stations_jurisdiction(demo_app, admi
     assert community.id in lost.changes["community_ids"][0]
     assert community.id not in lost.changes["community_ids"][1]
 
-    officer_client = demo_app.test_client()
-    log_in(officer_client, "officer1")
+    officer_client = log_in(demo_app, "officer1")
     assert officer_client.get(f"/admin/stations/{station.id}").status_code == 404
 
 
@@ -227,7 +224,7 @@ def test_deactivated_account_cannot_log_in(demo_app, admin_client, demo_db):
     assert admin_client.post(f"/admin/users/{manager.id}", data=data).status_code == 302
     assert user_named(demo_db, "landlord1").active is False
     client = demo_app.test_client()
-    assert log_in(client, "landlord1").status_code == 200
+    assert submit_login(client, "landlord1").status_code == 200
 
 
 def test_admin_cannot_lock_themselves_out(admin_client, demo_db):
@@ -292,8 +289,7 @@ def test_password_reset_by_admin(demo_app, admin_client, demo_db):
         data={"csrf_token": token, "password": "grid0003", "password_again": "grid0003"},
     )
     assert short.status_code == 422
-    logged_in = demo_app.test_client()
-    assert log_in(logged_in, "grid0003").status_code == 302
+    logged_in = log_in(demo_app, "grid0003")
     assert "/login" not in logged_in.get("/").headers["Location"]
     response = admin_client.post(
         f"/admin/users/{worker.id}/password",
@@ -305,8 +301,8 @@ def test_password_reset_by_admin(demo_app, admin_client, demo_db):
     assert ended.headers["Location"].startswith("/login")
     assert "Your password was changed" in logged_in.get(ended.headers["Location"]).get_data(True)
     client = demo_app.test_client()
-    assert log_in(client, "grid0003").status_code == 200  # the old password no longer works
-    assert log_in(client, "grid0003", NEW_PASSWORD).status_code == 302
+    assert submit_login(client, "grid0003").status_code == 200  # the old password no longer works
+    assert submit_login(client, "grid0003", NEW_PASSWORD).status_code == 302
     entry = audit_entries(demo_db, "user_account", worker.id, "update")[-1]
     assert entry.changes == {"password": ["set", "reset"]}
 

@@ -1,24 +1,20 @@
 """The officer's jurisdiction dashboard and its XLSX, checked against plain-SQL counts.
 
 Runs the real app on the small demo district inside a transaction that is rolled back.
+Users log in with ``lang=None``: the pages keep their default language (Chinese), the one
+``formatted`` writes the figures in.
 """
 
 from __future__ import annotations
 
-from datetime import date
 from html.parser import HTMLParser
 from io import BytesIO
 
 import pytest
-from helpers import csrf_token_from
+from helpers import DEMO_TODAY, add_second_police_station, log_in
 from openpyxl import load_workbook
 from sqlalchemy import text
-from sqlalchemy.orm import Session, sessionmaker
-
-from registry.db import make_engine
-
-TODAY = date(2026, 11, 25)
-PASSWORD = "demo-2026"
+from sqlalchemy.orm import Session
 
 # Independent of the service's query: correlated subqueries per dwelling instead of
 # DISTINCT ON + GROUPING SETS, grouped by one level at a time.
@@ -84,47 +80,8 @@ def plain_figures(session: Session, level: str, station_id: int | None = None) -
     where = "police_station_id = :station" if station_id else "true"
     awhere = "c.police_station_id = :station" if station_id else "true"
     sql = FIGURES_BY.format(per=PER_DWELLING, key=key, akey=akey, where=where, awhere=awhere)
-    rows = session.execute(text(sql), {"today": TODAY, "station": station_id})
+    rows = session.execute(text(sql), {"today": DEMO_TODAY, "station": station_id})
     return {row[0]: dict(zip(FIELDS, (int(v) for v in row[1:]))) for row in rows}
-
-
-@pytest.fixture
-def demo_app(demo_database, data_key, tmp_path):
-    """The real app on the demo district; everything it writes is rolled back."""
-    from registry.app import create_app
-    from registry.config import Settings
-
-    engine = make_engine(demo_database)
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        settings = Settings(
-            instance_path=tmp_path,
-            database_url=demo_database,
-            secret_key="test-secret-key",
-            data_key=data_key,
-            embedded_port=0,
-        )
-        factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-        app = create_app(settings, session_factory=factory, TESTING=True, REGISTRY_TODAY=TODAY)
-        app.extensions["test.session_factory"] = factory
-        yield app
-        transaction.rollback()
-    engine.dispose()
-
-
-@pytest.fixture
-def db(demo_app):
-    session = demo_app.extensions["test.session_factory"]()
-    yield session
-    session.close()
-
-
-def log_in(client, username: str) -> None:
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
 
 
 class TableText(HTMLParser):
@@ -184,35 +141,33 @@ def formatted(figures: dict) -> list[str]:
     ]
 
 
-def test_dashboard_figures_equal_plain_sql_per_community_cell_and_total(demo_app, db):
-    client = demo_app.test_client()
-    log_in(client, "officer1")
+def test_dashboard_figures_equal_plain_sql_per_community_cell_and_total(demo_app, demo_db):
+    client = log_in(demo_app, "officer1", lang=None)
     page = client.get("/dashboard/")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
 
-    communities = plain_figures(db, "community")
-    names = dict(db.execute(text("SELECT id, name FROM community")).all())
+    communities = plain_figures(demo_db, "community")
+    names = dict(demo_db.execute(text("SELECT id, name FROM community")).all())
     rows = table_rows(html, "communities")
     body = {row[0]: row[1:] for row in rows[1:-1]}
     assert body == {names[cid]: formatted(f) for cid, f in communities.items()}
-    total = plain_figures(db, "total")["total"]
+    total = plain_figures(demo_db, "total")["total"]
     assert rows[-1][1:] == formatted(total)
     assert total["rented"] > total["rented_filed"] > total["rented_pledged"] > 0
     assert total["registered"] > 0 and total["transient"] > 0 and total["organisations"] > 0
 
-    cells = plain_figures(db, "cell")
-    cell_names = dict(db.execute(text("SELECT id, name FROM grid_cell")).all())
+    cells = plain_figures(demo_db, "cell")
+    cell_names = dict(demo_db.execute(text("SELECT id, name FROM grid_cell")).all())
     rows = table_rows(html, "cells")
     body = {row[0].split("|")[0]: row[1:] for row in rows[1:-1]}
     assert len(body) == 8
     assert body == {cell_names[cid]: formatted(f) for cid, f in cells.items()}
 
 
-def test_dashboard_states_its_denominators_and_formats_for_the_locale(demo_app, db):
-    client = demo_app.test_client()
-    log_in(client, "officer1")
-    total = plain_figures(db, "total")["total"]
+def test_dashboard_states_its_denominators_and_formats_for_the_locale(demo_app, demo_db):
+    client = log_in(demo_app, "officer1", lang=None)
+    total = plain_figures(demo_db, "total")["total"]
     english = client.get("/dashboard/?lang=en").get_data(as_text=True)
     assert "share of rented dwellings with a current filing" in english
     assert f"{total['rented_pledged']:,} of {total['rented_filed']:,} rented with a current" in (
@@ -223,9 +178,8 @@ def test_dashboard_states_its_denominators_and_formats_for_the_locale(demo_app, 
     assert "2026年11月25日" in chinese
 
 
-def test_xlsx_has_a_sheet_per_level_with_the_same_figures(demo_app, db):
-    client = demo_app.test_client()
-    log_in(client, "officer1")
+def test_xlsx_has_a_sheet_per_level_with_the_same_figures(demo_app, demo_db):
+    client = log_in(demo_app, "officer1", lang=None)
     response = client.get("/dashboard/export.xlsx?lang=en")
     assert response.status_code == 200
     assert response.mimetype.endswith("spreadsheetml.sheet")
@@ -236,8 +190,8 @@ def test_xlsx_has_a_sheet_per_level_with_the_same_figures(demo_app, db):
     communities = workbook["Communities"]
     header = [c.value for c in communities[1]]
     assert header[:4] == ["Community code", "Community", "Dwellings", "Rented"]
-    codes = dict(db.execute(text("SELECT id, code FROM community")).all())
-    expected = plain_figures(db, "community")
+    codes = dict(demo_db.execute(text("SELECT id, code FROM community")).all())
+    expected = plain_figures(demo_db, "community")
     got = {}
     for row in communities.iter_rows(min_row=2, values_only=True):
         values = dict(zip(header, row))
@@ -253,16 +207,16 @@ def test_xlsx_has_a_sheet_per_level_with_the_same_figures(demo_app, db):
         assert row["Organisations"] == figures["organisations"]
         share = row["Share of rented with a current filing"]
         assert share == pytest.approx(figures["rented_filed"] / figures["rented"])
-    assert got["Total"]["Dwellings"] == plain_figures(db, "total")["total"]["dwellings"]
+    assert got["Total"]["Dwellings"] == plain_figures(demo_db, "total")["total"]["dwellings"]
 
     cells = workbook["Grid cells"]
     header = [c.value for c in cells[1]]
     assert header[:3] == ["Grid cell code", "Grid cell", "Community"]
-    cell_codes = dict(db.execute(text("SELECT id, code FROM grid_cell")).all())
+    cell_codes = dict(demo_db.execute(text("SELECT id, code FROM grid_cell")).all())
     by_code = {
         row[0]: dict(zip(header, row)) for row in cells.iter_rows(min_row=2, values_only=True)
     }
-    for cell_id, figures in plain_figures(db, "cell").items():
+    for cell_id, figures in plain_figures(demo_db, "cell").items():
         row = by_code[cell_codes[cell_id]]
         assert [row[h] for h in ("Dwellings", "Rented", "Organisations")] == [
             figures["dwellings"],
@@ -270,7 +224,7 @@ def test_xlsx_has_a_sheet_per_level_with_the_same_figures(demo_app, db):
             figures["organisations"],
         ]
     total_row = by_code["Total"]
-    assert total_row["Dwellings"] == plain_figures(db, "total")["total"]["dwellings"]
+    assert total_row["Dwellings"] == plain_figures(demo_db, "total")["total"]["dwellings"]
     # Numbers are numbers with formats, not text.
     dwellings_column = header.index("Dwellings") + 1
     share_column = header.index("Share of rented with a current filing") + 1
@@ -281,8 +235,7 @@ def test_xlsx_has_a_sheet_per_level_with_the_same_figures(demo_app, db):
 def test_xlsx_headers_follow_the_users_language(demo_app):
     from flask_babel import gettext
 
-    client = demo_app.test_client()
-    log_in(client, "officer1")
+    client = log_in(demo_app, "officer1", lang=None)
     chinese = load_workbook(BytesIO(client.get("/dashboard/export.xlsx?lang=zh_CN").data))
     english = load_workbook(BytesIO(client.get("/dashboard/export.xlsx?lang=en").data))
     assert english.sheetnames == ["Communities", "Grid cells"]
@@ -293,80 +246,16 @@ def test_xlsx_headers_follow_the_users_language(demo_app):
     assert [c.value for c in chinese.worksheets[0][1]][:3] == expected
 
 
-def _second_station(db) -> dict:
-    """A second police station with one community, dwelling, resident and organisation."""
-    ids = {}
-    ids["station"] = db.execute(
-        text("""INSERT INTO police_station (district_id, code, name)
-                SELECT id, '420199099', '测试派出所' FROM district LIMIT 1 RETURNING id""")
-    ).scalar_one()
-    ids["community"] = db.execute(
-        text("""INSERT INTO community (sub_district_id, police_station_id, code, name, geom)
-                SELECT id, :s, '420199099099', '测试社区',
-                       ST_Multi(ST_MakeEnvelope(114.5, 30.9, 114.51, 30.91, 4326))
-                  FROM sub_district LIMIT 1 RETURNING id"""),
-        {"s": ids["station"]},
-    ).scalar_one()
-    ids["address"] = db.execute(
-        text("""INSERT INTO address (code, community_id, road_id, door_number, full_text, geom)
-                SELECT 'T-1', :c, id, '1', '测试路1号',
-                       ST_SetSRID(ST_MakePoint(114.505, 30.905), 4326)
-                  FROM road LIMIT 1 RETURNING id"""),
-        {"c": ids["community"]},
-    ).scalar_one()
-    ids["dwelling"] = db.execute(
-        text("""INSERT INTO dwelling (address_id, use, floor_area, rooms, occupancy)
-                VALUES (:a, 'residential', 60, 2, 'rented') RETURNING id"""),
-        {"a": ids["address"]},
-    ).scalar_one()
-    db.execute(
-        text("""INSERT INTO organisation (credit_code, name, kind, address_id,
-                                          legal_representative)
-                VALUES ('91420199TEST00001X', '测试公司', 'company', :a, '某某')"""),
-        {"a": ids["address"]},
-    )
-    ids["person"] = db.execute(
-        text("""INSERT INTO person (name, document_type) VALUES ('外所住户', 'passport')
-                RETURNING id""")
-    ).scalar_one()
-    db.execute(
-        text("""INSERT INTO residence (person_id, dwelling_id, moved_in, kind, relationship)
-                VALUES (:p, :d, '2026-01-01', 'transient', 'tenant')"""),
-        {"p": ids["person"], "d": ids["dwelling"]},
-    )
-    db.execute(
-        text("""INSERT INTO lease_filing (filing_number, dwelling_id, landlord_person_id,
-                                          starts_on, ends_on, monthly_rent)
-                VALUES ('T-FILING-1', :d, :p, '2026-01-01', '2027-01-01', 1000)"""),
-        {"d": ids["dwelling"], "p": ids["person"]},
-    )
-    from registry.accounts.models import Role
-    from registry.accounts.services import create_user
-
-    create_user(
-        db,
-        username="officer99",
-        display_name="测试民警",
-        password=PASSWORD,
-        role=Role.POLICE_OFFICER,
-        police_station_id=ids["station"],
-    )
-    db.commit()
-    return ids
-
-
-def test_each_officer_sees_only_their_stations_figures(demo_app, db):
-    before = plain_figures(db, "total")["total"]
-    _second_station(db)
-    officer1 = demo_app.test_client()
-    log_in(officer1, "officer1")
+def test_each_officer_sees_only_their_stations_figures(demo_app, demo_db):
+    before = plain_figures(demo_db, "total")["total"]
+    add_second_police_station(demo_db)
+    officer1 = log_in(demo_app, "officer1", lang=None)
     rows = table_rows(officer1.get("/dashboard/").get_data(as_text=True), "communities")
     assert "测试社区" not in [row[0] for row in rows]
     assert len(rows) == 3  # header, the demo's one community, total
     assert rows[-1][1:] == formatted(before)  # the new station's dwelling is not counted
 
-    other = demo_app.test_client()
-    log_in(other, "officer99")
+    other = log_in(demo_app, "officer99", lang=None)
     html = other.get("/dashboard/").get_data(as_text=True)
     rows = table_rows(html, "communities")
     assert [row[0] for row in rows[1:-1]] == ["测试社区"]
@@ -387,22 +276,20 @@ def test_each_officer_sees_only_their_stations_figures(demo_app, db):
     assert sheet.max_row == 3 and sheet.cell(row=2, column=2).value == "测试社区"
 
 
-def test_admin_sees_the_district_and_can_narrow_it_to_a_station(demo_app, db):
-    ids = _second_station(db)
-    admin = demo_app.test_client()
-    log_in(admin, "admin")
+def test_admin_sees_the_district_and_can_narrow_it_to_a_station(demo_app, demo_db):
+    ids = add_second_police_station(demo_db)
+    admin = log_in(demo_app, "admin", lang=None)
     rows = table_rows(admin.get("/dashboard/").get_data(as_text=True), "communities")
-    assert rows[-1][1:] == formatted(plain_figures(db, "total")["total"])
+    assert rows[-1][1:] == formatted(plain_figures(demo_db, "total")["total"])
     assert "测试社区" in [row[0] for row in rows]
 
     narrowed = admin.get(f"/dashboard/?station={ids['station']}").get_data(as_text=True)
     rows = table_rows(narrowed, "communities")
     assert [row[0] for row in rows[1:-1]] == ["测试社区"]
-    assert rows[-1][1:] == formatted(plain_figures(db, "total", ids["station"])["total"])
+    assert rows[-1][1:] == formatted(plain_figures(demo_db, "total", ids["station"])["total"])
     assert admin.get("/dashboard/?station=999999").status_code == 404
     # An officer cannot widen their view with the same parameter.
-    officer = demo_app.test_client()
-    log_in(officer, "officer1")
+    officer = log_in(demo_app, "officer1", lang=None)
     rows = table_rows(
         officer.get(f"/dashboard/?station={ids['station']}").get_data(as_text=True),
         "communities",

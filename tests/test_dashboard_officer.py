@@ -2,88 +2,40 @@
 
 Look-ups by name, phone, ID number (blind index) and address; the person page with a
 masked number and an audited reveal that demands a reason; the dwelling page; the audit
-trail; and the scope: records of another station and other roles get 404.
+trail; and the scope: records of another station and other roles get 404. Users log in
+with ``lang=None``: the pages keep their default language (Chinese) unless a test asks.
 """
 
 from __future__ import annotations
 
 import re
-from datetime import date
 
 import pytest
-from helpers import csrf_token_from
+from helpers import DEMO_TODAY, add_second_police_station, audit_entries, csrf_token_from, log_in
 from sqlalchemy import text
-from sqlalchemy.orm import sessionmaker
 
-from registry.accounts.models import Role
-from registry.accounts.services import create_user
-from registry.db import make_engine
 from registry.dwelling.status import current_rule, legal_capacity
-from registry.person.identity import IdentityCipher, mask_document_number
-
-TODAY = date(2026, 11, 25)
-PASSWORD = "demo-2026"
-
-
-@pytest.fixture
-def demo_app(demo_database, data_key, tmp_path):
-    """The real app on the demo district; everything it writes is rolled back."""
-    from registry.app import create_app
-    from registry.config import Settings
-
-    engine = make_engine(demo_database)
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        settings = Settings(
-            instance_path=tmp_path,
-            database_url=demo_database,
-            secret_key="test-secret-key",
-            data_key=data_key,
-            embedded_port=0,
-        )
-        factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
-        app = create_app(settings, session_factory=factory, TESTING=True, REGISTRY_TODAY=TODAY)
-        app.extensions["test.session_factory"] = factory
-        yield app
-        transaction.rollback()
-    engine.dispose()
-
-
-@pytest.fixture
-def db(demo_app):
-    session = demo_app.extensions["test.session_factory"]()
-    yield session
-    session.close()
-
-
-def log_in(client, username: str) -> None:
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
+from registry.person.identity import mask_document_number
 
 
 @pytest.fixture
 def officer(demo_app):
-    client = demo_app.test_client()
-    log_in(client, "officer1")
-    return client
+    return log_in(demo_app, "officer1", lang=None)
 
 
 @pytest.fixture
-def resident(db, data_key):
+def resident(demo_db, cipher):
     """A demo person with a phone and a resident ID who lives in a demo dwelling today."""
-    row = db.execute(
+    row = demo_db.execute(
         text("""
         SELECT p.id, p.name, p.phone, p.document_ciphertext, r.dwelling_id
           FROM person p JOIN residence r ON r.person_id = p.id
          WHERE p.phone IS NOT NULL AND p.document_type = 'resident_id'
            AND r.moved_in <= :d AND (r.moved_out IS NULL OR r.moved_out > :d)
          ORDER BY p.id LIMIT 1"""),
-        {"d": TODAY},
+        {"d": DEMO_TODAY},
     ).one()
-    number = IdentityCipher(data_key).decrypt(bytes(row.document_ciphertext))
+    number = cipher.decrypt(bytes(row.document_ciphertext))
     return {
         "id": row.id,
         "name": row.name,
@@ -91,67 +43,6 @@ def resident(db, data_key):
         "number": number,
         "dwelling": row.dwelling_id,
     }
-
-
-def audit_entries(db, object_type: str, object_id) -> list:
-    return db.execute(
-        text("""SELECT username, action, changes, reason FROM audit_log
-                 WHERE object_type = :t AND object_id = :i ORDER BY id"""),
-        {"t": object_type, "i": str(object_id)},
-    ).all()
-
-
-def outside_records(db) -> dict:
-    """A dwelling, resident and lease in a community of another police station."""
-    ids = {}
-    ids["station"] = db.execute(
-        text("""INSERT INTO police_station (district_id, code, name)
-                SELECT id, '420199099', '测试派出所' FROM district LIMIT 1 RETURNING id""")
-    ).scalar_one()
-    ids["community"] = db.execute(
-        text("""INSERT INTO community (sub_district_id, police_station_id, code, name, geom)
-                SELECT id, :s, '420199099099', '测试社区',
-                       ST_Multi(ST_MakeEnvelope(114.5, 30.9, 114.51, 30.91, 4326))
-                  FROM sub_district LIMIT 1 RETURNING id"""),
-        {"s": ids["station"]},
-    ).scalar_one()
-    ids["address"] = db.execute(
-        text("""INSERT INTO address (code, community_id, road_id, door_number, full_text, geom)
-                SELECT 'T-1', :c, id, '1', '外所测试路1号',
-                       ST_SetSRID(ST_MakePoint(114.505, 30.905), 4326)
-                  FROM road LIMIT 1 RETURNING id"""),
-        {"c": ids["community"]},
-    ).scalar_one()
-    ids["dwelling"] = db.execute(
-        text("""INSERT INTO dwelling (address_id, use, floor_area, rooms, occupancy)
-                VALUES (:a, 'residential', 60, 2, 'rented') RETURNING id"""),
-        {"a": ids["address"]},
-    ).scalar_one()
-    ids["person"] = db.execute(
-        text("""INSERT INTO person (name, document_type, phone)
-                VALUES ('外所住户', 'passport', '13900009999') RETURNING id""")
-    ).scalar_one()
-    ids["residence"] = db.execute(
-        text("""INSERT INTO residence (person_id, dwelling_id, moved_in, kind, relationship)
-                VALUES (:p, :d, '2026-01-01', 'transient', 'tenant') RETURNING id"""),
-        {"p": ids["person"], "d": ids["dwelling"]},
-    ).scalar_one()
-    ids["lease"] = db.execute(
-        text("""INSERT INTO lease_filing (filing_number, dwelling_id, landlord_person_id,
-                                          starts_on, ends_on, monthly_rent)
-                VALUES ('T-FILING-1', :d, :p, '2026-01-01', '2027-01-01', 1000) RETURNING id"""),
-        {"d": ids["dwelling"], "p": ids["person"]},
-    ).scalar_one()
-    create_user(
-        db,
-        username="officer99",
-        display_name="测试民警",
-        password=PASSWORD,
-        role=Role.POLICE_OFFICER,
-        police_station_id=ids["station"],
-    )
-    db.commit()
-    return ids
 
 
 # -- the day's journey ---------------------------------------------------------------------
@@ -229,8 +120,8 @@ def test_look_up_by_a_malformed_id_number_says_why_and_keeps_the_input(officer):
     assert 'class="field grow has-error"' in html
 
 
-def test_look_up_a_dwelling_by_address_text(officer, db, resident):
-    (full_text,) = db.execute(
+def test_look_up_a_dwelling_by_address_text(officer, demo_db, resident):
+    (full_text,) = demo_db.execute(
         text("""SELECT a.full_text FROM dwelling d JOIN address a ON a.id = d.address_id
                  WHERE d.id = :d"""),
         {"d": resident["dwelling"]},
@@ -245,7 +136,7 @@ def test_look_up_a_dwelling_by_address_text(officer, db, resident):
     assert full_text in html
 
 
-def test_person_page_is_masked_and_its_view_is_audited(officer, db, resident):
+def test_person_page_is_masked_and_its_view_is_audited(officer, demo_db, resident):
     response = officer.get(f"/dashboard/people/{resident['id']}")
     html = response.get_data(as_text=True)
     assert response.status_code == 200
@@ -254,12 +145,12 @@ def test_person_page_is_masked_and_its_view_is_audited(officer, db, resident):
     assert resident["number"] not in html
     assert resident["phone"] in html
     assert f'href="/dashboard/dwellings/{resident["dwelling"]}"' in html
-    entries = audit_entries(db, "person", resident["id"])
+    entries = audit_entries(demo_db, "person", resident["id"])
     assert [(e.username, e.action) for e in entries] == [("officer1", "view")]
 
 
 def test_reveal_demands_a_reason_then_shows_the_number_once_and_audits_the_reason(
-    officer, db, resident
+    officer, demo_db, resident
 ):
     url = f"/dashboard/people/{resident['id']}"
     token = csrf_token_from(officer.get(url).get_data(as_text=True))
@@ -272,28 +163,28 @@ def test_reveal_demands_a_reason_then_shows_the_number_once_and_audits_the_reaso
     too_short = officer.post(f"{url}/reveal", data={"csrf_token": token, "reason": "查"})
     assert too_short.status_code == 422
     assert "查</textarea>" in too_short.get_data(as_text=True)  # the input is kept
-    assert not [e for e in audit_entries(db, "person", resident["id"]) if e.action == "reveal"]
+    assert not [e for e in audit_entries(demo_db, "person", resident["id"]) if e.action == "reveal"]
 
     reason = "核查2026-118号案件线索"
     revealed = officer.post(f"{url}/reveal", data={"csrf_token": token, "reason": reason})
     assert revealed.status_code == 200
     assert resident["number"] in revealed.get_data(as_text=True)
-    reveals = [e for e in audit_entries(db, "person", resident["id"]) if e.action == "reveal"]
+    reveals = [e for e in audit_entries(demo_db, "person", resident["id"]) if e.action == "reveal"]
     assert [(e.username, e.reason) for e in reveals] == [("officer1", reason)]
     # Shown once: the page itself stays masked afterwards.
     assert resident["number"] not in officer.get(url).get_data(as_text=True)
 
 
-def test_reveal_without_csrf_token_is_refused(officer, db, resident):
+def test_reveal_without_csrf_token_is_refused(officer, demo_db, resident):
     response = officer.post(
         f"/dashboard/people/{resident['id']}/reveal", data={"reason": "核查案件线索"}
     )
     assert response.status_code == 400
-    assert not audit_entries(db, "person", resident["id"])
+    assert not audit_entries(demo_db, "person", resident["id"])
 
 
-def test_dwelling_page_shows_capacity_occupants_and_filings(officer, db):
-    dwelling_id, area, rooms = db.execute(
+def test_dwelling_page_shows_capacity_occupants_and_filings(officer, demo_db):
+    dwelling_id, area, rooms = demo_db.execute(
         text("""SELECT d.id, d.floor_area, d.rooms FROM dwelling d
                  JOIN lease_filing f ON f.dwelling_id = d.id
                  WHERE f.status = 'filed' AND f.starts_on <= :d AND f.ends_on >= :d
@@ -301,20 +192,20 @@ def test_dwelling_page_shows_capacity_occupants_and_filings(officer, db):
                                 WHERE r.dwelling_id = d.id AND r.moved_in <= :d
                                   AND (r.moved_out IS NULL OR r.moved_out > :d))
                  ORDER BY d.id LIMIT 1"""),
-        {"d": TODAY},
+        {"d": DEMO_TODAY},
     ).one()
     residents = (
-        db.execute(
+        demo_db.execute(
             text("""SELECT p.id FROM residence r JOIN person p ON p.id = r.person_id
                  WHERE r.dwelling_id = :i AND r.moved_in <= :d
                    AND (r.moved_out IS NULL OR r.moved_out > :d)"""),
-            {"i": dwelling_id, "d": TODAY},
+            {"i": dwelling_id, "d": DEMO_TODAY},
         )
         .scalars()
         .all()
     )
     filings = (
-        db.execute(
+        demo_db.execute(
             text("SELECT filing_number FROM lease_filing WHERE dwelling_id = :i"),
             {"i": dwelling_id},
         )
@@ -325,7 +216,7 @@ def test_dwelling_page_shows_capacity_occupants_and_filings(officer, db):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert re.search(rf'id="occupants-now">{len(residents)}<', html)
-    capacity = legal_capacity(area, rooms, current_rule(db))
+    capacity = legal_capacity(area, rooms, current_rule(demo_db))
     assert re.search(rf'id="legal-capacity">{capacity}\b', html)
     for person_id in residents:
         assert f'href="/dashboard/people/{person_id}"' in html
@@ -334,27 +225,29 @@ def test_dwelling_page_shows_capacity_occupants_and_filings(officer, db):
     assert "Current" in html
 
 
-def test_audit_trail_shows_who_did_what_with_numbers_masked(officer, db, resident, demo_app):
+def test_audit_trail_shows_who_did_what_with_numbers_masked(officer, demo_db, resident, demo_app):
     from registry.person.services import PersonInput, correct_person
 
-    admin = db.execute(text("SELECT id FROM user_account WHERE username = 'admin'")).scalar_one()
+    admin = demo_db.execute(
+        text("SELECT id FROM user_account WHERE username = 'admin'")
+    ).scalar_one()
     from registry.accounts.models import UserAccount
 
-    actor = db.get(UserAccount, admin)
+    actor = demo_db.get(UserAccount, admin)
     cipher = demo_app.extensions["registry.cipher"]
-    person = db.execute(
+    person = demo_db.execute(
         text("SELECT version, name, phone, birth_date FROM person WHERE id = :i"),
         {"i": resident["id"]},
     ).one()
     correct_person(
-        db,
+        demo_db,
         actor,
         cipher,
         resident["id"],
         PersonInput(person.name, "resident_id", resident["number"], "13700001111", None),
         person.version,
     )
-    db.commit()
+    demo_db.commit()
     url = f"/dashboard/people/{resident['id']}"
     token = csrf_token_from(officer.get(url).get_data(as_text=True))
     officer.post(f"{url}/reveal", data={"csrf_token": token, "reason": "核查案件线索"})
@@ -366,13 +259,13 @@ def test_audit_trail_shows_who_did_what_with_numbers_masked(officer, db, residen
     assert "Full ID number revealed" in html and "Changed" in html
     assert resident["number"] not in html
     # Reading a person's trail is itself a view of that person.
-    assert audit_entries(db, "person", resident["id"])[-1].action == "view"
+    assert audit_entries(demo_db, "person", resident["id"])[-1].action == "view"
 
     assert f'<span id="record-title">{resident["name"]}</span>' in html
 
     dwelling_trail = officer.get(f"/dashboard/audit/dwelling/{resident['dwelling']}")
     assert dwelling_trail.status_code == 200
-    residence = db.execute(
+    residence = demo_db.execute(
         text("SELECT min(id) FROM residence WHERE dwelling_id = :d"), {"d": resident["dwelling"]}
     ).scalar_one()
     assert officer.get(f"/dashboard/audit/residence/{residence}").status_code == 200
@@ -381,8 +274,8 @@ def test_audit_trail_shows_who_did_what_with_numbers_masked(officer, db, residen
 # -- scope ---------------------------------------------------------------------------------
 
 
-def test_records_of_another_station_are_not_found_and_not_touched(officer, db):
-    ids = outside_records(db)
+def test_records_of_another_station_are_not_found_and_not_touched(officer, demo_db):
+    ids = add_second_police_station(demo_db)
     for url in (
         f"/dashboard/people/{ids['person']}",
         f"/dashboard/dwellings/{ids['dwelling']}",
@@ -407,11 +300,10 @@ def test_records_of_another_station_are_not_found_and_not_touched(officer, db):
         assert f'/dashboard/people/{ids["person"]}"' not in html, query
         assert f'/dashboard/dwellings/{ids["dwelling"]}"' not in html, query
         assert '<span class="muted">(0)</span>' in html, query
-    assert audit_entries(db, "person", ids["person"]) == []
+    assert audit_entries(demo_db, "person", ids["person"]) == []
 
     # The other station's officer sees their own records but not officer1's.
-    other = officer.application.test_client()
-    log_in(other, "officer99")
+    other = log_in(officer.application, "officer99", lang=None)
     assert other.get(f"/dashboard/people/{ids['person']}").status_code == 200
     assert other.get(f"/dashboard/dwellings/{ids['dwelling']}").status_code == 200
     token = csrf_token_from(other.get("/dashboard/").get_data(as_text=True))
@@ -420,15 +312,14 @@ def test_records_of_another_station_are_not_found_and_not_touched(officer, db):
         data={"csrf_token": token, "reason": "核查案件线索"},
     )
     assert no_number.status_code == 404  # no number recorded: nothing to reveal
-    demo_person = db.execute(text("SELECT min(person_id) FROM residence")).scalar_one()
+    demo_person = demo_db.execute(text("SELECT min(person_id) FROM residence")).scalar_one()
     assert other.get(f"/dashboard/people/{demo_person}").status_code == 404
 
 
 @pytest.mark.parametrize("username", ["grid0001", "manager1", "landlord1"])
-def test_other_roles_get_404_on_every_dashboard_url(demo_app, db, resident, username):
-    client = demo_app.test_client()
-    log_in(client, username)
-    lease = db.execute(text("SELECT min(id) FROM lease_filing")).scalar_one()
+def test_other_roles_get_404_on_every_dashboard_url(demo_app, demo_db, resident, username):
+    client = log_in(demo_app, username, lang=None)
+    lease = demo_db.execute(text("SELECT min(id) FROM lease_filing")).scalar_one()
     for url in (
         "/dashboard/",
         "/dashboard/export.xlsx",
@@ -447,7 +338,7 @@ def test_other_roles_get_404_on_every_dashboard_url(demo_app, db, resident, user
         data={"csrf_token": token, "reason": "核查案件线索"},
     )
     assert response.status_code == 404
-    assert audit_entries(db, "person", resident["id"]) == []
+    assert audit_entries(demo_db, "person", resident["id"]) == []
 
 
 def test_anonymous_visitors_are_sent_to_log_in(demo_app):

@@ -1,8 +1,7 @@
 """The demo district: right size, deterministic, spatially consistent, realistic problems."""
 
-from datetime import date
-
 import pytest
+from helpers import DEMO_TODAY
 from sqlalchemy import func, select, text
 
 from geo.demo_layout import SIZES, build_layout
@@ -12,12 +11,10 @@ from registry.models import Base, Dwelling, GridCell, Person
 from registry.person.identity import IdentityCipher, generate_data_key
 from registry.validators import validate_credit_code, validate_resident_id
 
-TODAY = date(2026, 11, 25)
-
 
 def _tables_without_random_ciphertext(seed: int) -> dict[str, str]:
     generator = DemoGenerator(
-        build_layout(SIZES["small"], seed), IdentityCipher(generate_data_key()), TODAY, seed
+        build_layout(SIZES["small"], seed), IdentityCipher(generate_data_key()), DEMO_TODAY, seed
     )
     return {
         t.table + str(i): t.text

@@ -2,49 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 import pytest
+from helpers import DEMO_TODAY, building_of_cell, dwelling_of_cell
 from sqlalchemy import select
 
-from registry.accounts.models import UserAccount
-from registry.address.models import Address
 from registry.audit.services import trail_of
 from registry.dwelling import services
-from registry.dwelling.models import Dwelling
 from registry.dwelling.services import DwellingInput
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.organisation.models import Organisation
-from registry.person.identity import IdentityCipher
-
-TODAY = date(2026, 11, 25)
-
-
-@pytest.fixture
-def worker(demo_session):
-    return demo_session.scalar(select(UserAccount).where(UserAccount.username == "grid0001"))
-
-
-@pytest.fixture
-def cipher(data_key):
-    return IdentityCipher(data_key)
-
-
-def building_of_cell(session, cell_id: int) -> Address:
-    return session.scalar(
-        select(Address)
-        .where(Address.grid_cell_id == cell_id, Address.parent_id.is_(None))
-        .order_by(Address.id)
-    )
-
-
-def dwelling_of_cell(session, cell_id: int) -> Dwelling:
-    return session.scalar(
-        select(Dwelling)
-        .join(Address, Address.id == Dwelling.address_id)
-        .where(Address.grid_cell_id == cell_id)
-        .order_by(Dwelling.id)
-    )
 
 
 def test_every_field_error_is_reported_at_once():
@@ -136,7 +102,7 @@ def test_correcting_logs_only_what_changed_and_refuses_stale_versions(demo_sessi
 def test_another_workers_dwelling_is_not_found(demo_session, worker, cipher):
     theirs = dwelling_of_cell(demo_session, 2)
     with pytest.raises(NotFound):
-        services.dwelling_with_status(demo_session, worker, theirs.id, TODAY)
+        services.dwelling_with_status(demo_session, worker, theirs.id, DEMO_TODAY)
     with pytest.raises(NotFound):
         services.correct_dwelling(
             demo_session,
@@ -149,9 +115,9 @@ def test_another_workers_dwelling_is_not_found(demo_session, worker, cipher):
 
 
 def test_attention_count_matches_the_attention_list(demo_session, worker):
-    summary = services.cell_summaries(demo_session, worker, [1, 2], TODAY)
+    summary = services.cell_summaries(demo_session, worker, [1, 2], DEMO_TODAY)
     assert set(summary) == {1}  # cell 2 is not the worker's
-    rows, total = services.needing_attention(demo_session, worker, 1, TODAY, 1, 1000)
+    rows, total = services.needing_attention(demo_session, worker, 1, DEMO_TODAY, 1, 1000)
     assert total == summary[1].attention == len(rows) > 0
     for row, capacity in rows:
         over = capacity is not None and row.occupants_now > capacity
@@ -161,18 +127,18 @@ def test_attention_count_matches_the_attention_list(demo_session, worker):
 
 
 def test_buildings_are_paginated_with_their_counts(demo_session, worker):
-    first, total = services.buildings_of_cell(demo_session, worker, 1, TODAY, 1, 2)
-    second, _ = services.buildings_of_cell(demo_session, worker, 1, TODAY, 2, 2)
+    first, total = services.buildings_of_cell(demo_session, worker, 1, DEMO_TODAY, 1, 2)
+    second, _ = services.buildings_of_cell(demo_session, worker, 1, DEMO_TODAY, 2, 2)
     assert len(first) == 2 and total > 2
     assert {a.id for a, _ in first}.isdisjoint({a.id for a, _ in second})
-    everything, _ = services.buildings_of_cell(demo_session, worker, 1, TODAY, 1, 1000)
-    summary = services.cell_summaries(demo_session, worker, [1], TODAY)[1]
+    everything, _ = services.buildings_of_cell(demo_session, worker, 1, DEMO_TODAY, 1, 1000)
+    summary = services.cell_summaries(demo_session, worker, [1], DEMO_TODAY)[1]
     assert sum(c.dwellings for _, c in everything) == summary.dwellings
 
 
 def test_dwellings_of_a_building_come_in_walking_order(demo_session, worker):
     building = building_of_cell(demo_session, 1)
-    rows, total = services.dwellings_at(demo_session, worker, building, TODAY, 1, 1000)
+    rows, total = services.dwellings_at(demo_session, worker, building, DEMO_TODAY, 1, 1000)
     assert total == len(rows) > 1
     keys = [
         (

@@ -1,17 +1,14 @@
 """Status at a glance, computed in SQL, checked against the demo district's facts."""
 
-from datetime import date
-
+from helpers import DEMO_TODAY
 from sqlalchemy import select, text
 
 from registry.dwelling.models import Dwelling
 from registry.dwelling.status import current_rule, dwelling_status, legal_capacity
 
-TODAY = date(2026, 11, 25)
-
 
 def _statuses(session):
-    query = dwelling_status(select(Dwelling.id, Dwelling.occupancy), Dwelling, TODAY)
+    query = dwelling_status(select(Dwelling.id, Dwelling.occupancy), Dwelling, DEMO_TODAY)
     return {row.id: row for row in session.execute(query)}
 
 
@@ -23,7 +20,7 @@ def test_status_columns_agree_with_plain_sql(demo_session):
         SELECT dwelling_id, max(id) FROM lease_filing
         WHERE status = 'filed' AND starts_on <= :d AND ends_on >= :d GROUP BY dwelling_id
     """),
-            {"d": TODAY},
+            {"d": DEMO_TODAY},
         ).all()
     )
     occupants = dict(
@@ -32,7 +29,7 @@ def test_status_columns_agree_with_plain_sql(demo_session):
         SELECT dwelling_id, count(*) FROM residence
         WHERE moved_in <= :d AND (moved_out IS NULL OR moved_out > :d) GROUP BY dwelling_id
     """),
-            {"d": TODAY},
+            {"d": DEMO_TODAY},
         ).all()
     )
     for dwelling_id, row in statuses.items():

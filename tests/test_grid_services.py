@@ -7,10 +7,11 @@ import json
 import pytest
 import shapely
 from geoalchemy2.shape import to_shape
+from helpers import account
 from shapely.geometry import box, mapping
 from sqlalchemy import func, select
 
-from registry.accounts.models import Role, UserAccount
+from registry.accounts.models import Role
 from registry.address.models import Address
 from registry.audit.models import AuditEntry
 from registry.errors import Conflict, InvalidInput, NotFound
@@ -87,12 +88,12 @@ def test_refused_geojson_says_why(text, message):
 
 @pytest.fixture
 def admin(demo_session):
-    return demo_session.scalar(select(UserAccount).where(UserAccount.username == "admin"))
+    return account(demo_session, "admin")
 
 
 @pytest.fixture
 def officer(demo_session):
-    return demo_session.scalar(select(UserAccount).where(UserAccount.username == "officer1"))
+    return account(demo_session, "officer1")
 
 
 def _cells(session):

@@ -1,7 +1,9 @@
 """The grid worker's day on the demo district, through the real app and real PostGIS.
 
 Each test runs the app on the demo database inside a transaction that is rolled back, so
-the demo stays as loaded. grid0001 works cell 1; grid0002 works cell 2 next door.
+the demo stays as loaded. grid0001 works cell 1; grid0002 works cell 2 next door. The pages'
+"today" is pinned to ``DEMO_TODAY``; move-in and move-out dates are checked against the
+real date, so the forms here are filled in relative to ``date.today()``.
 """
 
 from __future__ import annotations
@@ -10,153 +12,63 @@ import re
 from datetime import date, timedelta
 
 import pytest
-from helpers import csrf_token_from
-from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, sessionmaker
+from helpers import (
+    DEMO_TODAY,
+    audit_count,
+    building_of_cell,
+    dwelling_of_cell,
+    log_in,
+    point_in_cell,
+    post_form,
+    token_of,
+)
+from sqlalchemy import func, select
 from stdnum.cn import ric
 
 from registry.address.models import Address
-from registry.audit.models import AuditEntry
 from registry.audit.services import trail_of
-from registry.db import make_engine
 from registry.dwelling.models import Dwelling
 from registry.lease.models import LeaseFiling, RentalPledge
 from registry.organisation.models import Organisation
-from registry.person.identity import IdentityCipher
 from registry.person.models import Person, Residence
 from registry.person.services import find_by_document
-
-PASSWORD = "demo-2026"
-
 
 # -- fixtures ------------------------------------------------------------------------------
 
 
 @pytest.fixture
-def demo_connection(demo_database):
-    engine = make_engine(demo_database)
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        yield connection
-        transaction.rollback()
-    engine.dispose()
-
-
-@pytest.fixture
-def demo_app(demo_connection, demo_database, data_key, tmp_path):
-    """The real app on the demo district, bound to the test's rolled-back transaction."""
-    from registry.app import create_app
-    from registry.config import Settings
-
-    settings = Settings(
-        instance_path=tmp_path,
-        database_url=demo_database,
-        secret_key="test-secret-key",
-        data_key=data_key,
-        embedded_port=0,
-    )
-    factory = sessionmaker(bind=demo_connection, join_transaction_mode="create_savepoint")
-    return create_app(settings, session_factory=factory, TESTING=True)
-
-
-@pytest.fixture
-def db(demo_connection):
-    """A session on the same transaction, to look at what the app wrote."""
-    session = Session(bind=demo_connection, join_transaction_mode="create_savepoint")
-    yield session
-    session.close()
-
-
-@pytest.fixture
-def cipher(data_key):
-    return IdentityCipher(data_key)
-
-
-def log_in(app, username: str, lang: str = "en"):
-    client = app.test_client()
-    client.get(f"/login?lang={lang}")
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client
-
-
-@pytest.fixture
 def worker(demo_app):
+    """Here ``worker`` is grid0001's logged-in client (conftest's is the account)."""
     return log_in(demo_app, "grid0001")
-
-
-def token_of(client, url: str) -> str:
-    page = client.get(url)
-    assert page.status_code == 200, page.get_data(as_text=True)[:500]
-    return csrf_token_from(page.get_data(as_text=True))
 
 
 # -- demo facts ----------------------------------------------------------------------------
 
 
-def cell_point(db, cell_id: int) -> tuple[float, float]:
-    """A point well inside a cell."""
-    return db.execute(
-        text(
-            "SELECT ST_X(p), ST_Y(p) FROM (SELECT ST_PointOnSurface(geom) p FROM grid_cell "
-            "WHERE id = :c) s"
-        ),
-        {"c": cell_id},
-    ).one()
-
-
-def road_in_cell(db, cell_id: int) -> int:
-    return db.scalar(
+def road_in_cell(session, cell_id: int) -> int:
+    return session.scalar(
         select(Address.road_id).where(Address.grid_cell_id == cell_id).order_by(Address.id)
     )
 
 
-def dwelling_in_cell(db, cell_id: int, **where) -> Dwelling:
-    query = (
-        select(Dwelling)
-        .join(Address, Address.id == Dwelling.address_id)
-        .where(Address.grid_cell_id == cell_id)
-        .order_by(Dwelling.id)
-    )
-    for name, value in where.items():
-        query = query.where(getattr(Dwelling, name) == value)
-    return db.scalar(query)
-
-
-def fresh_resident_id(db, cipher, seed: int) -> str:
+def fresh_resident_id(session, cipher, seed: int) -> str:
     """A valid resident ID number that nobody in the demo carries."""
     for sequence in range(seed, seed + 200):
         body = f"110101199003{15 + sequence % 10:02d}{sequence % 1000:03d}"
         number = body + ric.calc_check_digit(body + "0")
-        if find_by_document(db, cipher, "resident_id", number) is None:
+        if find_by_document(session, cipher, "resident_id", number) is None:
             return number
     raise AssertionError("no free number")
 
 
 def search(client, query: str):
-    token = token_of(client, "/cells/search")
-    return client.post("/cells/search", data={"csrf_token": token, "q": query})
-
-
-def audit_count(db, object_type: str, object_id, action: str) -> int:
-    return db.scalar(
-        select(func.count())
-        .select_from(AuditEntry)
-        .where(
-            AuditEntry.object_type == object_type,
-            AuditEntry.object_id == str(object_id),
-            AuditEntry.action == action,
-        )
-    )
+    return post_form(client, "/cells/search", {"q": query})
 
 
 # -- the day -------------------------------------------------------------------------------
 
 
-def test_a_grid_workers_whole_day(demo_app, worker, db, cipher):
+def test_a_grid_workers_whole_day(demo_app, worker, demo_db, cipher):
     # My cells: the cell with its figures and its buildings.
     page = worker.get("/cells/")
     body = page.get_data(as_text=True)
@@ -166,23 +78,18 @@ def test_a_grid_workers_whole_day(demo_app, worker, db, cipher):
     assert body.count('class="gw-row"') <= 50
 
     # Search by door number and building, within the cell.
-    building = db.scalar(
-        select(Address)
-        .where(Address.grid_cell_id == 1, Address.parent_id.is_(None))
-        .order_by(Address.id)
-    )
+    building = building_of_cell(demo_db, 1)
     found = search(worker, f"{building.door_number}号{building.building}栋")
     assert found.status_code == 200
     assert f"/cells/addresses/{building.id}" in found.get_data(as_text=True)
 
     # A new standard address with the point in the cell.
-    lon, lat = cell_point(db, 1)
-    road_id = road_in_cell(db, 1)
-    token = token_of(worker, "/cells/addresses/new")
-    response = worker.post(
+    lon, lat = point_in_cell(demo_db, 1)
+    road_id = road_in_cell(demo_db, 1)
+    response = post_form(
+        worker,
         "/cells/addresses/new",
-        data={
-            "csrf_token": token,
+        {
             "road_id": str(road_id),
             "door_number": "９９９号",  # full-width digits and the suffix people write
             "building": "1",
@@ -194,21 +101,20 @@ def test_a_grid_workers_whole_day(demo_app, worker, db, cipher):
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
-    address = db.scalar(select(Address).where(Address.door_number == "999"))
+    address = demo_db.scalar(select(Address).where(Address.door_number == "999"))
     assert address is not None
     assert response.headers["Location"].endswith(f"/cells/addresses/{address.id}")
     assert address.grid_cell_id == 1  # derived by the trigger
     assert re.fullmatch(r"420199001001\d{8}", address.code)
     assert address.full_text.endswith("999号1栋301室")
-    assert audit_count(db, "address", address.id, "create") == 1
+    assert audit_count(demo_db, "address", address.id, "create") == 1
 
     # A dwelling at that address, owned by a person registered on the spot.
-    owner_number = fresh_resident_id(db, cipher, 11)
-    token = token_of(worker, f"/cells/addresses/{address.id}/dwelling/new")
-    response = worker.post(
+    owner_number = fresh_resident_id(demo_db, cipher, 11)
+    response = post_form(
+        worker,
         f"/cells/addresses/{address.id}/dwelling/new",
-        data={
-            "csrf_token": token,
+        {
             "use": "residential",
             "occupancy": "rented",
             "floor_area": "58.5",
@@ -220,17 +126,16 @@ def test_a_grid_workers_whole_day(demo_app, worker, db, cipher):
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
-    dwelling = db.scalar(select(Dwelling).where(Dwelling.address_id == address.id))
+    dwelling = demo_db.scalar(select(Dwelling).where(Dwelling.address_id == address.id))
     assert dwelling.owner_person.name == "房东甲"
-    assert audit_count(db, "dwelling", dwelling.id, "create") == 1
+    assert audit_count(demo_db, "dwelling", dwelling.id, "create") == 1
 
     # Move a new person in; the page shows the document masked only.
-    tenant_number = fresh_resident_id(db, cipher, 300)
-    token = token_of(worker, f"/cells/dwellings/{dwelling.id}/move-in")
-    response = worker.post(
+    tenant_number = fresh_resident_id(demo_db, cipher, 300)
+    response = post_form(
+        worker,
         f"/cells/dwellings/{dwelling.id}/move-in",
-        data={
-            "csrf_token": token,
+        {
             "document_type": "resident_id",
             "document_number": tenant_number,
             "name": "租客乙",
@@ -242,7 +147,7 @@ def test_a_grid_workers_whole_day(demo_app, worker, db, cipher):
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
-    residence = db.scalar(select(Residence).where(Residence.dwelling_id == dwelling.id))
+    residence = demo_db.scalar(select(Residence).where(Residence.dwelling_id == dwelling.id))
     tenant = residence.person
     assert tenant.name == "租客乙" and tenant.phone == "13812345678"
     assert tenant.birth_date == date(1990, 3, int(tenant_number[12:14]))
@@ -250,23 +155,22 @@ def test_a_grid_workers_whole_day(demo_app, worker, db, cipher):
     assert "租客乙" in page
     assert tenant_number not in page
     assert tenant_number[:6] + "********" + tenant_number[-4:] in page
-    assert audit_count(db, "residence", residence.id, "create") == 1
+    assert audit_count(demo_db, "residence", residence.id, "create") == 1
 
     # Search the tenant by ID number: the blind index finds them.
     found = search(worker, tenant_number).get_data(as_text=True)
     assert f"/cells/people/{tenant.id}" in found and tenant_number not in found
 
     # Open the person's page: the view is audited.
-    views = audit_count(db, "person", tenant.id, "view")
+    views = audit_count(demo_db, "person", tenant.id, "view")
     assert worker.get(f"/cells/people/{tenant.id}").status_code == 200
-    assert audit_count(db, "person", tenant.id, "view") == views + 1
+    assert audit_count(demo_db, "person", tenant.id, "view") == views + 1
 
     # Correct the residence: registered instead of transient.
-    token = token_of(worker, f"/cells/residences/{residence.id}/edit")
-    response = worker.post(
+    response = post_form(
+        worker,
         f"/cells/residences/{residence.id}/edit",
-        data={
-            "csrf_token": token,
+        {
             "version": str(residence.version),
             "moved_in": residence.moved_in.isoformat(),
             "moved_out": "",
@@ -275,28 +179,27 @@ def test_a_grid_workers_whole_day(demo_app, worker, db, cipher):
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
-    db.refresh(residence)
+    demo_db.refresh(residence)
     assert residence.kind == "registered"
 
     # Move out: the stay is closed, not deleted, and stays in the history.
-    token = token_of(worker, f"/cells/residences/{residence.id}/move-out")
-    response = worker.post(
+    response = post_form(
+        worker,
         f"/cells/residences/{residence.id}/move-out",
-        data={"csrf_token": token, "version": str(residence.version), "moved_out": date.today()},
+        {"version": str(residence.version), "moved_out": date.today()},
     )
     assert response.status_code == 302, response.get_data(as_text=True)
-    db.refresh(residence)
+    demo_db.refresh(residence)
     assert residence.moved_out == date.today()
-    assert db.get(Residence, residence.id) is not None
+    assert demo_db.get(Residence, residence.id) is not None
     page = worker.get(f"/cells/dwellings/{dwelling.id}").get_data(as_text=True)
     assert "History" in page and "租客乙" in page
 
     # Correct the dwelling (version-checked) and the address (code stays).
-    token = token_of(worker, f"/cells/dwellings/{dwelling.id}/edit")
-    response = worker.post(
+    response = post_form(
+        worker,
         f"/cells/dwellings/{dwelling.id}/edit",
-        data={
-            "csrf_token": token,
+        {
             "version": str(dwelling.version),
             "use": "residential",
             "occupancy": "vacant",
@@ -306,14 +209,13 @@ def test_a_grid_workers_whole_day(demo_app, worker, db, cipher):
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
-    db.refresh(dwelling)
+    demo_db.refresh(dwelling)
     assert (dwelling.occupancy, str(dwelling.floor_area)) == ("vacant", "60.00")
     code = address.code
-    token = token_of(worker, f"/cells/addresses/{address.id}/edit")
-    response = worker.post(
+    response = post_form(
+        worker,
         f"/cells/addresses/{address.id}/edit",
-        data={
-            "csrf_token": token,
+        {
             "version": str(address.version),
             "road_id": str(road_id),
             "door_number": "999",
@@ -326,27 +228,23 @@ def test_a_grid_workers_whole_day(demo_app, worker, db, cipher):
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
-    db.refresh(address)
+    demo_db.refresh(address)
     assert (address.code, address.room) == (code, "302")
     assert address.full_text.endswith("999号1栋2单元302室")
 
     # Every change is in the audit log, with before and after.
-    updates = [e for e in trail_of(db, "dwelling", dwelling.id) if e.action == "update"]
+    updates = [e for e in trail_of(demo_db, "dwelling", dwelling.id) if e.action == "update"]
     assert updates[-1].changes["occupancy"] == ["rented", "vacant"]
-    assert [e.action for e in trail_of(db, "residence", residence.id)] == [
+    assert [e.action for e in trail_of(demo_db, "residence", residence.id)] == [
         "create",
         "update",
         "update",
     ]
-    assert trail_of(db, "address", address.id)[-1].changes["room"] == ["301", "302"]
+    assert trail_of(demo_db, "address", address.id)[-1].changes["room"] == ["301", "302"]
 
 
-def test_organisation_created_and_corrected(worker, db):
-    building = db.scalar(
-        select(Address)
-        .where(Address.grid_cell_id == 1, Address.parent_id.is_(None))
-        .order_by(Address.id)
-    )
+def test_organisation_created_and_corrected(worker, demo_db):
+    building = building_of_cell(demo_db, 1)
     token = token_of(worker, f"/cells/addresses/{building.id}/organisations/new")
     data = {
         "csrf_token": token,
@@ -364,15 +262,15 @@ def test_organisation_created_and_corrected(worker, db):
     data["credit_code"] = "91420100MA4K0X0X1" + _uscc_check("91420100MA4K0X0X1")
     response = worker.post(f"/cells/addresses/{building.id}/organisations/new", data=data)
     assert response.status_code == 302, response.get_data(as_text=True)
-    organisation = db.scalar(select(Organisation).where(Organisation.name == "武汉测试便利店"))
+    organisation = demo_db.scalar(select(Organisation).where(Organisation.name == "武汉测试便利店"))
     assert organisation.address_id == building.id
     token = token_of(worker, f"/cells/organisations/{organisation.id}/edit")
     data |= {"csrf_token": token, "version": str(organisation.version), "employee_count": "5"}
     response = worker.post(f"/cells/organisations/{organisation.id}/edit", data=data)
     assert response.status_code == 302
-    db.refresh(organisation)
+    demo_db.refresh(organisation)
     assert organisation.employee_count == 5
-    assert [e.action for e in trail_of(db, "organisation", organisation.id)] == [
+    assert [e.action for e in trail_of(demo_db, "organisation", organisation.id)] == [
         "create",
         "update",
     ]
@@ -387,14 +285,13 @@ def _uscc_check(body: str) -> str:
 # -- validation ----------------------------------------------------------------------------
 
 
-def test_validation_errors_keep_the_input_and_name_the_field(worker, db):
-    token = token_of(worker, "/cells/addresses/new")
-    before = db.scalar(select(func.count()).select_from(Address))
-    response = worker.post(
+def test_validation_errors_keep_the_input_and_name_the_field(worker, demo_db):
+    before = demo_db.scalar(select(func.count()).select_from(Address))
+    response = post_form(
+        worker,
         "/cells/addresses/new",
-        data={
-            "csrf_token": token,
-            "road_id": str(road_in_cell(db, 1)),
+        {
+            "road_id": str(road_in_cell(demo_db, 1)),
             "door_number": "",
             "building": "B座",
             "entrance": "东",
@@ -412,16 +309,15 @@ def test_validation_errors_keep_the_input_and_name_the_field(worker, db):
     assert re.search(r'field has-error">\s*<label for="floor"', body)
     assert "Enter a whole number" in body
     assert "Longitude and latitude must be numbers" in body
-    assert db.scalar(select(func.count()).select_from(Address)) == before
+    assert demo_db.scalar(select(func.count()).select_from(Address)) == before
 
 
-def test_move_in_errors_keep_the_input(worker, db):
-    dwelling = dwelling_in_cell(db, 1)
-    token = token_of(worker, f"/cells/dwellings/{dwelling.id}/move-in")
-    response = worker.post(
+def test_move_in_errors_keep_the_input(worker, demo_db):
+    dwelling = dwelling_of_cell(demo_db, 1)
+    response = post_form(
+        worker,
         f"/cells/dwellings/{dwelling.id}/move-in",
-        data={
-            "csrf_token": token,
+        {
             "document_type": "resident_id",
             "document_number": "110101199003151230",  # wrong check digit
             "name": "新人丙",
@@ -439,15 +335,14 @@ def test_move_in_errors_keep_the_input(worker, db):
     assert "Not a mainland mobile or landline number" in body
 
 
-def test_a_point_outside_the_workers_cells_is_refused(worker, db):
-    lon, lat = cell_point(db, 2)  # grid0002's cell
-    token = token_of(worker, "/cells/addresses/new")
-    before = db.scalar(select(func.count()).select_from(Address))
-    response = worker.post(
+def test_a_point_outside_the_workers_cells_is_refused(worker, demo_db):
+    lon, lat = point_in_cell(demo_db, 2)  # grid0002's cell
+    before = demo_db.scalar(select(func.count()).select_from(Address))
+    response = post_form(
+        worker,
         "/cells/addresses/new",
-        data={
-            "csrf_token": token,
-            "road_id": str(road_in_cell(db, 1)),
+        {
+            "road_id": str(road_in_cell(demo_db, 1)),
             "door_number": "998",
             "lon": f"{lon:.7f}",
             "lat": f"{lat:.7f}",
@@ -457,18 +352,17 @@ def test_a_point_outside_the_workers_cells_is_refused(worker, db):
     assert response.status_code == 422
     assert "The point lies outside your grid cells" in body
     assert f'value="{lon:.7f}"' in body
-    assert db.scalar(select(func.count()).select_from(Address)) == before
+    assert demo_db.scalar(select(func.count()).select_from(Address)) == before
 
 
-def test_moving_an_address_out_of_the_cell_is_refused(worker, db):
-    address = db.scalar(select(Address).where(Address.grid_cell_id == 1).order_by(Address.id))
+def test_moving_an_address_out_of_the_cell_is_refused(worker, demo_db):
+    address = demo_db.scalar(select(Address).where(Address.grid_cell_id == 1).order_by(Address.id))
     version = address.version
-    lon, lat = cell_point(db, 2)
-    token = token_of(worker, f"/cells/addresses/{address.id}/edit")
-    response = worker.post(
+    lon, lat = point_in_cell(demo_db, 2)
+    response = post_form(
+        worker,
         f"/cells/addresses/{address.id}/edit",
-        data={
-            "csrf_token": token,
+        {
             "version": str(version),
             "road_id": str(address.road_id),
             "door_number": address.door_number,
@@ -478,22 +372,17 @@ def test_moving_an_address_out_of_the_cell_is_refused(worker, db):
         },
     )
     assert response.status_code == 422
-    db.refresh(address)
+    demo_db.refresh(address)
     assert (address.grid_cell_id, address.version) == (1, version)
 
 
-def test_a_duplicate_address_is_refused_on_the_field(worker, db):
-    existing = db.scalar(
-        select(Address)
-        .where(Address.grid_cell_id == 1, Address.parent_id.is_(None))
-        .order_by(Address.id)
-    )
-    lon, lat = cell_point(db, 1)
-    token = token_of(worker, "/cells/addresses/new")
-    response = worker.post(
+def test_a_duplicate_address_is_refused_on_the_field(worker, demo_db):
+    existing = building_of_cell(demo_db, 1)
+    lon, lat = point_in_cell(demo_db, 1)
+    response = post_form(
+        worker,
         "/cells/addresses/new",
-        data={
-            "csrf_token": token,
+        {
             "road_id": str(existing.road_id),
             "door_number": existing.door_number,
             "building": existing.building,
@@ -508,13 +397,13 @@ def test_a_duplicate_address_is_refused_on_the_field(worker, db):
 # -- scope ---------------------------------------------------------------------------------
 
 
-def test_another_workers_records_are_not_found_and_not_changed(worker, db):
-    dwelling = dwelling_in_cell(db, 2)
+def test_another_workers_records_are_not_found_and_not_changed(worker, demo_db):
+    dwelling = dwelling_of_cell(demo_db, 2)
     address = dwelling.address
-    resident = db.scalar(
+    resident = demo_db.scalar(
         select(Residence).where(Residence.dwelling_id == dwelling.id).order_by(Residence.id)
     )
-    organisation = db.scalar(
+    organisation = demo_db.scalar(
         select(Organisation)
         .join(Address, Address.id == Organisation.address_id)
         .where(Address.grid_cell_id == 2)
@@ -556,7 +445,7 @@ def test_another_workers_records_are_not_found_and_not_changed(worker, db):
         data = data | {"csrf_token": token, "version": "1"}
         assert worker.post(url, data=data).status_code == 404, url
     for record in (dwelling, address, resident, resident.person):
-        db.refresh(record)
+        demo_db.refresh(record)
     assert (
         dwelling.version,
         address.version,
@@ -564,11 +453,11 @@ def test_another_workers_records_are_not_found_and_not_changed(worker, db):
         resident.person.version,
     ) == versions
     assert resident.moved_out is None or resident.moved_out < date.today()
-    assert audit_count(db, "person", resident.person_id, "view") == 0
+    assert audit_count(demo_db, "person", resident.person_id, "view") == 0
 
 
-def test_search_stays_within_the_workers_cells(worker, db, cipher):
-    other = db.scalar(
+def test_search_stays_within_the_workers_cells(worker, demo_db, cipher):
+    other = demo_db.scalar(
         select(Residence)
         .join(Dwelling, Dwelling.id == Residence.dwelling_id)
         .join(Address, Address.id == Dwelling.address_id)
@@ -583,7 +472,7 @@ def test_search_stays_within_the_workers_cells(worker, db, cipher):
     body = search(worker, other_address.full_text).get_data(as_text=True)
     assert f"/cells/addresses/{other_address.id}" not in body
 
-    mine = db.scalar(
+    mine = demo_db.scalar(
         select(Residence)
         .join(Dwelling, Dwelling.id == Residence.dwelling_id)
         .join(Address, Address.id == Dwelling.address_id)
@@ -606,14 +495,14 @@ def test_other_roles_do_not_reach_the_grid_pages(demo_app):
 # -- concurrent edits ----------------------------------------------------------------------
 
 
-def test_a_stale_version_shows_the_conflict_page_and_nothing_is_lost(worker, db):
-    dwelling = dwelling_in_cell(db, 1)
+def test_a_stale_version_shows_the_conflict_page_and_nothing_is_lost(worker, demo_db):
+    dwelling = dwelling_of_cell(demo_db, 1)
     seen = dwelling.version
     token = token_of(worker, f"/cells/dwellings/{dwelling.id}/edit")
     # Someone else saves meanwhile.
     dwelling.rooms = dwelling.rooms + 1
-    db.flush()
-    db.commit()
+    demo_db.flush()
+    demo_db.commit()
     mine = {
         "csrf_token": token,
         "version": str(seen),
@@ -628,51 +517,50 @@ def test_a_stale_version_shows_the_conflict_page_and_nothing_is_lost(worker, db)
     assert response.status_code == 409
     assert "77.77" in body and str(dwelling.floor_area) in body
     assert f'name="version" value="{seen + 1}"' in body
-    db.refresh(dwelling)
+    demo_db.refresh(dwelling)
     assert str(dwelling.floor_area) != "77.77"
     # Saving again from the conflict page (with the current version) stores the input.
     response = worker.post(
         f"/cells/dwellings/{dwelling.id}/edit", data=mine | {"version": str(seen + 1)}
     )
     assert response.status_code == 302
-    db.refresh(dwelling)
+    demo_db.refresh(dwelling)
     assert str(dwelling.floor_area) == "77.77"
 
 
-def test_a_stale_move_out_is_refused(worker, db):
-    residence = db.scalar(
+def test_a_stale_move_out_is_refused(worker, demo_db):
+    residence = demo_db.scalar(
         select(Residence)
         .join(Dwelling, Dwelling.id == Residence.dwelling_id)
         .join(Address, Address.id == Dwelling.address_id)
         .where(Address.grid_cell_id == 1, Residence.moved_out.is_(None))
         .order_by(Residence.id)
     )
-    token = token_of(worker, f"/cells/residences/{residence.id}/move-out")
-    response = worker.post(
+    response = post_form(
+        worker,
         f"/cells/residences/{residence.id}/move-out",
-        data={
-            "csrf_token": token,
+        {
             "version": str(residence.version - 1),
             "moved_out": date.today().isoformat(),
         },
     )
     assert response.status_code == 409
-    db.refresh(residence)
+    demo_db.refresh(residence)
     assert residence.moved_out is None
 
 
 # -- pledges -------------------------------------------------------------------------------
 
 
-def test_pledge_links_follow_the_leases_pages(demo_app, db):
-    dwelling_id = db.scalar(
+def test_pledge_links_follow_the_leases_pages(demo_app, demo_db):
+    dwelling_id = demo_db.scalar(
         select(LeaseFiling.dwelling_id)
         .join(Dwelling, Dwelling.id == LeaseFiling.dwelling_id)
         .join(Address, Address.id == Dwelling.address_id)
         .where(
             Address.grid_cell_id == 1,
-            LeaseFiling.starts_on <= date.today(),
-            LeaseFiling.ends_on >= date.today(),
+            LeaseFiling.starts_on <= DEMO_TODAY,  # the pages' "today" (demo_app pins it)
+            LeaseFiling.ends_on >= DEMO_TODAY,
             ~select(RentalPledge.id).where(RentalPledge.lease_filing_id == LeaseFiling.id).exists(),
         )
         .order_by(LeaseFiling.id)
@@ -690,16 +578,18 @@ def test_pledge_links_follow_the_leases_pages(demo_app, db):
     assert re.search(r"/leases/filings/\d+/pledges/security_guarantee/sign", body)
 
 
-def test_pages_work_without_the_pledge_endpoint(demo_app, db):
+def test_pages_work_without_the_pledge_endpoint(demo_app, demo_db):
     demo_app.view_functions.pop("leases.sign_pledge", None)
     worker = log_in(demo_app, "grid0001")
-    dwelling = dwelling_in_cell(db, 1, occupancy="rented")
+    dwelling = dwelling_of_cell(demo_db, 1, occupancy="rented")
     response = worker.get(f"/cells/dwellings/{dwelling.id}")
     assert response.status_code == 200
     assert "/pledges/" not in response.get_data(as_text=True)
 
 
-def test_a_save_racing_another_one_at_flush_time_shows_the_conflict_page(worker, db, monkeypatch):
+def test_a_save_racing_another_one_at_flush_time_shows_the_conflict_page(
+    worker, demo_db, monkeypatch
+):
     """Two saves that both passed the version check: the database's version column decides."""
     from sqlalchemy.orm.exc import StaleDataError
 
@@ -709,12 +599,11 @@ def test_a_save_racing_another_one_at_flush_time_shows_the_conflict_page(worker,
         raise StaleDataError("UPDATE statement on table 'dwelling' expected to update 1 row")
 
     monkeypatch.setattr(services, "correct_dwelling", racing)
-    dwelling = dwelling_in_cell(db, 1)
-    token = token_of(worker, f"/cells/dwellings/{dwelling.id}/edit")
-    response = worker.post(
+    dwelling = dwelling_of_cell(demo_db, 1)
+    response = post_form(
+        worker,
         f"/cells/dwellings/{dwelling.id}/edit",
-        data={
-            "csrf_token": token,
+        {
             "version": str(dwelling.version),
             "use": "residential",
             "occupancy": "vacant",

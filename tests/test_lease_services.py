@@ -8,10 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from helpers import DEMO_TODAY, account, rented_unfiled_dwelling, resident_id_number
 from sqlalchemy import func, select, text
-from stdnum.cn import ric
 
-from registry.accounts.models import UserAccount
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.lease import services
 from registry.lease.models import (
@@ -21,13 +20,9 @@ from registry.lease.models import (
     PledgeKind,
     RentalPledge,
 )
-from registry.person.identity import IdentityCipher
 from registry.person.models import Person
 from registry.person.services import PersonInput
 from registry.validators import FieldError
-
-TODAY = date(2026, 11, 25)
-
 
 # -- PNG signatures ------------------------------------------------------------------------
 
@@ -215,32 +210,6 @@ def test_bad_rent_is_refused(raw, message):
 # -- on the demo district ------------------------------------------------------------------
 
 
-@pytest.fixture
-def cipher(data_key):
-    return IdentityCipher(data_key)
-
-
-def actor(session, username: str) -> UserAccount:
-    return session.scalar(select(UserAccount).where(UserAccount.username == username))
-
-
-def resident_id(born: str, sequence: str) -> str:
-    body = "420106" + born + sequence
-    return body + ric.calc_check_digit(body + "0")
-
-
-def unfiled_dwelling(session, username: str) -> int:
-    return session.scalar(
-        text("""
-        SELECT d.id FROM dwelling d JOIN managed_dwelling m ON m.dwelling_id = d.id
-        JOIN user_account u ON u.id = m.user_id
-        WHERE u.username = :u AND d.occupancy = 'rented' AND d.owner_person_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM lease_filing l WHERE l.dwelling_id = d.id)
-        ORDER BY d.id LIMIT 1"""),
-        {"u": username},
-    )
-
-
 def lease(tenants, **overrides) -> services.LeaseInput:
     values = {
         "starts_on": "2026-11-01",
@@ -253,26 +222,42 @@ def lease(tenants, **overrides) -> services.LeaseInput:
     return services.LeaseInput(**values)
 
 
+def landlord_signs(session, actor, cipher, filing_id: int):
+    """``actor`` collects the landlord's confirmed, drawn rental pledge on a filing today."""
+    return services.sign_pledge(
+        session,
+        actor,
+        cipher,
+        filing_id,
+        "rental_pledge",
+        signer_key="landlord",
+        confirmed=True,
+        signature=make_png(stroke()),
+        today=DEMO_TODAY,
+        now=datetime.now(UTC),
+    )
+
+
 def fields_of(caught) -> dict:
     return caught.value.details["fields"]
 
 
 def test_attention_filter_and_reminders_agree(demo_session):
-    manager = actor(demo_session, "manager1")
-    everything = services.list_my_dwellings(demo_session, manager, TODAY, per_page=10_000)
+    manager = account(demo_session, "manager1")
+    everything = services.list_my_dwellings(demo_session, manager, DEMO_TODAY, per_page=10_000)
     flagged = services.list_my_dwellings(
-        demo_session, manager, TODAY, attention_only=True, per_page=10_000
+        demo_session, manager, DEMO_TODAY, attention_only=True, per_page=10_000
     )
     assert 0 < flagged.total < everything.total
     with_reminders = {row.id for row in everything.rows if services.reminders_for(row)}
     assert {row.id for row in flagged.rows} == with_reminders
-    reminders = services.list_reminders(demo_session, manager, TODAY)
+    reminders = services.list_reminders(demo_session, manager, DEMO_TODAY)
     assert {r.dwelling.id for r in reminders} == with_reminders
 
 
 def test_tenants_not_on_the_lease_match_plain_sql(demo_session):
-    manager = actor(demo_session, "manager1")
-    rows = services.list_my_dwellings(demo_session, manager, TODAY, per_page=10_000).rows
+    manager = account(demo_session, "manager1")
+    rows = services.list_my_dwellings(demo_session, manager, DEMO_TODAY, per_page=10_000).rows
     expected = dict(
         demo_session.execute(
             text("""
@@ -284,7 +269,7 @@ def test_tenants_not_on_the_lease_match_plain_sql(demo_session):
               AND NOT EXISTS (SELECT 1 FROM lease_tenant t WHERE t.lease_filing_id = l.id
                               AND t.person_id = r.person_id AND t.removed_on IS NULL)
             GROUP BY r.dwelling_id"""),
-            {"d": TODAY},
+            {"d": DEMO_TODAY},
         ).all()
     )
     assert any(row.tenants_not_on_lease for row in rows)
@@ -311,7 +296,7 @@ def test_reminder_kinds_follow_the_facts():
         latest_ended_on=None,
         tenants_not_on_lease=0,
         tenant_residents=0,
-        today=TODAY,
+        today=DEMO_TODAY,
     )
 
     def kinds(**changes):
@@ -319,12 +304,12 @@ def test_reminder_kinds_follow_the_facts():
 
     assert kinds() == ["unfiled"]
     assert kinds(
-        latest_filing_id=5, latest_status="filed", latest_ends_on=TODAY - timedelta(days=3)
+        latest_filing_id=5, latest_status="filed", latest_ends_on=DEMO_TODAY - timedelta(days=3)
     ) == ["expired"]
-    assert kinds(next_starts_on=TODAY + timedelta(days=3)) == []
+    assert kinds(next_starts_on=DEMO_TODAY + timedelta(days=3)) == []
     assert kinds(occupancy="vacant") == []
     assert kinds(occupancy="vacant", tenant_residents=3) == ["tenants_unfiled"]
-    current = dict(current_filing_id=7, current_ends_on=TODAY + timedelta(days=30))
+    current = dict(current_filing_id=7, current_ends_on=DEMO_TODAY + timedelta(days=30))
     assert kinds(**current, rental_pledge=True, security_guarantee=True) == ["ending"]
     assert kinds(**current, rental_pledge=True) == ["ending", "pledge"]
     assert (
@@ -332,13 +317,13 @@ def test_reminder_kinds_follow_the_facts():
             **current,
             rental_pledge=True,
             security_guarantee=True,
-            next_starts_on=TODAY + timedelta(days=31),
+            next_starts_on=DEMO_TODAY + timedelta(days=31),
         )
         == []
     )
     far = dict(
         current_filing_id=7,
-        current_ends_on=TODAY + timedelta(days=31),
+        current_ends_on=DEMO_TODAY + timedelta(days=31),
         rental_pledge=True,
         security_guarantee=True,
     )
@@ -347,8 +332,8 @@ def test_reminder_kinds_follow_the_facts():
 
 
 def test_a_known_document_under_another_name_is_refused(demo_session, cipher):
-    manager = actor(demo_session, "manager1")
-    dwelling_id = unfiled_dwelling(demo_session, "manager1")
+    manager = account(demo_session, "manager1")
+    dwelling_id = rented_unfiled_dwelling(demo_session, "manager1")
     someone = demo_session.scalars(
         select(Person).where(Person.document_type == "resident_id").limit(1)
     ).one()
@@ -365,9 +350,9 @@ def test_a_known_document_under_another_name_is_refused(demo_session, cipher):
 
 
 def test_term_rules(demo_session, cipher):
-    manager = actor(demo_session, "manager1")
-    dwelling_id = unfiled_dwelling(demo_session, "manager1")
-    tenant = PersonInput("测试", "resident_id", resident_id("19900101", "111"))
+    manager = account(demo_session, "manager1")
+    dwelling_id = rented_unfiled_dwelling(demo_session, "manager1")
+    tenant = PersonInput("测试", "resident_id", resident_id_number("19900101", "111"))
     for overrides, field, message in (
         ({"ends_on": "2047-11-02"}, "ends_on", "20 years"),
         ({"ends_on": "2026-11-01"}, "ends_on", "after the start"),
@@ -387,9 +372,9 @@ def test_term_rules(demo_session, cipher):
 
 
 def test_filing_numbers_are_unique_and_follow_the_district(demo_session, cipher):
-    manager = actor(demo_session, "manager1")
-    dwelling_id = unfiled_dwelling(demo_session, "manager1")
-    tenant = PersonInput("测试", "resident_id", resident_id("19900101", "112"))
+    manager = account(demo_session, "manager1")
+    dwelling_id = rented_unfiled_dwelling(demo_session, "manager1")
+    tenant = PersonInput("测试", "resident_id", resident_id_number("19900101", "112"))
     first = services.file_lease(demo_session, manager, cipher, dwelling_id, lease([tenant]))
     second = services.file_lease(
         demo_session,
@@ -409,37 +394,26 @@ def test_filing_numbers_are_unique_and_follow_the_district(demo_session, cipher)
 
 
 def test_only_managers_file_and_only_managers_and_grid_workers_sign(demo_session, cipher):
-    tenant = PersonInput("测试", "resident_id", resident_id("19900101", "113"))
+    tenant = PersonInput("测试", "resident_id", resident_id_number("19900101", "113"))
     for username in ("grid0001", "officer1", "admin"):
         with pytest.raises(Forbidden):
             services.file_lease(
-                demo_session, actor(demo_session, username), cipher, 1, lease([tenant])
+                demo_session, account(demo_session, username), cipher, 1, lease([tenant])
             )
     filing_id = demo_session.scalar(select(LeaseFiling.id).limit(1))
     for username in ("officer1", "admin"):
         with pytest.raises(Forbidden):
-            services.sign_pledge(
-                demo_session,
-                actor(demo_session, username),
-                cipher,
-                filing_id,
-                "rental_pledge",
-                signer_key="landlord",
-                confirmed=True,
-                signature=make_png(stroke()),
-                today=TODAY,
-                now=datetime.now(UTC),
-            )
+            landlord_signs(demo_session, account(demo_session, username), cipher, filing_id)
 
 
 def test_resident_tenant_is_added_from_the_dwelling(demo_session, cipher):
-    manager = actor(demo_session, "manager1")
+    manager = account(demo_session, "manager1")
     row = next(
         r
-        for r in services.list_my_dwellings(demo_session, manager, TODAY, per_page=10_000).rows
+        for r in services.list_my_dwellings(demo_session, manager, DEMO_TODAY, per_page=10_000).rows
         if r.tenants_not_on_lease
     )
-    shown = services.view_filing(demo_session, manager, cipher, row.current_filing_id, TODAY)
+    shown = services.view_filing(demo_session, manager, cipher, row.current_filing_id, DEMO_TODAY)
     resident = shown.residents_not_on_lease[0]
     filing = shown.filing
     services.add_tenant(
@@ -448,7 +422,7 @@ def test_resident_tenant_is_added_from_the_dwelling(demo_session, cipher):
         cipher,
         filing.id,
         filing.version,
-        TODAY,
+        DEMO_TODAY,
         resident_person_id=resident.person_id,
     )
     assert (
@@ -467,13 +441,13 @@ def test_resident_tenant_is_added_from_the_dwelling(demo_session, cipher):
             cipher,
             filing.id,
             filing.version,
-            TODAY,
+            DEMO_TODAY,
             resident_person_id=shown.landlord.person_id + 10**7,
         )
 
 
 def test_the_text_in_force_is_signed_and_a_double_signature_refused(demo_session, cipher):
-    worker = actor(demo_session, "grid0001")
+    worker = account(demo_session, "grid0001")
     filing_id = demo_session.scalar(
         text("""
         SELECT l.id FROM lease_filing l JOIN dwelling d ON d.id = l.dwelling_id
@@ -482,39 +456,32 @@ def test_the_text_in_force_is_signed_and_a_double_signature_refused(demo_session
         JOIN user_account u ON u.id = w.user_id
         WHERE u.username = 'grid0001' AND l.status = 'filed' AND l.ends_on >= :d
         ORDER BY l.id LIMIT 1"""),
-        {"d": TODAY},
+        {"d": DEMO_TODAY},
     )
     newer = PledgeDocument(
         kind=PledgeKind.RENTAL_PLEDGE,
         version="2026.2",
         title="新承诺书",
         body="新文本",
-        effective_from=TODAY,
+        effective_from=DEMO_TODAY,
     )
     later = PledgeDocument(
         kind=PledgeKind.RENTAL_PLEDGE,
         version="2027.1",
         title="将来",
         body="将来文本",
-        effective_from=TODAY + timedelta(days=1),
+        effective_from=DEMO_TODAY + timedelta(days=1),
     )
     demo_session.add_all([newer, later])
     demo_session.flush()
     context = services.signing_context(
-        demo_session, worker, cipher, filing_id, "rental_pledge", TODAY
+        demo_session, worker, cipher, filing_id, "rental_pledge", DEMO_TODAY
     )
     assert context.document.id == newer.id and context.can_sign
-    sign = dict(
-        signer_key="landlord",
-        confirmed=True,
-        signature=make_png(stroke()),
-        today=TODAY,
-        now=datetime.now(UTC),
-    )
-    pledge = services.sign_pledge(demo_session, worker, cipher, filing_id, "rental_pledge", **sign)
+    pledge = landlord_signs(demo_session, worker, cipher, filing_id)
     assert pledge.pledge_document_id == newer.id
     with pytest.raises(InvalidInput) as caught:
-        services.sign_pledge(demo_session, worker, cipher, filing_id, "rental_pledge", **sign)
+        landlord_signs(demo_session, worker, cipher, filing_id)
     assert "already signed" in str(fields_of(caught)["signer"][0])
     assert (
         demo_session.scalar(
@@ -528,36 +495,25 @@ def test_the_text_in_force_is_signed_and_a_double_signature_refused(demo_session
 
 
 def test_an_expired_or_ended_filing_takes_no_signature(demo_session, cipher):
-    manager = actor(demo_session, "manager1")
+    manager = account(demo_session, "manager1")
     expired = demo_session.scalar(
         text("""
         SELECT l.id FROM lease_filing l JOIN managed_dwelling m ON m.dwelling_id = l.dwelling_id
         JOIN user_account u ON u.id = m.user_id
         WHERE u.username = 'manager1' AND l.ends_on < :d ORDER BY l.id LIMIT 1"""),
-        {"d": TODAY},
+        {"d": DEMO_TODAY},
     )
     context = services.signing_context(
-        demo_session, manager, cipher, expired, "rental_pledge", TODAY
+        demo_session, manager, cipher, expired, "rental_pledge", DEMO_TODAY
     )
     assert context.problem is not None
     with pytest.raises(InvalidInput) as caught:
-        services.sign_pledge(
-            demo_session,
-            manager,
-            cipher,
-            expired,
-            "rental_pledge",
-            signer_key="landlord",
-            confirmed=True,
-            signature=make_png(stroke()),
-            today=TODAY,
-            now=datetime.now(UTC),
-        )
+        landlord_signs(demo_session, manager, cipher, expired)
     assert "form" in fields_of(caught)
 
 
 def test_demo_signatures_without_an_image_are_not_found(demo_session):
-    manager = actor(demo_session, "manager1")
+    manager = account(demo_session, "manager1")
     pledge_id = demo_session.scalar(
         text("""
         SELECT p.id FROM rental_pledge p JOIN lease_filing l ON l.id = p.lease_filing_id

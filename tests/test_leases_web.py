@@ -14,14 +14,19 @@ import zlib
 from datetime import date
 
 import pytest
-from helpers import csrf_token_from
+from helpers import (
+    DEMO_TODAY,
+    audit_count,
+    audit_entries,
+    csrf_token_from,
+    log_in,
+    rented_unfiled_dwelling,
+    resident_id_number,
+)
 from sqlalchemy import func, select, text
-from sqlalchemy.orm import Session, sessionmaker
-from stdnum.cn import ric
 
 from registry.accounts.models import UserAccount
 from registry.audit.models import AuditEntry
-from registry.db import make_engine
 from registry.lease.models import (
     LeaseFiling,
     LeaseStatus,
@@ -33,74 +38,22 @@ from registry.lease.models import (
 )
 from registry.person.models import Person
 
-TODAY = date(2026, 11, 25)
-PASSWORD = "demo-2026"
-
-
-# -- fixtures: the real app on the demo database, inside one rolled-back transaction -------
-
-
-@pytest.fixture
-def demo_connection(demo_database):
-    engine = make_engine(demo_database)
-    with engine.connect() as connection:
-        transaction = connection.begin()
-        yield connection
-        if transaction.is_active:
-            transaction.rollback()
-    engine.dispose()
-
-
-@pytest.fixture
-def demo_app(demo_connection, demo_database, data_key, tmp_path):
-    from registry.app import create_app
-    from registry.config import Settings
-
-    settings = Settings(
-        instance_path=tmp_path,
-        database_url=demo_database,
-        secret_key="test-secret-key",
-        data_key=data_key,
-        embedded_port=0,
-    )
-    factory = sessionmaker(bind=demo_connection, join_transaction_mode="create_savepoint")
-    return create_app(settings, session_factory=factory, TESTING=True, REGISTRY_TODAY=TODAY)
-
-
-@pytest.fixture
-def db(demo_connection):
-    """A second session on the same transaction, to look at what the app wrote."""
-    session = Session(bind=demo_connection, join_transaction_mode="create_savepoint")
-    yield session
-    session.close()
-
-
-def client_for(app, username: str):
-    client = app.test_client()
-    token = csrf_token_from(client.get("/login").get_data(as_text=True))
-    response = client.post(
-        "/login", data={"username": username, "password": PASSWORD, "csrf_token": token}
-    )
-    assert response.status_code == 302, username
-    client.get("/leases/reminders?lang=en")  # English for text checks: msgids are English
-    return client
-
 
 @pytest.fixture
 def manager(demo_app):
-    return client_for(demo_app, "manager1")
+    return log_in(demo_app, "manager1")
 
 
 # -- demo facts ----------------------------------------------------------------------------
 
 
-def user_id(db, username: str) -> int:
-    return db.scalar(select(UserAccount.id).where(UserAccount.username == username))
+def user_id(session, username: str) -> int:
+    return session.scalar(select(UserAccount.id).where(UserAccount.username == username))
 
 
-def managed_ids(db, username: str) -> list[int]:
+def managed_ids(session, username: str) -> list[int]:
     return list(
-        db.scalars(
+        session.scalars(
             text(
                 "SELECT dwelling_id FROM managed_dwelling m JOIN user_account u ON u.id = m.user_id"
                 " WHERE u.username = :u ORDER BY dwelling_id"
@@ -110,21 +63,8 @@ def managed_ids(db, username: str) -> list[int]:
     )
 
 
-def rented_unfiled_dwelling(db, username: str) -> int:
-    """A rented dwelling of ``username`` that never had a filing and has an owner."""
-    return db.scalar(
-        text("""
-        SELECT d.id FROM dwelling d JOIN managed_dwelling m ON m.dwelling_id = d.id
-        JOIN user_account u ON u.id = m.user_id
-        WHERE u.username = :u AND d.occupancy = 'rented' AND d.owner_person_id IS NOT NULL
-          AND NOT EXISTS (SELECT 1 FROM lease_filing l WHERE l.dwelling_id = d.id)
-        ORDER BY d.id LIMIT 1"""),
-        {"u": username},
-    )
-
-
-def current_filing(db, username: str) -> int:
-    return db.scalar(
+def current_filing(session, username: str) -> int:
+    return session.scalar(
         text("""
         SELECT l.id FROM lease_filing l JOIN managed_dwelling m ON m.dwelling_id = l.dwelling_id
         JOIN user_account u ON u.id = m.user_id
@@ -132,13 +72,13 @@ def current_filing(db, username: str) -> int:
           AND NOT EXISTS (SELECT 1 FROM lease_filing n WHERE n.dwelling_id = l.dwelling_id
                           AND n.starts_on > :d)
         ORDER BY l.id LIMIT 1"""),
-        {"u": username, "d": TODAY},
+        {"u": username, "d": DEMO_TODAY},
     )
 
 
-def filing_in_cell(db, username: str, inside: bool) -> int:
+def filing_in_cell(session, username: str, inside: bool) -> int:
     """A current filing in (or outside) the grid worker's cells, with no guarantee yet."""
-    return db.scalar(
+    return session.scalar(
         text(f"""
         SELECT l.id FROM lease_filing l JOIN dwelling d ON d.id = l.dwelling_id
         JOIN address a ON a.id = d.address_id
@@ -148,18 +88,13 @@ def filing_in_cell(db, username: str, inside: bool) -> int:
             WHERE u.username = :u)
           AND NOT EXISTS (SELECT 1 FROM security_guarantee g WHERE g.lease_filing_id = l.id)
         ORDER BY l.id LIMIT 1"""),
-        {"u": username, "d": TODAY},
+        {"u": username, "d": DEMO_TODAY},
     )
 
 
-def resident_id(born: str, sequence: str) -> str:
-    body = "420106" + born + sequence
-    return body + ric.calc_check_digit(body + "0")
-
-
-TENANT_A = ("测试租客甲", resident_id("19910304", "417"))
-TENANT_B = ("测试租客乙", resident_id("19880612", "528"))
-TENANT_C = ("测试租客丙", resident_id("19950101", "639"))
+TENANT_A = ("测试租客甲", resident_id_number("19910304", "417"))
+TENANT_B = ("测试租客乙", resident_id_number("19880612", "528"))
+TENANT_C = ("测试租客丙", resident_id_number("19950101", "639"))
 
 
 def png(width: int = 120, height: int = 40, ink: bool = True) -> bytes:
@@ -212,25 +147,48 @@ def lease_form(token: str, tenants, **overrides) -> dict:
     return form
 
 
-def audit_count(db, object_type: str, action: str, object_id=None) -> int:
-    query = select(func.count()).where(
-        AuditEntry.object_type == object_type, AuditEntry.action == action
-    )
-    if object_id is not None:
-        query = query.where(AuditEntry.object_id == str(object_id))
-    return db.scalar(query)
-
-
 def page(client, url: str):
     response = client.get(url)
     return response, response.get_data(as_text=True)
 
 
+def signing(page_html: str, signer: str = "landlord", signature: str | None = None) -> dict:
+    """The pledge form of ``page_html`` filled in: confirmed, signed with a drawn PNG."""
+    return {
+        "csrf_token": csrf_token_from(page_html),
+        "signer": signer,
+        "confirm": "y",
+        "signature": data_url(png()) if signature is None else signature,
+    }
+
+
+def end_early(client, filing: LeaseFiling, ended_on: str):
+    """Send the filing page's "end the lease early" form; returns (page html, response)."""
+    _response, body = page(client, f"/leases/filings/{filing.id}")
+    response = client.post(
+        f"/leases/filings/{filing.id}/end",
+        data={"csrf_token": csrf_token_from(body), "version": filing.version, "ended_on": ended_on},
+    )
+    return body, response
+
+
+def pledge_with_signature(session, username: str) -> RentalPledge:
+    """A rental pledge on a dwelling of ``username``, its stored signature a real PNG."""
+    pledge = session.scalars(
+        select(RentalPledge)
+        .join(LeaseFiling, LeaseFiling.id == RentalPledge.lease_filing_id)
+        .where(LeaseFiling.dwelling_id.in_(managed_ids(session, username)))
+    ).first()
+    pledge.signature_png = png()
+    session.flush()
+    return pledge
+
+
 # -- the day's journey ---------------------------------------------------------------------
 
 
-def test_manager_day_file_tenants_sign_remind_renew(manager, db):
-    dwelling_id = rented_unfiled_dwelling(db, "manager1")
+def test_manager_day_file_tenants_sign_remind_renew(manager, demo_db):
+    dwelling_id = rented_unfiled_dwelling(demo_db, "manager1")
     assert dwelling_id is not None
 
     response, body = page(manager, "/leases/")
@@ -253,39 +211,45 @@ def test_manager_day_file_tenants_sign_remind_renew(manager, db):
     assert response.status_code == 200
     assert 'name="tenants-1-name"' in body and TENANT_A[1] in body
 
-    audit_before = db.scalar(select(func.count()).select_from(AuditEntry))
+    audit_before = demo_db.scalar(select(func.count()).select_from(AuditEntry))
     response = manager.post(
         f"/leases/dwellings/{dwelling_id}/file", data=lease_form(token, [TENANT_A, TENANT_B])
     )
     assert response.status_code == 302, re.findall(
         r'class="(?:error|flash error)"[^>]*>([^<]*)', response.get_data(as_text=True)
     )
-    filing = db.scalars(select(LeaseFiling).where(LeaseFiling.dwelling_id == dwelling_id)).one()
+    filing = demo_db.scalars(
+        select(LeaseFiling).where(LeaseFiling.dwelling_id == dwelling_id)
+    ).one()
     assert response.headers["Location"].endswith(f"/leases/filings/{filing.id}")
     assert re.fullmatch(r"\d{6}-\d{8}", filing.filing_number)
-    assert filing.filed_by_id == user_id(db, "manager1")
+    assert filing.filed_by_id == user_id(demo_db, "manager1")
     assert (filing.starts_on, filing.ends_on, str(filing.monthly_rent)) == (
         date(2026, 1, 1),
         date(2026, 12, 10),
         "2500.00",
     )
-    tenants = db.scalars(select(LeaseTenant).where(LeaseTenant.lease_filing_id == filing.id)).all()
+    tenants = demo_db.scalars(
+        select(LeaseTenant).where(LeaseTenant.lease_filing_id == filing.id)
+    ).all()
     assert sorted(t.person.name for t in tenants) == sorted([TENANT_A[0], TENANT_B[0]])
-    assert audit_count(db, "lease_filing", "create", filing.id) == 1
-    assert audit_count(db, "lease_tenant", "create") >= 2
-    created = db.scalars(
+    assert audit_count(demo_db, "lease_filing", filing.id, "create") == 1
+    assert audit_count(demo_db, "lease_tenant", action="create") >= 2
+    created = demo_db.scalars(
         select(AuditEntry).where(AuditEntry.id > 0).order_by(AuditEntry.id.desc()).limit(10)
     ).all()
     assert all(TENANT_A[1] not in str(entry.changes) for entry in created)
-    assert db.scalar(select(func.count()).select_from(AuditEntry)) > audit_before
+    assert demo_db.scalar(select(func.count()).select_from(AuditEntry)) > audit_before
 
     # The filing page shows the tenants with masked documents; every person view is audited.
-    views_before = audit_count(db, "person", "view")
+    views_before = audit_count(demo_db, "person", action="view")
     response, body = page(manager, f"/leases/filings/{filing.id}")
     assert response.status_code == 200
     assert TENANT_A[0] in body and TENANT_B[0] in body
     assert TENANT_A[1] not in body and TENANT_A[1][:6] + "********" in body
-    assert audit_count(db, "person", "view") >= views_before + 3  # landlord and two tenants
+    assert (
+        audit_count(demo_db, "person", action="view") >= views_before + 3
+    )  # landlord and two tenants
 
     # Add a third tenant, then remove one: the removed tenancy stays as history.
     version = filing.version
@@ -302,24 +266,24 @@ def test_manager_day_file_tenants_sign_remind_renew(manager, db):
         },
     )
     assert response.status_code == 302
-    db.expire_all()
+    demo_db.expire_all()
     assert filing.version == version + 1
-    third = db.scalars(
+    third = demo_db.scalars(
         select(LeaseTenant)
         .join(Person, Person.id == LeaseTenant.person_id)
         .where(LeaseTenant.lease_filing_id == filing.id, Person.name == TENANT_C[0])
     ).one()
-    assert third.added_on == TODAY
+    assert third.added_on == DEMO_TODAY
 
     response = manager.post(
         f"/leases/filings/{filing.id}/tenants/{third.id}/remove",
         data={"csrf_token": token, "version": filing.version},
     )
     assert response.status_code == 302
-    db.expire_all()
-    assert third.removed_on == TODAY
-    assert audit_count(db, "lease_tenant", "update", third.id) == 1
-    assert db.scalar(select(func.count()).where(LeaseTenant.lease_filing_id == filing.id)) == 3
+    demo_db.expire_all()
+    assert third.removed_on == DEMO_TODAY
+    assert audit_count(demo_db, "lease_tenant", third.id, "update") == 1
+    assert demo_db.scalar(select(func.count()).where(LeaseTenant.lease_filing_id == filing.id)) == 3
     again = manager.post(
         f"/leases/filings/{filing.id}/tenants/{third.id}/remove",
         data={"csrf_token": token, "version": filing.version},
@@ -332,9 +296,9 @@ def test_manager_day_file_tenants_sign_remind_renew(manager, db):
     # Sign both pledges: the landlord the rental pledge, a tenant the security guarantee.
     response, body = page(manager, f"/leases/filings/{filing.id}/pledges/rental_pledge/sign")
     assert response.status_code == 200
-    current_text = db.scalars(
+    current_text = demo_db.scalars(
         select(PledgeDocument)
-        .where(PledgeDocument.kind == "rental_pledge", PledgeDocument.effective_from <= TODAY)
+        .where(PledgeDocument.kind == "rental_pledge", PledgeDocument.effective_from <= DEMO_TODAY)
         .order_by(PledgeDocument.effective_from.desc())
     ).first()
     assert current_text.body[:20] in body
@@ -342,36 +306,28 @@ def test_manager_day_file_tenants_sign_remind_renew(manager, db):
     signature = png()
     response = manager.post(
         f"/leases/filings/{filing.id}/pledges/rental_pledge/sign",
-        data={
-            "csrf_token": csrf_token_from(body),
-            "signer": "landlord",
-            "confirm": "y",
-            "signature": data_url(signature),
-        },
+        data=signing(body, signature=data_url(signature)),
     )
     assert response.status_code == 302
-    pledge = db.scalars(select(RentalPledge).where(RentalPledge.lease_filing_id == filing.id)).one()
+    pledge = demo_db.scalars(
+        select(RentalPledge).where(RentalPledge.lease_filing_id == filing.id)
+    ).one()
     assert bytes(pledge.signature_png) == signature
     assert pledge.pledge_document_id == current_text.id
-    assert pledge.collected_by_id == user_id(db, "manager1")
+    assert pledge.collected_by_id == user_id(demo_db, "manager1")
     assert pledge.signer_person_id == filing.landlord_person_id
     assert pledge.signed_at is not None
-    assert audit_count(db, "rental_pledge", "create", pledge.id) == 1
+    assert audit_count(demo_db, "rental_pledge", pledge.id, "create") == 1
 
-    tenant_a = db.scalar(select(Person.id).where(Person.name == TENANT_A[0]))
+    tenant_a = demo_db.scalar(select(Person.id).where(Person.name == TENANT_A[0]))
     response, body = page(manager, f"/leases/filings/{filing.id}/pledges/security_guarantee/sign")
     assert f'value="tenant-{tenant_a}"' in body
     response = manager.post(
         f"/leases/filings/{filing.id}/pledges/security_guarantee/sign",
-        data={
-            "csrf_token": csrf_token_from(body),
-            "signer": f"tenant-{tenant_a}",
-            "confirm": "y",
-            "signature": data_url(signature),
-        },
+        data=signing(body, f"tenant-{tenant_a}", data_url(signature)),
     )
     assert response.status_code == 302
-    guarantee = db.scalars(
+    guarantee = demo_db.scalars(
         select(SecurityGuarantee).where(SecurityGuarantee.lease_filing_id == filing.id)
     ).one()
     assert guarantee.signer_role == SignerRole.TENANT and guarantee.signer_name == TENANT_A[0]
@@ -380,7 +336,7 @@ def test_manager_day_file_tenants_sign_remind_renew(manager, db):
     image = manager.get(f"/leases/pledges/rental_pledge/{pledge.id}/signature.png")
     assert image.status_code == 200 and image.mimetype == "image/png"
     assert image.data == signature
-    assert audit_count(db, "rental_pledge", "view", pledge.id) == 1
+    assert audit_count(demo_db, "rental_pledge", pledge.id, "view") == 1
 
     # The filing ends within 30 days: the to-do list says so and offers the renewal.
     response, body = page(manager, "/leases/reminders")
@@ -390,7 +346,7 @@ def test_manager_day_file_tenants_sign_remind_renew(manager, db):
     # Renew: the new filing follows the old one and keeps the tenants who stay.
     response, body = page(manager, f"/leases/filings/{filing.id}/renew")
     assert 'value="2026-12-11"' in body
-    kept = db.scalars(
+    kept = demo_db.scalars(
         select(LeaseTenant.id).where(
             LeaseTenant.lease_filing_id == filing.id, LeaseTenant.removed_on.is_(None)
         )
@@ -406,7 +362,7 @@ def test_manager_day_file_tenants_sign_remind_renew(manager, db):
     renewal["keep_tenants"] = [str(i) for i in kept]
     response = manager.post(f"/leases/filings/{filing.id}/renew", data=renewal)
     assert response.status_code == 302, response.get_data(as_text=True)
-    new = db.scalars(
+    new = demo_db.scalars(
         select(LeaseFiling).where(
             LeaseFiling.dwelling_id == dwelling_id, LeaseFiling.id != filing.id
         )
@@ -416,65 +372,44 @@ def test_manager_day_file_tenants_sign_remind_renew(manager, db):
     assert {t.person_id for t in new.tenancies} == {
         t.person_id for t in filing.tenancies if t.removed_on is None
     }
-    db.refresh(filing)
+    demo_db.refresh(filing)
     assert filing.status == LeaseStatus.FILED and filing.ends_on == date(2026, 12, 10)
     response, body = page(manager, "/leases/reminders")
     assert f"/leases/filings/{filing.id}/renew" not in body
 
 
-def test_end_early_sets_status_and_date_and_is_audited(manager, db):
-    filing_id = current_filing(db, "manager1")
-    filing = db.get(LeaseFiling, filing_id)
-    response, body = page(manager, f"/leases/filings/{filing_id}")
+def test_end_early_sets_status_and_date_and_is_audited(manager, demo_db):
+    filing_id = current_filing(demo_db, "manager1")
+    filing = demo_db.get(LeaseFiling, filing_id)
+    body, response = end_early(manager, filing, "2026-11-20")
     assert "End the lease early" in body
-    response = manager.post(
-        f"/leases/filings/{filing_id}/end",
-        data={
-            "csrf_token": csrf_token_from(body),
-            "version": filing.version,
-            "ended_on": "2026-11-20",
-        },
-    )
     assert response.status_code == 302
-    db.refresh(filing)
+    demo_db.refresh(filing)
     assert filing.status == LeaseStatus.ENDED_EARLY
     assert filing.ended_on == date(2026, 11, 20)
-    entry = db.scalars(
-        select(AuditEntry).where(
-            AuditEntry.object_type == "lease_filing", AuditEntry.object_id == str(filing_id)
-        )
-    ).one()
+    (entry,) = audit_entries(demo_db, "lease_filing", filing_id)
     assert entry.action == "update"
     assert entry.changes["status"] == ["filed", "ended_early"]
     response, body = page(manager, f"/leases/dwellings/{filing.dwelling_id}")
     assert "Ended early" in body
 
 
-def test_end_early_refuses_a_future_date_with_the_field_error(manager, db):
-    filing_id = current_filing(db, "manager1")
-    filing = db.get(LeaseFiling, filing_id)
-    response, body = page(manager, f"/leases/filings/{filing_id}")
-    response = manager.post(
-        f"/leases/filings/{filing_id}/end",
-        data={
-            "csrf_token": csrf_token_from(body),
-            "version": filing.version,
-            "ended_on": "2026-11-30",
-        },
-    )
+def test_end_early_refuses_a_future_date_with_the_field_error(manager, demo_db):
+    filing = demo_db.get(LeaseFiling, current_filing(demo_db, "manager1"))
+    _page, response = end_early(manager, filing, "2026-11-30")
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "The end date cannot be in the future" in body
     assert 'value="2026-11-30"' in body
-    db.refresh(filing)
+    demo_db.refresh(filing)
     assert filing.status == LeaseStatus.FILED
 
 
 # -- validation ----------------------------------------------------------------------------
 
 
-def test_invalid_lease_keeps_every_input_and_says_which_field(manager, db):
-    dwelling_id = rented_unfiled_dwelling(db, "manager1")
+def test_invalid_lease_keeps_every_input_and_says_which_field(manager, demo_db):
+    dwelling_id = rented_unfiled_dwelling(demo_db, "manager1")
     response, body = page(manager, f"/leases/dwellings/{dwelling_id}/file")
     bad_number = TENANT_B[1][:-1] + ("0" if TENANT_B[1][-1] != "0" else "1")
     form = lease_form(
@@ -486,7 +421,7 @@ def test_invalid_lease_keeps_every_input_and_says_which_field(manager, db):
         landlord_choice="other",
         **{"landlord-name": "外来房东", "landlord-document_number": "12345"},
     )
-    persons_before = db.scalar(select(func.count()).select_from(Person))
+    persons_before = demo_db.scalar(select(func.count()).select_from(Person))
     response = manager.post(f"/leases/dwellings/{dwelling_id}/file", data=form)
     body = response.get_data(as_text=True)
     assert response.status_code == 422
@@ -511,18 +446,18 @@ def test_invalid_lease_keeps_every_input_and_says_which_field(manager, db):
     second_row = body[body.index('name="tenants-1-document_number"') - 400 :]
     assert "has-error" in second_row[:400]
     # Nothing was written.
-    assert db.scalar(select(func.count()).where(LeaseFiling.dwelling_id == dwelling_id)) == 0
-    assert db.scalar(select(func.count()).select_from(Person)) == persons_before
+    assert demo_db.scalar(select(func.count()).where(LeaseFiling.dwelling_id == dwelling_id)) == 0
+    assert demo_db.scalar(select(func.count()).select_from(Person)) == persons_before
 
 
-def test_a_lease_needs_a_tenant_and_may_not_overlap_the_current_one(manager, db):
-    filing_id = current_filing(db, "manager1")
-    filing = db.get(LeaseFiling, filing_id)
+def test_a_lease_needs_a_tenant_and_may_not_overlap_the_current_one(manager, demo_db):
+    filing_id = current_filing(demo_db, "manager1")
+    filing = demo_db.get(LeaseFiling, filing_id)
     response, body = page(manager, f"/leases/dwellings/{filing.dwelling_id}/file")
     form = lease_form(
         csrf_token_from(body),
         [],
-        starts_on=TODAY.isoformat(),
+        starts_on=DEMO_TODAY.isoformat(),
         ends_on="2027-06-30",
         landlord_choice="owner",
     )
@@ -533,10 +468,10 @@ def test_a_lease_needs_a_tenant_and_may_not_overlap_the_current_one(manager, db)
     assert f"The term overlaps filing {filing.filing_number}" in body
 
 
-def test_blank_or_non_png_signatures_are_refused(manager, db):
-    filing_id = current_filing(db, "manager1")
+def test_blank_or_non_png_signatures_are_refused(manager, demo_db):
+    filing_id = current_filing(demo_db, "manager1")
     url = f"/leases/filings/{filing_id}/pledges/rental_pledge/sign"
-    before = db.scalar(select(func.count()).where(RentalPledge.lease_filing_id == filing_id))
+    before = demo_db.scalar(select(func.count()).where(RentalPledge.lease_filing_id == filing_id))
     for signature, message in (
         (data_url(png(ink=False)), "The signature is blank"),
         (data_url(b"GIF89a" + b"\x00" * 40), "The signature is not a PNG image"),
@@ -546,12 +481,7 @@ def test_blank_or_non_png_signatures_are_refused(manager, db):
         response, body = page(manager, url)
         response = manager.post(
             url,
-            data={
-                "csrf_token": csrf_token_from(body),
-                "signer": "landlord",
-                "confirm": "y",
-                "signature": signature,
-            },
+            data=signing(body, signature=signature),
         )
         assert response.status_code == 422
         assert message in response.get_data(as_text=True)
@@ -568,19 +498,19 @@ def test_blank_or_non_png_signatures_are_refused(manager, db):
     assert "Choose who signs" in body
     assert "The signer must confirm having read the text" in body
     assert data_url(png()) in body  # the drawn signature comes back to the pad
-    assert db.scalar(select(func.count()).where(RentalPledge.lease_filing_id == filing_id)) == (
-        before
-    )
+    assert demo_db.scalar(
+        select(func.count()).where(RentalPledge.lease_filing_id == filing_id)
+    ) == (before)
 
 
 # -- scope ---------------------------------------------------------------------------------
 
 
-def _assert_locked_out(client, db, filing_id: int, dwelling_id: int) -> None:
-    filing = db.get(LeaseFiling, filing_id)
+def _assert_locked_out(client, session, filing_id: int, dwelling_id: int) -> None:
+    filing = session.get(LeaseFiling, filing_id)
     version, status = filing.version, filing.status
-    tenants = db.scalar(select(func.count()).where(LeaseTenant.lease_filing_id == filing_id))
-    pledges = db.scalar(select(func.count()).where(RentalPledge.lease_filing_id == filing_id))
+    tenants = session.scalar(select(func.count()).where(LeaseTenant.lease_filing_id == filing_id))
+    pledges = session.scalar(select(func.count()).where(RentalPledge.lease_filing_id == filing_id))
     for url in (
         f"/leases/dwellings/{dwelling_id}",
         f"/leases/dwellings/{dwelling_id}/file",
@@ -594,7 +524,7 @@ def _assert_locked_out(client, db, filing_id: int, dwelling_id: int) -> None:
     own = client.get("/leases/reminders").get_data(as_text=True)
     token = csrf_token_from(own)
     for url, data in (
-        (f"/leases/filings/{filing_id}/end", {"ended_on": TODAY.isoformat()}),
+        (f"/leases/filings/{filing_id}/end", {"ended_on": DEMO_TODAY.isoformat()}),
         (
             f"/leases/filings/{filing_id}/tenants",
             {"name": TENANT_C[0], "document_type": "resident_id", "document_number": TENANT_C[1]},
@@ -612,47 +542,41 @@ def _assert_locked_out(client, db, filing_id: int, dwelling_id: int) -> None:
     ):
         response = client.post(url, data={"csrf_token": token, "version": version, **data})
         assert response.status_code == 404, url
-    db.expire_all()
-    filing = db.get(LeaseFiling, filing_id)
+    session.expire_all()
+    filing = session.get(LeaseFiling, filing_id)
     assert (filing.version, filing.status) == (version, status)
-    assert db.scalar(select(func.count()).where(LeaseTenant.lease_filing_id == filing_id)) == (
+    assert session.scalar(select(func.count()).where(LeaseTenant.lease_filing_id == filing_id)) == (
         tenants
     )
-    assert db.scalar(select(func.count()).where(RentalPledge.lease_filing_id == filing_id)) == (
-        pledges
-    )
-    assert db.scalar(select(func.count()).where(LeaseFiling.dwelling_id == dwelling_id)) >= 1
+    assert session.scalar(
+        select(func.count()).where(RentalPledge.lease_filing_id == filing_id)
+    ) == (pledges)
+    assert session.scalar(select(func.count()).where(LeaseFiling.dwelling_id == dwelling_id)) >= 1
 
 
-def test_manager_and_landlord_cannot_reach_each_others_dwellings(demo_app, db):
-    assert not set(managed_ids(db, "manager1")) & set(managed_ids(db, "landlord1"))
-    landlords_filing = current_filing(db, "landlord1")
-    managers_filing = current_filing(db, "manager1")
+def test_manager_and_landlord_cannot_reach_each_others_dwellings(demo_app, demo_db):
+    assert not set(managed_ids(demo_db, "manager1")) & set(managed_ids(demo_db, "landlord1"))
+    landlords_filing = current_filing(demo_db, "landlord1")
+    managers_filing = current_filing(demo_db, "manager1")
     assert landlords_filing and managers_filing
-    manager = client_for(demo_app, "manager1")
-    landlord = client_for(demo_app, "landlord1")
+    manager = log_in(demo_app, "manager1")
+    landlord = log_in(demo_app, "landlord1")
     _assert_locked_out(
-        manager, db, landlords_filing, db.get(LeaseFiling, landlords_filing).dwelling_id
+        manager, demo_db, landlords_filing, demo_db.get(LeaseFiling, landlords_filing).dwelling_id
     )
     _assert_locked_out(
-        landlord, db, managers_filing, db.get(LeaseFiling, managers_filing).dwelling_id
+        landlord, demo_db, managers_filing, demo_db.get(LeaseFiling, managers_filing).dwelling_id
     )
     # Their own lists hold only their own dwellings.
     body = landlord.get("/leases/").get_data(as_text=True)
     listed = {int(i) for i in re.findall(r"/leases/dwellings/(\d+)", body)}
-    assert listed and listed <= set(managed_ids(db, "landlord1"))
+    assert listed and listed <= set(managed_ids(demo_db, "landlord1"))
 
 
-def test_signature_image_is_only_served_in_scope(demo_app, db):
-    pledge = db.scalars(
-        select(RentalPledge)
-        .join(LeaseFiling, LeaseFiling.id == RentalPledge.lease_filing_id)
-        .where(LeaseFiling.dwelling_id.in_(managed_ids(db, "manager1")))
-    ).first()
-    pledge.signature_png = png()
-    db.flush()
-    manager = client_for(demo_app, "manager1")
-    landlord = client_for(demo_app, "landlord1")
+def test_signature_image_is_only_served_in_scope(demo_app, demo_db):
+    pledge = pledge_with_signature(demo_db, "manager1")
+    manager = log_in(demo_app, "manager1")
+    landlord = log_in(demo_app, "landlord1")
     assert (
         manager.get(f"/leases/pledges/rental_pledge/{pledge.id}/signature.png").status_code == 200
     )
@@ -662,37 +586,27 @@ def test_signature_image_is_only_served_in_scope(demo_app, db):
     assert manager.get("/leases/pledges/rental_pledge/999999/signature.png").status_code == 404
 
 
-def test_grid_worker_collects_signatures_in_their_cell_only(demo_app, db):
-    inside = filing_in_cell(db, "grid0001", inside=True)
-    outside = filing_in_cell(db, "grid0001", inside=False)
-    worker = client_for(demo_app, "grid0001")
+def test_grid_worker_collects_signatures_in_their_cell_only(demo_app, demo_db):
+    inside = filing_in_cell(demo_db, "grid0001", inside=True)
+    outside = filing_in_cell(demo_db, "grid0001", inside=False)
+    worker = log_in(demo_app, "grid0001")
     response, body = page(worker, f"/leases/filings/{inside}/pledges/security_guarantee/sign")
     assert response.status_code == 200 and 'id="signature-canvas"' in body
     response = worker.post(
         f"/leases/filings/{inside}/pledges/security_guarantee/sign",
-        data={
-            "csrf_token": csrf_token_from(body),
-            "signer": "landlord",
-            "confirm": "y",
-            "signature": data_url(png()),
-        },
+        data=signing(body),
     )
     assert response.status_code == 302
-    stored = db.scalars(
+    stored = demo_db.scalars(
         select(SecurityGuarantee)
         .where(SecurityGuarantee.lease_filing_id == inside)
         .order_by(SecurityGuarantee.id.desc())
     ).first()
-    assert stored.collected_by_id == user_id(db, "grid0001")
+    assert stored.collected_by_id == user_id(demo_db, "grid0001")
     assert worker.get(f"/leases/filings/{outside}/pledges/rental_pledge/sign").status_code == 404
     response = worker.post(
         f"/leases/filings/{outside}/pledges/rental_pledge/sign",
-        data={
-            "csrf_token": csrf_token_from(body),
-            "signer": "landlord",
-            "confirm": "y",
-            "signature": data_url(png()),
-        },
+        data=signing(body),
     )
     assert response.status_code == 404
     # The manager's pages are not theirs.
@@ -700,28 +614,23 @@ def test_grid_worker_collects_signatures_in_their_cell_only(demo_app, db):
     assert worker.get(f"/leases/filings/{inside}/edit").status_code == 404
 
 
-def test_officer_reads_the_pledge_page_but_cannot_sign(demo_app, db):
-    filing_id = db.scalar(
+def test_officer_reads_the_pledge_page_but_cannot_sign(demo_app, demo_db):
+    filing_id = demo_db.scalar(
         text("""
         SELECT l.id FROM lease_filing l JOIN dwelling d ON d.id = l.dwelling_id
         JOIN address a ON a.id = d.address_id JOIN community c ON c.id = a.community_id
         JOIN user_account u ON u.police_station_id = c.police_station_id
         WHERE u.username = 'officer1' AND l.status = 'filed' AND l.ends_on >= :d
         ORDER BY l.id LIMIT 1"""),
-        {"d": TODAY},
+        {"d": DEMO_TODAY},
     )
-    officer = client_for(demo_app, "officer1")
+    officer = log_in(demo_app, "officer1")
     response, body = page(officer, f"/leases/filings/{filing_id}/pledges/rental_pledge/sign")
     assert response.status_code == 200
     assert 'id="signature-canvas"' not in body
     response = officer.post(
         f"/leases/filings/{filing_id}/pledges/rental_pledge/sign",
-        data={
-            "csrf_token": csrf_token_from(body),
-            "signer": "landlord",
-            "confirm": "y",
-            "signature": data_url(png()),
-        },
+        data=signing(body),
     )
     assert response.status_code == 403
     assert officer.get(f"/leases/filings/{filing_id}").status_code == 200
@@ -730,18 +639,18 @@ def test_officer_reads_the_pledge_page_but_cannot_sign(demo_app, db):
 # -- concurrent edits ----------------------------------------------------------------------
 
 
-def test_stale_edit_shows_the_conflict_page_and_changes_nothing(demo_app, db):
-    filing_id = current_filing(db, "manager1")
-    first = client_for(demo_app, "manager1")
-    second = client_for(demo_app, "manager1")
+def test_stale_edit_shows_the_conflict_page_and_changes_nothing(demo_app, demo_db):
+    filing_id = current_filing(demo_db, "manager1")
+    first = log_in(demo_app, "manager1")
+    second = log_in(demo_app, "manager1")
     response, body = page(first, f"/leases/filings/{filing_id}/edit")
-    seen = db.get(LeaseFiling, filing_id).version
+    seen = demo_db.get(LeaseFiling, filing_id).version
     token = csrf_token_from(body)
-    original_end = db.get(LeaseFiling, filing_id).ends_on
+    original_end = demo_db.get(LeaseFiling, filing_id).ends_on
 
     # Someone else corrects the rent meanwhile.
     response, other = page(second, f"/leases/filings/{filing_id}/edit")
-    filing = db.get(LeaseFiling, filing_id)
+    filing = demo_db.get(LeaseFiling, filing_id)
     response = second.post(
         f"/leases/filings/{filing_id}/edit",
         data={
@@ -768,8 +677,8 @@ def test_stale_edit_shows_the_conflict_page_and_changes_nothing(demo_app, db):
     assert response.status_code == 409
     assert "Your input" in body or "你的输入" in body or "Saved meanwhile" in body
     assert "1234.50" in body and "2027-02-28" in body
-    db.expire_all()
-    filing = db.get(LeaseFiling, filing_id)
+    demo_db.expire_all()
+    filing = demo_db.get(LeaseFiling, filing_id)
     assert str(filing.monthly_rent) == "1234.50" and filing.ends_on == original_end
 
     # Saving again from the conflict page (it carries the newer version) goes through.
@@ -782,14 +691,14 @@ def test_stale_edit_shows_the_conflict_page_and_changes_nothing(demo_app, db):
     }
     response = first.post(f"/leases/filings/{filing_id}/edit", data=resend)
     assert response.status_code == 302
-    db.expire_all()
-    assert db.get(LeaseFiling, filing_id).ends_on == date(2027, 2, 28)
+    demo_db.expire_all()
+    assert demo_db.get(LeaseFiling, filing_id).ends_on == date(2027, 2, 28)
 
 
-def test_stale_tenant_removal_is_refused(manager, db):
-    filing_id = current_filing(db, "manager1")
-    filing = db.get(LeaseFiling, filing_id)
-    tenancy = db.scalars(
+def test_stale_tenant_removal_is_refused(manager, demo_db):
+    filing_id = current_filing(demo_db, "manager1")
+    filing = demo_db.get(LeaseFiling, filing_id)
+    tenancy = demo_db.scalars(
         select(LeaseTenant).where(
             LeaseTenant.lease_filing_id == filing_id, LeaseTenant.removed_on.is_(None)
         )
@@ -801,12 +710,12 @@ def test_stale_tenant_removal_is_refused(manager, db):
         data={"csrf_token": csrf_token_from(body), "version": filing.version - 1},
     )
     assert response.status_code == 409
-    db.refresh(tenancy)
+    demo_db.refresh(tenancy)
     assert tenancy.removed_on is None
 
 
 def test_a_save_that_loses_the_race_after_its_check_gets_the_conflict_page(
-    manager, db, monkeypatch
+    manager, demo_db, monkeypatch
 ):
     """StaleDataError (the UPDATE matched no row) is shown like any other conflict."""
     from sqlalchemy.orm.exc import StaleDataError
@@ -817,17 +726,9 @@ def test_a_save_that_loses_the_race_after_its_check_gets_the_conflict_page(
         raise StaleDataError("UPDATE statement on table 'lease_filing' expected to update 1 row")
 
     monkeypatch.setattr(services, "end_lease_early", lose_the_race)
-    filing_id = current_filing(db, "manager1")
-    filing = db.get(LeaseFiling, filing_id)
-    response, body = page(manager, f"/leases/filings/{filing_id}")
-    response = manager.post(
-        f"/leases/filings/{filing_id}/end",
-        data={
-            "csrf_token": csrf_token_from(body),
-            "version": filing.version,
-            "ended_on": "2026-11-20",
-        },
-    )
+    filing_id = current_filing(demo_db, "manager1")
+    filing = demo_db.get(LeaseFiling, filing_id)
+    _page, response = end_early(manager, filing, "2026-11-20")
     body = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "2026-11-20" in body and filing.ends_on.isoformat() in body
@@ -835,14 +736,8 @@ def test_a_save_that_loses_the_race_after_its_check_gets_the_conflict_page(
     assert manager.get(f"/leases/filings/{filing_id}/end").status_code == 302
 
 
-def test_signature_images_are_not_cached_or_sniffed(manager, db):
-    pledge = db.scalars(
-        select(RentalPledge)
-        .join(LeaseFiling, LeaseFiling.id == RentalPledge.lease_filing_id)
-        .where(LeaseFiling.dwelling_id.in_(managed_ids(db, "manager1")))
-    ).first()
-    pledge.signature_png = png()
-    db.flush()
+def test_signature_images_are_not_cached_or_sniffed(manager, demo_db):
+    pledge = pledge_with_signature(demo_db, "manager1")
     response = manager.get(f"/leases/pledges/rental_pledge/{pledge.id}/signature.png")
     assert response.headers["Cache-Control"] == "private, no-store"
     assert response.headers["X-Content-Type-Options"] == "nosniff"
@@ -852,9 +747,9 @@ def test_signature_images_are_not_cached_or_sniffed(manager, db):
     )
 
 
-def test_tenant_and_correction_errors_keep_the_input(manager, db):
-    filing_id = current_filing(db, "manager1")
-    filing = db.get(LeaseFiling, filing_id)
+def test_tenant_and_correction_errors_keep_the_input(manager, demo_db):
+    filing_id = current_filing(demo_db, "manager1")
+    filing = demo_db.get(LeaseFiling, filing_id)
     response, body = page(manager, f"/leases/filings/{filing_id}")
     token = csrf_token_from(body)
     response = manager.post(
@@ -888,5 +783,5 @@ def test_tenant_and_correction_errors_keep_the_input(manager, db):
     assert "Not a valid date" in body and "At most two decimal places" in body
     assert 'value="2026-13-01"' in body and 'value="12.345"' in body
     assert f'name="version" value="{filing.version}"' in body
-    db.expire_all()
-    assert db.get(LeaseFiling, filing_id).version == filing.version
+    demo_db.expire_all()
+    assert demo_db.get(LeaseFiling, filing_id).version == filing.version

@@ -3,29 +3,16 @@
 from __future__ import annotations
 
 import pytest
+from helpers import building_of_cell
 from sqlalchemy import select
 from stdnum.cn import uscc
 
-from registry.accounts.models import UserAccount
 from registry.address.models import Address
 from registry.audit.services import trail_of
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.organisation import services
 from registry.organisation.models import Organisation
 from registry.organisation.services import OrganisationInput
-
-
-@pytest.fixture
-def worker(demo_session):
-    return demo_session.scalar(select(UserAccount).where(UserAccount.username == "grid0001"))
-
-
-def building_of_cell(session, cell_id: int) -> Address:
-    return session.scalar(
-        select(Address)
-        .where(Address.grid_cell_id == cell_id, Address.parent_id.is_(None))
-        .order_by(Address.id)
-    )
 
 
 def credit_code(body: str = "91420100MA4K0X0X1") -> str:

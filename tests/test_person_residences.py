@@ -6,41 +6,20 @@ import json
 from datetime import date, timedelta
 
 import pytest
+from helpers import dwelling_of_cell
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
-from registry.accounts.models import UserAccount
 from registry.address.models import Address
 from registry.audit.models import AuditEntry
 from registry.dwelling.models import Dwelling
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.person import residences
-from registry.person.identity import IdentityCipher
 from registry.person.models import Person, Residence
 from registry.person.residences import MoveInInput, ResidenceInput
 from registry.person.services import PersonInput, find_by_document
 
 TODAY = date.today()
-
-
-@pytest.fixture
-def worker(demo_session):
-    return demo_session.scalar(select(UserAccount).where(UserAccount.username == "grid0001"))
-
-
-@pytest.fixture
-def cipher(data_key):
-    return IdentityCipher(data_key)
-
-
-def dwelling_of_cell(session, cell_id: int, offset: int = 0) -> Dwelling:
-    return session.scalar(
-        select(Dwelling)
-        .join(Address, Address.id == Dwelling.address_id)
-        .where(Address.grid_cell_id == cell_id)
-        .order_by(Dwelling.id)
-        .offset(offset)
-    )
 
 
 def resident_of_cell(session, cell_id: int) -> Residence:
@@ -78,28 +57,27 @@ def stay(**changes) -> dict:
     )
 
 
+def move_in_by_number(session, worker, cipher, dwelling_id: int, number: str, **fields):
+    """Move the holder of resident ID ``number`` in, as a transient tenant since 3 days ago."""
+    return residences.move_in(
+        session,
+        worker,
+        cipher,
+        dwelling_id,
+        MoveInInput(document_type="resident_id", document_number=number, **stay(**fields)),
+    )
+
+
 def test_someone_from_another_cell_moves_in_by_document_alone(demo_session, worker, cipher):
     elsewhere = resident_of_cell(demo_session, 2)
     number = cipher.decrypt(bytes(elsewhere.person.document_ciphertext))
     people = demo_session.scalar(select(func.count()).select_from(Person))
     target = dwelling_of_cell(demo_session, 1)
-    residence = residences.move_in(
-        demo_session,
-        worker,
-        cipher,
-        target.id,
-        MoveInInput(document_type="resident_id", document_number=number, **stay()),
-    )
+    residence = move_in_by_number(demo_session, worker, cipher, target.id, number)
     assert residence.person_id == elsewhere.person_id
     assert demo_session.scalar(select(func.count()).select_from(Person)) == people
     with pytest.raises(InvalidInput) as caught:
-        residences.move_in(
-            demo_session,
-            worker,
-            cipher,
-            target.id,
-            MoveInInput(document_type="resident_id", document_number=number, **stay()),
-        )
+        move_in_by_number(demo_session, worker, cipher, target.id, number)
     assert set(caught.value.details["fields"]) == {"document_number"}
 
 
@@ -109,21 +87,9 @@ def test_someone_new_needs_a_name_and_gets_the_birth_date_of_the_number(
     number = free_number(demo_session, cipher)
     target = dwelling_of_cell(demo_session, 1)
     with pytest.raises(InvalidInput) as caught:
-        residences.move_in(
-            demo_session,
-            worker,
-            cipher,
-            target.id,
-            MoveInInput(document_type="resident_id", document_number=number, **stay()),
-        )
+        move_in_by_number(demo_session, worker, cipher, target.id, number)
     assert set(caught.value.details["fields"]) == {"name"}
-    residence = residences.move_in(
-        demo_session,
-        worker,
-        cipher,
-        target.id,
-        MoveInInput(document_type="resident_id", document_number=number, name="新住户", **stay()),
-    )
+    residence = move_in_by_number(demo_session, worker, cipher, target.id, number, name="新住户")
     assert residence.person.birth_date == date(1985, 6, 7)
     logged = json.dumps(
         [e.changes for e in demo_session.scalars(select(AuditEntry))], ensure_ascii=False
