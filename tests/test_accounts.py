@@ -71,7 +71,7 @@ def test_wrong_password_keeps_the_username_and_says_why(client, admin):
 def test_login_without_csrf_token_is_refused(client, admin):
     response = client.post("/login", data={"username": "admin1", "password": "correct horse"})
     assert response.status_code == 400
-    assert "CSRF" in response.get_data(as_text=True)
+    assert "表单已过期" in response.get_data(as_text=True)
     assert client.get("/").status_code == 302  # still not logged in
 
 

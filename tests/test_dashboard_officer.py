@@ -56,28 +56,31 @@ def test_officer_lands_on_the_dashboard_and_the_menu_keeps_flags_and_sweeps_comi
     assert 'href="/dashboard/lookup"' in html
 
 
+def lookup(client, query: dict):
+    """Submit the look-up form as a browser does (POST with its CSRF token)."""
+    query = dict(query)
+    language = query.pop("lang", None)
+    url = "/dashboard/lookup" + (f"?lang={language}" if language else "")
+    token = csrf_token_from(client.get(url).get_data(as_text=True))
+    return client.post(url, data={**query, "csrf_token": token})
+
+
 def test_look_up_by_name_finds_the_person_with_a_masked_number(officer, resident):
-    html = officer.get("/dashboard/lookup", query_string={"q": resident["name"]}).get_data(
-        as_text=True
-    )
+    html = lookup(officer, {"q": resident["name"]}).get_data(as_text=True)
     assert f'href="/dashboard/people/{resident["id"]}"' in html
     assert mask_document_number(resident["number"]) in html
     assert resident["number"] not in html
 
 
 def test_look_up_by_whole_or_partial_phone(officer, resident):
-    html = officer.get("/dashboard/lookup", query_string={"q": resident["phone"]}).get_data(
-        as_text=True
-    )
+    html = lookup(officer, {"q": resident["phone"]}).get_data(as_text=True)
     assert f'/dashboard/people/{resident["id"]}"' in html
     spaced = f"{resident['phone'][:3]} {resident['phone'][3:7]} {resident['phone'][7:]}"
-    html = officer.get("/dashboard/lookup", query_string={"q": spaced}).get_data(as_text=True)
+    html = lookup(officer, {"q": spaced}).get_data(as_text=True)
     assert f'/dashboard/people/{resident["id"]}"' in html
-    html = officer.get("/dashboard/lookup", query_string={"q": resident["phone"][-6:]}).get_data(
-        as_text=True
-    )
+    html = lookup(officer, {"q": resident["phone"][-6:]}).get_data(as_text=True)
     assert f'/dashboard/people/{resident["id"]}"' in html
-    short = officer.get("/dashboard/lookup", query_string={"q": "12", "lang": "en"})
+    short = lookup(officer, {"q": "12", "lang": "en"})
     assert short.status_code == 422
     assert "at least 4 digits" in short.get_data(as_text=True)
 
@@ -93,20 +96,27 @@ def test_look_up_by_id_number_uses_the_blind_index(officer, resident, monkeypatc
     with monkeypatch.context() as patch:
         patch.setattr(Cipher, "decrypt", no_decrypting_scan)
         patch.setattr("registry.dashboard.services.masked_document", lambda cipher, p: "masked")
-        response = officer.get(
-            "/dashboard/lookup",
-            query_string={"kind": "document", "document_type": "resident_id", "q": lowercase},
+        response = lookup(
+            officer,
+            {"kind": "document", "document_type": "resident_id", "q": lowercase},
         )
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert f'/dashboard/people/{resident["id"]}"' in html
     assert len(re.findall(r'href="/dashboard/people/\d+"', html)) == 1
+    assert number not in response.request.url
+
+
+def test_an_id_number_typed_in_the_name_box_is_searched_exactly(officer, resident):
+    html = lookup(officer, {"q": resident["number"]}).get_data(as_text=True)
+    assert f'/dashboard/people/{resident["id"]}"' in html
+    assert len(re.findall(r'href="/dashboard/people/\d+"', html)) == 1
 
 
 def test_look_up_by_a_malformed_id_number_says_why_and_keeps_the_input(officer):
-    response = officer.get(
-        "/dashboard/lookup",
-        query_string={
+    response = lookup(
+        officer,
+        {
             "kind": "document",
             "document_type": "resident_id",
             "q": "42010619",
@@ -129,9 +139,7 @@ def test_look_up_a_dwelling_by_address_text(officer, demo_db, resident):
     # Typed with spaces and full-width digits, as a Chinese IME may give it.
     typed = full_text[-8:].translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     typed = " ".join(typed)
-    html = officer.get("/dashboard/lookup", query_string={"kind": "dwelling", "q": typed}).get_data(
-        as_text=True
-    )
+    html = lookup(officer, {"kind": "dwelling", "q": typed}).get_data(as_text=True)
     assert f'href="/dashboard/dwellings/{resident["dwelling"]}"' in html
     assert full_text in html
 
@@ -296,7 +304,7 @@ def test_records_of_another_station_are_not_found_and_not_touched(officer, demo_
     )
     assert response.status_code == 404
     for query in ({"q": "外所住户"}, {"q": "13900009999"}, {"kind": "dwelling", "q": "外所测试路"}):
-        html = officer.get("/dashboard/lookup", query_string=query).get_data(as_text=True)
+        html = lookup(officer, query).get_data(as_text=True)
         assert f'/dashboard/people/{ids["person"]}"' not in html, query
         assert f'/dashboard/dwellings/{ids["dwelling"]}"' not in html, query
         assert '<span class="muted">(0)</span>' in html, query
@@ -324,7 +332,6 @@ def test_other_roles_get_404_on_every_dashboard_url(demo_app, demo_db, resident,
         "/dashboard/",
         "/dashboard/export.xlsx",
         "/dashboard/lookup",
-        f"/dashboard/lookup?q={resident['name']}",
         f"/dashboard/people/{resident['id']}",
         f"/dashboard/dwellings/{resident['dwelling']}",
         f"/dashboard/audit/person/{resident['id']}",

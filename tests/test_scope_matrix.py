@@ -139,8 +139,10 @@ def _fingerprint(session) -> dict:
 
 
 def _without_tokens(response) -> str:
-    """The page without its CSRF tokens, which carry a timestamp."""
-    return re.sub(r'name="csrf_token"[^>]*>', "", response.get_data(as_text=True))
+    """The page without its CSRF tokens (they carry a timestamp) and without the language
+    switch's link, which repeats the URL that was asked for."""
+    page = re.sub(r'name="csrf_token"[^>]*>', "", response.get_data(as_text=True))
+    return re.sub(r'href="[^"]*lang=[^"]*"', "", page)
 
 
 def _values_for(rule, session, actor) -> dict | None:

@@ -18,6 +18,7 @@ from flask import (
 )
 from flask_babel import format_datetime
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from registry.accounts import services
@@ -30,6 +31,7 @@ login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
 # flask-login flashes this msgid through gettext when a page needs a log-in.
 login_manager.login_message = "Please log in to see this page."
+_l("Please log in to see this page.")  # puts the msgid in the catalog
 login_manager.login_message_category = "info"
 login_manager.localize_callback = _
 

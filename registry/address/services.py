@@ -7,6 +7,7 @@ the address's community; the community follows from the cell the point falls in.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +24,7 @@ from registry.accounts.models import UserAccount
 from registry.address.models import Address, Road
 from registry.address.text import address_full_text, normalise_address_text
 from registry.area.models import Community, SubDistrict
-from registry.audit.services import Action, record
+from registry.audit.services import Action, changed, record
 from registry.db import SRID
 from registry.errors import InvalidInput
 from registry.grid.models import GridCell
@@ -78,6 +79,11 @@ class CleanAddress:
 # -- pure validation -----------------------------------------------------------------------
 
 
+# Door numbers, buildings, entrances and rooms as they are painted on walls: 17, 17-1, A座,
+# 附3, 2号楼; never markup or punctuation.
+ADDRESS_PART = re.compile(r"[0-9A-Za-z\u3400-\u9fff\-]+")
+
+
 def _part(value: Any, field: str, required: bool = False) -> str | None:
     text = unicodedata.normalize("NFKC", str(value or "")).strip()
     text = "".join(text.split())
@@ -92,6 +98,8 @@ def _part(value: Any, field: str, required: bool = False) -> str | None:
         raise FieldError(field, _l("At most %(maximum)s characters", maximum=PART_LENGTHS[field]))
     if any(unicodedata.category(char).startswith("C") for char in text):
         raise FieldError(field, _l("Contains control characters"))
+    if not ADDRESS_PART.fullmatch(text):
+        raise FieldError(field, _l("Use digits, letters, Chinese characters and dashes only"))
     return text
 
 
@@ -413,7 +421,7 @@ def correct_address(
         "lon": round(clean.lon, 7),
         "lat": round(clean.lat, 7),
     }
-    changes = {f: [before[f], after[f]] for f in AUDITED_FIELDS if before[f] != after[f]}
+    changes = changed(before, after, AUDITED_FIELDS)
     if not changes:
         return address
     savepoint = session.begin_nested()

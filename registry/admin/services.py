@@ -25,7 +25,7 @@ from registry.accounts.passwords import hash_password
 from registry.address.models import Address
 from registry.address.text import normalise_address_text
 from registry.area.models import Community, District, PoliceStation, SubDistrict
-from registry.audit.services import Action, record
+from registry.audit.services import Action, changed, record
 from registry.dwelling.models import CapacityRule, Dwelling, managed_dwelling
 from registry.dwelling.status import current_rule
 from registry.errors import Conflict, InvalidInput, NotFound
@@ -366,7 +366,7 @@ def update_user_account(
         "grid_cell_ids": _ids(clean.cells),
         "dwelling_ids": _ids(clean.dwellings),
     }
-    changes = {name: [before[name], after[name]] for name in after if before[name] != after[name]}
+    changes = changed(before, after)
     if changes:
         # Scope lives in link tables; touching the row makes every change bump the version.
         user.updated_at = func.now()

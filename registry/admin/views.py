@@ -32,6 +32,7 @@ from registry.errors import Conflict, InvalidInput
 from registry.grid import services as grid
 from registry.web.auth import current_actor, roles_required
 from registry.web.conflict import render_conflict
+from registry.web.paging import page_number
 from registry.web.session import db_session
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -72,7 +73,7 @@ def users():
         current_actor(),
         query=request.args.get("q", ""),
         role=request.args.get("role") or None,
-        page=_int_arg("page") or 1,
+        page=page_number(),
     )
     return render_template(
         "admin/users.html",

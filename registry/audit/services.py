@@ -60,6 +60,14 @@ def entry_digest(entry: AuditEntry) -> bytes:
     return hashlib.sha256(encoded.encode("utf-8")).digest()
 
 
+def changed(
+    before: dict[str, Any], after: dict[str, Any], fields: Any = None
+) -> dict[str, list[Any]]:
+    """The audit log's ``changes``: each field whose value differs, as [before, after]."""
+    names = after if fields is None else fields
+    return {name: [before[name], after[name]] for name in names if before[name] != after[name]}
+
+
 def record(
     session: Session,
     actor,

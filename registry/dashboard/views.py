@@ -6,6 +6,7 @@ that show personal data are never cached by the browser.
 
 from __future__ import annotations
 
+import re
 from functools import wraps
 
 from flask import Blueprint, abort, make_response, render_template, request
@@ -18,6 +19,7 @@ from registry.dashboard import services
 from registry.dashboard.export import dashboard_workbook, figure_columns
 from registry.dashboard.forms import LookupForm, RevealForm, StationFilterForm
 from registry.errors import InvalidInput
+from registry.validators import DocumentType
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today
 from registry.web.session import cipher, db_session
@@ -164,21 +166,26 @@ def export():
     return response
 
 
-@blueprint.route("/lookup")
+@blueprint.route("/lookup", methods=["GET", "POST"])
 @desk_only
 @private
 def lookup():
-    form = LookupForm(formdata=request.args)
+    # The search is a POST: an ID number or phone typed here must never end up in a URL,
+    # the browser's history or the server's access log.
+    form = LookupForm()
     people = dwellings = None
     status = 200
-    if request.args.get("q") is not None and form.validate():
+    if request.method == "POST" and form.validate():
         session, actor = db_session(), current_actor()
+        kind = form.kind.data
+        if kind == "person" and looks_like_resident_id(form.q.data):
+            kind, form.document_type.data = "document", DocumentType.RESIDENT_ID.value
         try:
-            if form.kind.data == "document":
+            if kind == "document":
                 people = services.find_person_by_document(
                     session, actor, cipher(), form.document_type.data, form.q.data, today()
                 )
-            elif form.kind.data == "dwelling":
+            elif kind == "dwelling":
                 dwellings = services.find_dwellings_by_address(session, actor, form.q.data, today())
             else:
                 people = services.find_people(session, actor, cipher(), form.q.data, today())
@@ -186,7 +193,7 @@ def lookup():
             _attach_errors(form, error)
             status = 422
     elif form.errors:
-        status = 422
+        status = 422 if not form.csrf_token.errors else 400
     return render_template(
         "dashboard/lookup.html",
         form=form,
@@ -194,6 +201,12 @@ def lookup():
         dwellings=dwellings,
         limit=services.LOOKUP_LIMIT,
     ), status
+
+
+def looks_like_resident_id(text: str | None) -> bool:
+    """17 digits and a check character, however spaced: searched exactly, never by name."""
+    compact = re.sub(r"[\s-]", "", text or "")
+    return bool(re.fullmatch(r"\d{17}[\dXx]", compact))
 
 
 def _attach_errors(form, error: InvalidInput) -> None:

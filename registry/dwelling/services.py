@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.models import UserAccount
 from registry.address.models import Address, Road
-from registry.audit.services import Action, record
+from registry.audit.services import Action, changed, record
 from registry.dwelling.models import Dwelling, DwellingUse, Occupancy
 from registry.dwelling.status import (
     current_filing_id,
@@ -219,9 +219,7 @@ def correct_dwelling(
         "rooms": clean.rooms,
         "occupancy": str(clean.occupancy),
     }
-    changes = {
-        field: [before[field], after[field]] for field in before if before[field] != after[field]
-    }
+    changes = changed(before, after)
     if owner_after != owner_before:
         changes["owner_person_id"] = [owner_before[0], owner_after[0]]
         changes["owner_organisation_id"] = [owner_before[1], owner_after[1]]

@@ -26,7 +26,7 @@ from geo.checks import check_valid_polygon, check_within_parent
 from registry.accounts.models import Role, UserAccount
 from registry.address.models import Address
 from registry.area.models import Community, SubDistrict
-from registry.audit.services import Action, record
+from registry.audit.services import Action, changed, record
 from registry.db import SRID
 from registry.errors import InvalidInput, NotFound
 from registry.grid.models import FocusArea, GridCell, focus_area_cell, grid_cell_worker
@@ -653,7 +653,7 @@ def update_focus_area(
     check_version(area, seen_version, focus_area_current_values(area))
     before = focus_area_current_values(area)
     after = {"name": name, "description": description, "cell_ids": sorted(c.id for c in cells)}
-    changes = {key: [before[key], after[key]] for key in after if before[key] != after[key]}
+    changes = changed(before, after)
     if changes:
         area.name = name
         area.description = description

@@ -50,6 +50,7 @@ from registry.scope import get_in_scope
 from registry.web import clock
 from registry.web.auth import current_actor, roles_required
 from registry.web.conflict import render_conflict
+from registry.web.paging import page_number
 from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("gridwork", __name__, url_prefix="/cells")
@@ -83,13 +84,6 @@ def _labels() -> dict:
 
 
 # -- helpers -------------------------------------------------------------------------------
-
-
-def _page() -> int:
-    try:
-        return max(1, int(request.args.get("page", 1)))
-    except ValueError:
-        return 1
 
 
 def _pages(total: int, per_page: int) -> int:
@@ -152,7 +146,7 @@ def my_cells():
     chosen = next((c for c in cells if str(c.id) == request.args.get("cell")), None)
     chosen = chosen or (cells[0] if cells else None)
     show = "attention" if request.args.get("show") == "attention" else "buildings"
-    page = _page()
+    page = page_number()
     rows, total, per_page = [], 0, BUILDINGS_PER_PAGE
     if chosen is not None and show == "buildings":
         rows, total = dwellings.buildings_of_cell(
@@ -266,7 +260,7 @@ def address(address_id: int):
     session, actor = db_session(), current_actor()
     today = clock.today()
     record = get_in_scope(session, actor, Address, address_id)
-    page = _page()
+    page = page_number()
     rows, total = dwellings.dwellings_at(session, actor, record, today, page, DWELLINGS_PER_PAGE)
     lon, lat = addresses.address_point(record)
     parent = None
@@ -452,7 +446,9 @@ def move_in(dwelling_id: int):
         return render()
     _created, failed = _save(
         form,
-        lambda: residences.move_in(session, actor, cipher(), record.id, form.to_input()),
+        lambda: residences.move_in(
+            session, actor, cipher(), record.id, form.to_input(), today=clock.today()
+        ),
         render,
         PERSON_LABELS,
         lambda: ({}, 0),
@@ -499,7 +495,9 @@ def move_out(residence_id: int):
 
     _saved, failed = _save(
         form,
-        lambda: residences.move_out(session, actor, residence_id, form.moved_out.data, _version()),
+        lambda: residences.move_out(
+            session, actor, residence_id, form.moved_out.data, _version(), today=clock.today()
+        ),
         render,
         PERSON_LABELS,
         reload,
@@ -540,7 +538,7 @@ def edit_residence(residence_id: int):
     _saved, failed = _save(
         form,
         lambda: residences.correct_residence(
-            session, actor, residence_id, form.to_input(), _version()
+            session, actor, residence_id, form.to_input(), _version(), today=clock.today()
         ),
         render,
         PERSON_LABELS,

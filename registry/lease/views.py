@@ -40,6 +40,7 @@ from registry.lease.models import LeaseFiling, LeaseStatus, PledgeKind, SignerRo
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today as _today
 from registry.web.conflict import render_conflict
+from registry.web.paging import page_number
 from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("leases", __name__, url_prefix="/leases")
@@ -175,8 +176,7 @@ def lease_status_label(filing: LeaseFiling, today: date) -> str:
 @roles_required(Role.PROPERTY_MANAGER)
 def my_dwellings():
     attention_only = request.args.get("show") == "attention"
-    page = request.args.get("page", "1")
-    page = int(page) if page.isdigit() else 1
+    page = page_number()
     listing = services.list_my_dwellings(
         db_session(),
         current_actor(),

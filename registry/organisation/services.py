@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.models import UserAccount
 from registry.address.models import Address
-from registry.audit.services import Action, record
+from registry.audit.services import Action, changed, record
 from registry.errors import InvalidInput
 from registry.organisation.models import Organisation, OrganisationKind
 from registry.scope import address_filter, get_in_scope, organisation_filter
@@ -197,9 +197,7 @@ def correct_organisation(
         "legal_representative": clean.legal_representative,
         "employee_count": clean.employee_count,
     }
-    changes = {
-        field: [before[field], after[field]] for field in before if before[field] != after[field]
-    }
+    changes = changed(before, after)
     if not changes:
         return organisation
     organisation.credit_code = clean.credit_code

@@ -16,7 +16,7 @@ from sqlalchemy import func, select, union
 from sqlalchemy.orm import Session, joinedload
 
 from registry.accounts.models import Role, UserAccount
-from registry.audit.services import Action, record
+from registry.audit.services import Action, changed, record
 from registry.dwelling.models import Dwelling
 from registry.dwelling.status import residence_is_current
 from registry.errors import InvalidInput, NotFound
@@ -319,9 +319,7 @@ def correct_residence(
         "kind": str(kind),
         "relationship": str(relationship),
     }
-    changes = {
-        field: [before[field], after[field]] for field in before if before[field] != after[field]
-    }
+    changes = changed(before, after)
     if not changes:
         return residence
     residence.moved_in = moved_in

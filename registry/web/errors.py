@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from registry.errors import DomainError
+
+# Werkzeug's own texts are English; people see these instead.
+HTTP_MESSAGES = {
+    400: (_l("Bad request"), _l("The request could not be understood.")),
+    404: (_l("Not found"), _l("This page or record does not exist, or it is outside your area.")),
+    405: (_l("Not allowed"), _l("This page cannot be used like that. Go back and try again.")),
+    413: (_l("Too large"), _l("The file is too large.")),
+    429: (_l("Too many attempts"), _l("Please wait a little and try again.")),
+}
 
 
 def _wants_json() -> bool:
@@ -26,16 +37,28 @@ def _respond(status: int, code: str, title: str, detail: str):
 def init_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
-        return _respond(error.status, error.code, str(error.message), str(error.message))
+        title, detail = HTTP_MESSAGES.get(error.status, (None, None))
+        if error.message is not type(error).default_message or title is None:
+            title, detail = error.message, ""
+        return _respond(error.status, error.code, str(title), str(detail))
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        return _respond(
+            400,
+            "form_expired",
+            _("The form has expired"),
+            _(
+                "The page was open too long or you logged in again elsewhere. "
+                "Go back, reload the page and submit it again."
+            ),
+        )
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        return _respond(
-            error.code or 500,
-            error.name.lower().replace(" ", "_"),
-            error.name,
-            error.description or "",
-        )
+        status = error.code or 500
+        title, detail = HTTP_MESSAGES.get(status, (error.name, error.description or ""))
+        return _respond(status, error.name.lower().replace(" ", "_"), str(title), str(detail))
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from flask import Flask, request, session
 from flask_babel import Babel, get_locale
 
@@ -20,9 +22,27 @@ def select_locale() -> str:
     return request.accept_languages.best_match(SUPPORTED_LOCALES, DEFAULT_LOCALE)
 
 
+def language_switch_url(locale: str) -> str:
+    """This page in another language, keeping its query; a POST result goes to its page."""
+    args = request.args.to_dict(flat=False)
+    args["lang"] = [locale]
+    rule = request.url_rule
+    if request.method == "GET" or (rule is not None and "GET" in (rule.methods or ())):
+        path = request.path
+    else:
+        # A page that only answers POST (a reveal): back to the page the form was on.
+        referrer = request.referrer or ""
+        own = referrer.startswith(request.host_url)
+        path = referrer.split("?")[0][len(request.host_url) - 1 :] if own else "/"
+        return f"{path}?lang={locale}"
+    query = "&".join(f"{quote(k)}={quote(v)}" for k, values in args.items() for v in values)
+    return f"{path}?{query}"
+
+
 def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
     app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(app.root_path + "/translations")
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["language_switch_url"] = language_switch_url

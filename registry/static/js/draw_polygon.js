@@ -32,9 +32,10 @@
         : { color: "#9aa5b1", weight: 1, fillColor: "#e4e7eb", fillOpacity: 0.6 };
     },
     onEachFeature: function (feature, layer) {
-      layer.bindTooltip(feature.properties.name + " (" + feature.properties.code + ")", {
-        sticky: true
-      });
+      // A text node, not a string: Leaflet would insert a string as HTML.
+      var label = document.createElement("span");
+      label.textContent = feature.properties.name + " (" + feature.properties.code + ")";
+      layer.bindTooltip(label, { sticky: true });
       if (!drawing && editUrl) {
         layer.on("click", function () {
           window.location.href = editUrl + feature.properties.id;

@@ -58,6 +58,11 @@
     if (box && window.L) {
       var features = JSON.parse(document.getElementById("map-features").textContent || "{}");
       var L = window.L;
+      function textNode(text) {
+        var span = document.createElement("span");
+        span.textContent = text == null ? "" : String(text);
+        return span;
+      }
       box.hidden = false;
       map = L.map(box, { attributionControl: false, zoomSnap: 0.25 });
       function layer(items, style) {
@@ -69,7 +74,11 @@
         style: { color: "#0b4f8a", weight: 2, fillColor: "#0b4f8a", fillOpacity: 0.08 }
       });
       var roads = layer(features.roads, { style: { color: "#9aa5b1", weight: 4, opacity: 0.8 } });
-      roads.eachLayer(function (road) { road.bindTooltip(road.feature.properties.name, { sticky: true }); });
+      // Tooltips get text nodes, never strings: Leaflet inserts strings as HTML, and these
+      // labels are typed by users.
+      roads.eachLayer(function (road) {
+        road.bindTooltip(textNode(road.feature.properties.name), { sticky: true });
+      });
       var buildings = features.buildings || [];
       var labelled = buildings.length <= 40;
       var points = layer(buildings, {
@@ -78,7 +87,7 @@
         }
       });
       points.eachLayer(function (point) {
-        point.bindTooltip(point.feature.properties.label, {
+        point.bindTooltip(textNode(point.feature.properties.label), {
           permanent: labelled, direction: "right", className: "gw-label"
         });
       });
