@@ -353,3 +353,13 @@ def test_anonymous_visitors_are_sent_to_log_in(demo_app):
     for url in ("/dashboard/", "/dashboard/lookup", "/dashboard/export.xlsx"):
         response = client.get(url)
         assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_people_shown_in_results_and_on_a_dwelling_are_logged_as_viewed(officer, resident, demo_db):
+    lookup(officer, {"q": resident["name"]})
+    officer.get(f"/dashboard/dwellings/{resident['dwelling']}")
+    contexts = [
+        entry.changes.get("context")
+        for entry in audit_entries(demo_db, "person", resident["id"], action="view")
+    ]
+    assert "search" in contexts and "dwelling" in contexts

@@ -16,12 +16,25 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, exists, false, func, or_, select, true, tuple_
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    case,
+    cast,
+    exists,
+    false,
+    func,
+    select,
+    true,
+    tuple_,
+    union_all,
+)
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, aliased
 
 from registry.accounts.models import Role, UserAccount
-from registry.address.models import Address
+from registry.address.models import Address, Road
 from registry.address.text import normalise_address_text
 from registry.area.models import Community, PoliceStation
 from registry.audit.models import AuditEntry
@@ -46,6 +59,7 @@ from registry.lease.models import (
 from registry.organisation.models import Organisation
 from registry.person.identity import IdentityCipher
 from registry.person.models import Person, Residence, ResidenceKind
+from registry.person.residences import record_list_views
 from registry.person.services import (
     find_visible_by_document,
     masked_document,
@@ -53,6 +67,7 @@ from registry.person.services import (
     view_person,
 )
 from registry.scope import (
+    address_filter,
     dwelling_filter,
     get_in_scope,
     grid_cell_filter,
@@ -342,6 +357,8 @@ def _people_hits(
 ) -> list[PersonHit]:
     if not people:
         return []
+    # A result list shows name, masked number and phone: a view of each person, logged.
+    record_list_views(session, actor, people, "search")
     a = aliased(Address, name="a")
     addresses: dict[int, list[tuple[int, str]]] = {}
     for person_id, dwelling_id, text in session.execute(
@@ -592,6 +609,7 @@ def dwelling_page(
             .order_by(Residence.moved_in, Person.name)
         )
     ]
+    record_list_views(session, actor, [Person(id=r.person_id) for r in residents], "dwelling")
     state = case(
         (filing_is_current(today), "current"),
         (LeaseFiling.status == LeaseStatus.ENDED_EARLY, "ended_early"),
@@ -666,6 +684,39 @@ AUDITED_RECORDS: dict[str, tuple[type, tuple[str, ...]]] = {
     "residence": (Residence, ("residence",)),
 }
 
+# The records whose entries a record's trail shows with its own: (object_type, model, the
+# column pointing at the record). The lease services log tenants and pledges under their
+# own ids, and a tenant's removal does not repeat the filing, so they are found by id.
+RELATED_ENTRIES: dict[str, tuple[tuple[str, type, Any], ...]] = {
+    "lease": (
+        ("lease_tenant", LeaseTenant, LeaseTenant.lease_filing_id),
+        ("rental_pledge", RentalPledge, RentalPledge.lease_filing_id),
+        ("security_guarantee", SecurityGuarantee, SecurityGuarantee.lease_filing_id),
+    ),
+    "dwelling": (("residence", Residence, Residence.dwelling_id),),
+}
+
+# Who a related record is about, to name it on its entries' lines.
+SUBJECT_PEOPLE: dict[str, Any] = {
+    "lease_tenant": LeaseTenant.person_id,
+    "residence": Residence.person_id,
+    "rental_pledge": RentalPledge.signer_person_id,
+    "security_guarantee": SecurityGuarantee.signer_person_id,
+}
+
+# Fields of ``changes`` that hold the id of another record, and the kind of that record.
+REFERENCE_FIELDS: dict[str, str] = {
+    "road_id": "road",
+    "address_id": "address",
+    "dwelling_id": "dwelling",
+    "person_id": "person",
+    "landlord_person_id": "person",
+    "owner_person_id": "person",
+    "signer_person_id": "person",
+    "owner_organisation_id": "organisation",
+    "lease_filing_id": "lease",
+}
+
 
 def _check_record_scope(session: Session, actor: UserAccount, model, record_id: int) -> None:
     """NotFound unless the record exists in the actor's scope (a residence: its dwelling)."""
@@ -687,6 +738,19 @@ class AuditTrail:
     object_id: int
     title: str | None  # what the record is called now; None if it no longer exists
     entries: list[AuditEntry]
+    # The object_type names of the record's own entries; others are of related records.
+    own_types: tuple[str, ...] = ()
+    # What the ids in the entries' changes are called now, by kind (see REFERENCE_FIELDS)
+    # and id; ids out of the actor's scope or of deleted records are missing.
+    names: dict[str, dict[int, str]] = field(default_factory=dict)
+    # The person a related record is about, by (object_type, object_id).
+    subjects: dict[tuple[str, str], int] = field(default_factory=dict)
+
+    def name_of(self, kind: str, record_id: Any) -> str | None:
+        return self.names.get(kind, {}).get(record_id)
+
+    def subject_of(self, entry: AuditEntry) -> int | None:
+        return self.subjects.get((entry.object_type, entry.object_id))
 
 
 def _record_title(session: Session, model, record_id: int) -> str | None:
@@ -717,10 +781,117 @@ def _record_title(session: Session, model, record_id: int) -> str | None:
     return None
 
 
+def _trail_entries(
+    session: Session, object_type: str, names: tuple[str, ...], record_id: int
+) -> list[AuditEntry]:
+    """The record's entries and its related records', newest first, in one query.
+
+    Each part is a lookup on the (object_type, object_id) index: a related record's entries
+    are joined through its id, never found by scanning the entries' changes.
+    """
+    parts = [
+        select(AuditEntry.id).where(
+            AuditEntry.object_type.in_(names), AuditEntry.object_id == str(record_id)
+        )
+    ]
+    for related_type, model, parent in RELATED_ENTRIES.get(object_type, ()):
+        parts.append(
+            select(AuditEntry.id)
+            .join(model, AuditEntry.object_id == cast(model.id, String))
+            .where(AuditEntry.object_type == related_type, parent == record_id)
+        )
+    return list(
+        session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.id.in_(union_all(*parts)))
+            .order_by(AuditEntry.id.desc())
+        )
+    )
+
+
+def _subjects(
+    session: Session, entries: list[AuditEntry], own_types: tuple[str, ...]
+) -> dict[tuple[str, str], int]:
+    """The person each related record is about: one query per kind of related record."""
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        related = entry.object_type not in own_types and entry.object_type in SUBJECT_PEOPLE
+        if related and entry.object_id.isdigit():
+            wanted.setdefault(entry.object_type, set()).add(int(entry.object_id))
+    subjects: dict[tuple[str, str], int] = {}
+    for object_type, ids in wanted.items():
+        column = SUBJECT_PEOPLE[object_type]
+        model = column.class_
+        for record_id, person_id in session.execute(
+            select(model.id, column).where(model.id.in_(ids))
+        ):
+            subjects[(object_type, str(record_id))] = person_id
+    return subjects
+
+
+def _referenced_ids(entries: list[AuditEntry]) -> dict[str, set[int]]:
+    """The ids each entry's changes point at, by kind of record."""
+    wanted: dict[str, set[int]] = {}
+    for entry in entries:
+        for name, change in (entry.changes or {}).items():
+            kind = REFERENCE_FIELDS.get(name)
+            if kind is None:
+                continue
+            values = change if isinstance(change, list) else [change]
+            for value in values:
+                if isinstance(value, int) and not isinstance(value, bool):
+                    wanted.setdefault(kind, set()).add(value)
+    return wanted
+
+
+def _name_query(actor: UserAccount, kind: str, ids: set[int]) -> Select | None:
+    """(id, name) of the records of one kind among ``ids`` that the actor may see."""
+    if kind == "road":
+        return select(Road.id, Road.name).where(Road.id.in_(ids))
+    if kind == "address":
+        return select(Address.id, Address.full_text).where(
+            Address.id.in_(ids), address_filter(actor)
+        )
+    if kind == "dwelling":
+        a = aliased(Address, name="a")
+        return (
+            select(Dwelling.id, a.full_text)
+            .join(a, a.id == Dwelling.address_id)
+            .where(Dwelling.id.in_(ids), dwelling_filter(actor))
+        )
+    if kind == "person":
+        return select(Person.id, Person.name).where(Person.id.in_(ids), person_filter(actor))
+    if kind == "organisation":
+        return select(Organisation.id, Organisation.name).where(
+            Organisation.id.in_(ids), organisation_filter(actor)
+        )
+    if kind == "lease":
+        return select(LeaseFiling.id, LeaseFiling.filing_number).where(
+            LeaseFiling.id.in_(ids), lease_filter(actor)
+        )
+    return None
+
+
+def _names(
+    session: Session, actor: UserAccount, wanted: dict[str, set[int]]
+) -> dict[str, dict[int, str]]:
+    """What the referenced records are called now: one query per kind of record."""
+    names: dict[str, dict[int, str]] = {}
+    for kind, ids in wanted.items():
+        query = _name_query(actor, kind, ids)
+        if query is not None and ids:
+            names[kind] = {record_id: name for record_id, name in session.execute(query)}
+    return names
+
+
 def audit_trail(
     session: Session, actor: UserAccount, object_type: str, object_id: str
 ) -> AuditTrail:
     """The audit entries of one record, newest first, for officers (in scope) and admins.
+
+    A lease filing's trail also holds its tenants' and pledges' entries, a dwelling's its
+    residences'. The people, dwellings, roads … that entries refer to by id are named (in
+    the actor's scope), a few queries for the whole page.
 
     Officers must have the record in their scope; admins may also read the trail of a
     record that has since been deleted. Reading a person's trail is itself audited as a
@@ -734,18 +905,21 @@ def audit_trail(
     if actor.role != Role.ADMIN:
         _check_record_scope(session, actor, model, record_id)
     title = _record_title(session, model, record_id)
-    entries = list(
-        session.scalars(
-            select(AuditEntry)
-            .where(
-                or_(*(AuditEntry.object_type == name for name in names)),
-                AuditEntry.object_id == str(record_id),
-            )
-            .order_by(AuditEntry.id.desc())
-        )
-    )
+    entries = _trail_entries(session, object_type, names, record_id)
     if title is None and not entries:
         raise NotFound()
+    subjects = _subjects(session, entries, names)
+    wanted = _referenced_ids(entries)
+    if subjects:
+        wanted.setdefault("person", set()).update(subjects.values())
     if object_type == "person" and title is not None:
         record(session, actor, Action.VIEW, "person", record_id)
-    return AuditTrail(object_type, record_id, title, entries)
+    return AuditTrail(
+        object_type,
+        record_id,
+        title,
+        entries,
+        own_types=names,
+        names=_names(session, actor, wanted),
+        subjects=subjects,
+    )

@@ -11,13 +11,22 @@ from functools import wraps
 
 from flask import Blueprint, abort, make_response, render_template, request
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from registry.accounts.models import Role
 from registry.dashboard import services
 from registry.dashboard.export import dashboard_workbook, figure_columns
 from registry.dashboard.forms import LookupForm, RevealForm, StationFilterForm
+from registry.dashboard.labels import (
+    ACTION_LABELS,
+    FILING_STATE_LABELS,
+    OCCUPANCY_LABELS,
+    RECORD_LABELS,
+    RELATIONSHIP_LABELS,
+    RESIDENCE_KIND_LABELS,
+    USE_LABELS,
+)
+from registry.dashboard.trail import trail_rows
 from registry.errors import InvalidInput
 from registry.validators import DocumentType
 from registry.web.auth import current_actor, roles_required
@@ -33,67 +42,6 @@ MAX_CELLS_ON_PAGE = 400
 
 desk_only = roles_required(Role.POLICE_OFFICER, Role.ADMIN)
 
-OCCUPANCY_LABELS = {
-    "owner_occupied": _l("Owner-occupied"),
-    "rented": _l("Rented"),
-    "vacant": _l("Vacant"),
-    "other": _l("Other"),
-}
-USE_LABELS = {
-    "residential": _l("Residential"),
-    "commercial": _l("Commercial"),
-    "mixed": _l("Mixed use"),
-}
-RESIDENCE_KIND_LABELS = {
-    "registered": _l("Registered resident"),
-    "transient": _l("Transient population"),
-}
-RELATIONSHIP_LABELS = {
-    "owner": _l("Owner"),
-    "owner_family": _l("Owner's family"),
-    "tenant": _l("Tenant"),
-    "tenant_family": _l("Tenant's family"),
-    "employee": _l("Employee"),
-    "other": _l("Other"),
-}
-FILING_STATE_LABELS = {
-    "current": _l("Current"),
-    "future": _l("Not yet started"),
-    "expired": _l("Term ended"),
-    "ended_early": _l("Ended early"),
-}
-RECORD_LABELS = {
-    "person": _l("Person"),
-    "dwelling": _l("Dwelling"),
-    "address": _l("Address"),
-    "organisation": _l("Organisation"),
-    "lease": _l("Lease filing"),
-    "residence": _l("Residence"),
-}
-FIELD_LABELS = {
-    "name": _l("Name"),
-    "document": _l("ID number"),
-    "document_type": _l("Document type"),
-    "phone": _l("Phone"),
-    "birth_date": _l("Birth date"),
-    "moved_in": _l("Moved in"),
-    "moved_out": _l("Moved out"),
-    "kind": _l("Kind"),
-    "relationship": _l("Relationship"),
-    "use": _l("Use"),
-    "floor_area": _l("Floor area"),
-    "rooms": _l("Rooms"),
-    "occupancy": _l("Occupancy"),
-}
-ACTION_LABELS = {
-    "create": _l("Created"),
-    "update": _l("Changed"),
-    "delete": _l("Deleted"),
-    "view": _l("Viewed"),
-    "reveal": _l("Full ID number revealed"),
-    "login": _l("Logged in"),
-}
-
 
 @blueprint.context_processor
 def _labels():
@@ -105,7 +53,6 @@ def _labels():
         "filing_state_labels": FILING_STATE_LABELS,
         "action_labels": ACTION_LABELS,
         "record_labels": RECORD_LABELS,
-        "field_labels": FIELD_LABELS,
     }
 
 
@@ -262,4 +209,4 @@ def dwelling(dwelling_id: int):
 @private
 def audit(object_type: str, object_id: str):
     trail = services.audit_trail(db_session(), current_actor(), object_type, object_id)
-    return render_template("dashboard/audit.html", trail=trail)
+    return render_template("dashboard/audit.html", trail=trail, rows=trail_rows(trail))
