@@ -182,3 +182,36 @@ def test_map_features_show_the_cells_roads_and_buildings(demo_session, worker):
     assert len(features["cells"]) == 1
     assert features["roads"] and features["buildings"]
     assert features["cells"][0]["geometry"]["type"] == "Polygon"
+
+
+def test_natural_order_counts_numbers_as_numbers(demo_session):
+    from sqlalchemy import String, column, values
+
+    rooms = ["1001", "A12", "101", "17-10", None, "99", "B1", "17-2", "A3"]
+    table = values(column("room", String), name="rooms").data([(room,) for room in rooms])
+    ordered = demo_session.scalars(
+        select(table.c.room).order_by(*services.natural_order(table.c.room))
+    ).all()
+    assert ordered == [None, "17-2", "17-10", "99", "101", "1001", "A3", "A12", "B1"]
+
+
+def test_search_lists_rooms_in_numeric_order(demo_session, worker):
+    building = building_of_cell(demo_session, 1)
+    lon, lat = point_in_cell(demo_session, 1)
+    for room in ("1001", "101", "99"):
+        services.create_address(
+            demo_session,
+            worker,
+            AddressInput(
+                road_id=building.road_id,
+                door_number=building.door_number,
+                building=building.building,
+                entrance="9",
+                room=room,
+                lon=lon,
+                lat=lat,
+            ),
+        )
+    found, _more = services.search_addresses(demo_session, worker, "9单元")
+    rooms = [a.room for a in found if a.entrance == "9" and a.door_number == building.door_number]
+    assert rooms == ["99", "101", "1001"]

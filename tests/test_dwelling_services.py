@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-import pytest
-from helpers import DEMO_TODAY, building_of_cell, dwelling_of_cell
-from sqlalchemy import select
+from datetime import timedelta
 
+import pytest
+from helpers import DEMO_TODAY, building_of_cell, dwelling_of_cell, point_in_cell
+from sqlalchemy import func, select, update
+
+from registry.address.models import Address
+from registry.address.services import AddressInput, create_address
 from registry.audit.services import trail_of
 from registry.dwelling import services
+from registry.dwelling.models import Occupancy
 from registry.dwelling.services import DwellingInput
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.organisation.models import Organisation
+from registry.person.models import Person, Residence
 
 
 def test_every_field_error_is_reported_at_once():
@@ -123,7 +129,7 @@ def test_attention_count_matches_the_attention_list(demo_session, worker):
         over = capacity is not None and row.occupants_now > capacity
         unfiled = row.Dwelling.occupancy == "rented" and row.current_filing_id is None
         unsigned = row.current_filing_id and not (row.rental_pledge and row.security_guarantee)
-        assert over or unfiled or unsigned
+        assert over or unfiled or unsigned or row.occupancy_problem
 
 
 def test_buildings_are_paginated_with_their_counts(demo_session, worker):
@@ -140,6 +146,11 @@ def test_dwellings_of_a_building_come_in_walking_order(demo_session, worker):
     building = building_of_cell(demo_session, 1)
     rows, total = services.dwellings_at(demo_session, worker, building, DEMO_TODAY, 1, 1000)
     assert total == len(rows) > 1
+    # The total counts the rows it pages through: the rooms, not the building itself.
+    assert all(r.Address.parent_id == building.id for r, _ in rows)
+    assert total == demo_session.scalar(
+        select(func.count()).where(Address.parent_id == building.id)
+    )
     keys = [
         (
             r.Address.entrance or "",
@@ -151,3 +162,81 @@ def test_dwellings_of_a_building_come_in_walking_order(demo_session, worker):
     ]
     keys = [(len(e), e, f, lr, rm) for e, f, lr, rm in keys]
     assert keys == sorted(keys)
+
+
+def test_rooms_without_a_floor_come_in_numeric_order(demo_session, worker):
+    building = building_of_cell(demo_session, 1)
+    lon, lat = point_in_cell(demo_session, 1)
+    for room in ("1001", "101", "99", "17-10", "17-2"):
+        create_address(
+            demo_session,
+            worker,
+            AddressInput(
+                road_id=building.road_id,
+                door_number=building.door_number,
+                building=building.building,
+                entrance="9",
+                room=room,
+                lon=lon,
+                lat=lat,
+            ),
+        )
+    rows, _total = services.dwellings_at(demo_session, worker, building, DEMO_TODAY, 1, 1000)
+    rooms = [r.Address.room for r, _ in rows if r.Address.entrance == "9"]
+    assert rooms == ["17-2", "17-10", "99", "101", "1001"]
+
+
+def _moves_in(session, dwelling, relationship: str) -> None:
+    person = Person(name="测试住户", document_type="passport")
+    session.add(person)
+    session.flush()
+    session.add(
+        Residence(
+            person_id=person.id,
+            dwelling_id=dwelling.id,
+            moved_in=DEMO_TODAY - timedelta(days=3),
+            kind="transient",
+            relationship_to_dwelling=relationship,
+        )
+    )
+    session.flush()
+
+
+def test_a_vacant_dwelling_with_people_living_there_needs_attention(demo_session, worker):
+    dwelling = dwelling_of_cell(demo_session, 1, occupancy="vacant")
+    before = services.cell_summaries(demo_session, worker, [1], DEMO_TODAY)[1]
+    rows, _ = services.needing_attention(demo_session, worker, 1, DEMO_TODAY, 1, 1000)
+    assert dwelling.id not in {r.Dwelling.id for r, _ in rows}
+
+    _moves_in(demo_session, dwelling, "tenant")
+    _record, status, _capacity = services.dwelling_with_status(
+        demo_session, worker, dwelling.id, DEMO_TODAY
+    )
+    assert status.occupancy_problem == services.OccupancyProblem.VACANT_OCCUPIED
+    assert dwelling.occupancy == "vacant"  # flagged, not changed
+    rows, total = services.needing_attention(demo_session, worker, 1, DEMO_TODAY, 1, 1000)
+    flagged = {r.Dwelling.id: r for r, _ in rows}
+    assert flagged[dwelling.id].occupancy_problem == "vacant_occupied"
+    after = services.cell_summaries(demo_session, worker, [1], DEMO_TODAY)[1]
+    assert after.occupancy_to_check == before.occupancy_to_check + 1
+    assert after.attention == before.attention + 1 == total
+    assert services.suggested_occupancy(status.occupancy_problem, ["tenant"]) == Occupancy.RENTED
+
+
+def test_owner_occupied_with_only_tenants_is_flagged(demo_session, worker):
+    dwelling = dwelling_of_cell(demo_session, 1, occupancy="owner_occupied")
+    demo_session.execute(
+        update(Residence)
+        .where(Residence.dwelling_id == dwelling.id)
+        .values(moved_out=DEMO_TODAY - timedelta(days=10))
+    )
+    _moves_in(demo_session, dwelling, "tenant")
+    _record, status, _capacity = services.dwelling_with_status(
+        demo_session, worker, dwelling.id, DEMO_TODAY
+    )
+    assert status.occupancy_problem == services.OccupancyProblem.TENANTS_ONLY
+    _moves_in(demo_session, dwelling, "owner")
+    _record, status, _capacity = services.dwelling_with_status(
+        demo_session, worker, dwelling.id, DEMO_TODAY
+    )
+    assert status.occupancy_problem is None

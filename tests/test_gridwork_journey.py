@@ -25,7 +25,7 @@ from helpers import (
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
-from registry.address.models import Address
+from registry.address.models import Address, Road
 from registry.audit.services import trail_of
 from registry.dwelling.models import Dwelling
 from registry.lease.models import LeaseFiling, RentalPledge
@@ -63,6 +63,21 @@ def fresh_resident_id(session, cipher, seed: int) -> str:
 
 def search(client, query: str):
     return post_form(client, "/cells/search", {"q": query})
+
+
+OCCUPANCY_NAMES = {
+    "owner_occupied": "Owner-occupied",
+    "rented": "Rented",
+    "vacant": "Vacant",
+    "other": "Other",
+}
+USE_NAMES = {"residential": "Residential", "commercial": "Commercial", "mixed": "Mixed use"}
+
+
+def conflict_cells(html: str) -> dict[str, tuple[str, str]]:
+    """The conflict page's rows: field label -> (your input, saved meanwhile), as shown."""
+    rows = re.findall(r'<th scope="row">([^<]*)</th><td>([^<]*)</td><td>([^<]*)</td>', html)
+    return {label: (mine, theirs) for label, mine, theirs in rows}
 
 
 # -- the day -------------------------------------------------------------------------------
@@ -517,6 +532,14 @@ def test_a_stale_version_shows_the_conflict_page_and_nothing_is_lost(worker, dem
     assert response.status_code == 409
     assert "77.77" in body and str(dwelling.floor_area) in body
     assert f'name="version" value="{seen + 1}"' in body
+    # Both columns name the choices; the hidden inputs carry the raw values back.
+    cells = conflict_cells(body)
+    assert cells["Occupancy"][0] == "Vacant"
+    assert cells["Occupancy"][1] == OCCUPANCY_NAMES[str(dwelling.occupancy)]
+    assert cells["Use"] == ("Residential", USE_NAMES[str(dwelling.use)])
+    assert "<td>vacant</td>" not in body and "<td>residential</td>" not in body
+    assert '<input type="hidden" name="occupancy" value="vacant">' in body
+    assert '<input type="hidden" name="use" value="residential">' in body
     demo_db.refresh(dwelling)
     assert str(dwelling.floor_area) != "77.77"
     # Saving again from the conflict page (with the current version) stores the input.
@@ -526,6 +549,41 @@ def test_a_stale_version_shows_the_conflict_page_and_nothing_is_lost(worker, dem
     assert response.status_code == 302
     demo_db.refresh(dwelling)
     assert str(dwelling.floor_area) == "77.77"
+
+
+def test_a_stale_address_edit_names_the_roads_not_their_ids(worker, demo_db):
+    address = building_of_cell(demo_db, 1)
+    seen = address.version
+    token = token_of(worker, f"/cells/addresses/{address.id}/edit")
+    lon, lat = point_in_cell(demo_db, 1)
+    other_road = demo_db.scalar(
+        select(Road).where(Road.district_id == address.road.district_id, Road.id != address.road_id)
+    )
+    address.door_number = address.door_number + "A"  # someone else corrects it meanwhile
+    demo_db.flush()
+    demo_db.commit()
+    mine = {
+        "csrf_token": token,
+        "version": str(seen),
+        "road_id": str(other_road.id),
+        "door_number": "998",
+        "building": address.building or "",
+        "lon": f"{lon:.7f}",
+        "lat": f"{lat:.7f}",
+    }
+    response = worker.post(f"/cells/addresses/{address.id}/edit", data=mine)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 409
+    road_label = "Road or lane"
+    assert conflict_cells(body)[road_label] == (other_road.name, address.road.name)
+    assert f'<input type="hidden" name="road_id" value="{other_road.id}">' in body
+    # Saving again from the conflict page stores the input, the road included.
+    resend = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', body))
+    assert resend["road_id"] == str(other_road.id) and resend["version"] == str(seen + 1)
+    response = worker.post(f"/cells/addresses/{address.id}/edit", data=resend)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    demo_db.refresh(address)
+    assert (address.road_id, address.door_number) == (other_road.id, "998")
 
 
 def test_a_stale_move_out_is_refused(worker, demo_db):
@@ -615,3 +673,79 @@ def test_a_save_racing_another_one_at_flush_time_shows_the_conflict_page(
     body = response.get_data(as_text=True)
     assert response.status_code == 409
     assert "66.66" in body and str(dwelling.floor_area) in body
+
+
+# -- a building's rooms --------------------------------------------------------------------
+
+
+def test_a_buildings_heading_and_pager_count_the_same_rooms(worker, demo_db):
+    building_id, rooms = demo_db.execute(
+        select(Address.parent_id, func.count())
+        .where(Address.grid_cell_id == 1, Address.parent_id.is_not(None))
+        .group_by(Address.parent_id)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).one()
+    assert rooms > 50  # more than one page
+    listed = 0
+    for page_number in (1, 2):
+        body = worker.get(f"/cells/addresses/{building_id}?page={page_number}").get_data(
+            as_text=True
+        )
+        heading = re.search(r'Dwellings in this building <span class="muted">\((\d+)\)', body)
+        pager = re.search(r"Page \d+ of \d+ \((\d+) in all\)", body)
+        assert heading and pager
+        assert int(heading.group(1)) == int(pager.group(1)) == rooms
+        listed += body.count('class="gw-title">Room ')
+    assert listed == min(rooms, 100)  # the pages list exactly the rooms counted
+
+
+# -- occupancy that contradicts the residents ----------------------------------------------
+
+
+def test_moving_into_a_vacant_dwelling_warns_and_offers_a_one_tap_correction(
+    worker, demo_db, cipher
+):
+    dwelling = dwelling_of_cell(demo_db, 1, occupancy="vacant")
+    response = post_form(
+        worker,
+        f"/cells/dwellings/{dwelling.id}/move-in",
+        {
+            "document_type": "resident_id",
+            "document_number": fresh_resident_id(demo_db, cipher, 500),
+            "name": "新租客丁",
+            "moved_in": (DEMO_TODAY - timedelta(days=2)).isoformat(),
+            "kind": "transient",
+            "relationship": "tenant",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    demo_db.refresh(dwelling)
+    assert dwelling.occupancy == "vacant"  # nothing changed silently
+
+    body = worker.get(f"/cells/dwellings/{dwelling.id}").get_data(as_text=True)
+    warning = re.search(
+        r'<section class="flash error[^"]*" role="alert"[^>]*>(.*?)</section>', body, re.S
+    )
+    assert warning, "no warning on the dwelling page"
+    assert "Recorded as vacant, but somebody lives here now." in warning.group(1)
+    assert 'name="occupancy" value="rented"' in warning.group(1)
+    assert f'href="/cells/dwellings/{dwelling.id}/edit#occupancy"' in warning.group(1)
+    # The cell's "needs attention" list names it.
+    attention = worker.get("/cells/?cell=1&show=attention").get_data(as_text=True)
+    assert f"/cells/dwellings/{dwelling.id}" in attention
+    assert "Vacant but occupied" in attention
+
+    # One tap on the suggested occupancy saves it through the ordinary, audited edit.
+    fix = dict(
+        re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', warning.group(1))
+    )
+    response = worker.post(f"/cells/dwellings/{dwelling.id}/edit", data=fix)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    demo_db.refresh(dwelling)
+    assert dwelling.occupancy == "rented"
+    assert trail_of(demo_db, "dwelling", dwelling.id)[-1].changes == {
+        "occupancy": ["vacant", "rented"]
+    }
+    body = worker.get(f"/cells/dwellings/{dwelling.id}").get_data(as_text=True)
+    assert "Recorded as vacant" not in body

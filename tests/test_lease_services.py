@@ -525,3 +525,27 @@ def test_demo_signatures_without_an_image_are_not_found(demo_session):
         services.signature_image(demo_session, manager, "rental_pledge", pledge_id)
     with pytest.raises(NotFound):
         services.signature_image(demo_session, manager, "no_such_kind", pledge_id)
+
+
+def test_the_managers_list_orders_rooms_as_numbers(demo_session):
+    manager = account(demo_session, "manager1")
+    (first_dwelling, first), (second_dwelling, second) = demo_session.execute(
+        text("""
+        SELECT d.id, d.address_id FROM dwelling d JOIN managed_dwelling m ON m.dwelling_id = d.id
+        JOIN user_account u ON u.id = m.user_id WHERE u.username = 'manager1'
+        ORDER BY d.id LIMIT 2""")
+    ).all()
+    # Two rooms on one floor of one staircase: 1001 and 101, whose text sorts 1001 first.
+    demo_session.execute(
+        text("""
+        UPDATE address a SET road_id = f.road_id, door_number = f.door_number,
+               building = f.building, entrance = f.entrance, floor = 150,
+               room = CASE WHEN a.id = :first THEN '1001' ELSE '101' END,
+               full_text = f.full_text || CASE WHEN a.id = :first THEN '1001室' ELSE '101室' END
+          FROM address f WHERE f.id = :first AND a.id IN (:first, :second)"""),
+        {"first": first, "second": second},
+    )
+    rows = services.list_my_dwellings(demo_session, manager, DEMO_TODAY, per_page=10_000).rows
+    ours = [row for row in rows if row.id in (first_dwelling, second_dwelling)]
+    assert [row.id for row in ours] == [second_dwelling, first_dwelling]
+    assert ours[0].short_address.endswith("101室") and ours[1].short_address.endswith("1001室")

@@ -8,12 +8,14 @@ generator made them.
 from __future__ import annotations
 
 import base64
+import html
 import re
 import struct
 import zlib
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from babel.dates import format_date
 from helpers import (
     DEMO_TODAY,
     audit_count,
@@ -731,7 +733,11 @@ def test_a_save_that_loses_the_race_after_its_check_gets_the_conflict_page(
     _page, response = end_early(manager, filing, "2026-11-20")
     body = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "2026-11-20" in body and filing.ends_on.isoformat() in body
+    # The input goes back as typed; both columns show dates and the status as people read them.
+    assert '<input type="hidden" name="ended_on" value="2026-11-20">' in body
+    assert f"<td>{format_date(date(2026, 11, 20), locale='en')}</td>" in body
+    assert f"<td>{format_date(filing.ends_on, locale='en')}</td>" in body
+    assert "<td>Filed</td>" in body and "<td>filed</td>" not in body
     # The conflict page's "reload" link is a GET of the same address: back to the filing.
     assert manager.get(f"/leases/filings/{filing_id}/end").status_code == 302
 
@@ -785,3 +791,70 @@ def test_tenant_and_correction_errors_keep_the_input(manager, demo_db):
     assert f'name="version" value="{filing.version}"' in body
     demo_db.expire_all()
     assert demo_db.get(LeaseFiling, filing_id).version == filing.version
+
+
+def test_a_failed_tenant_or_end_date_is_summarised_at_the_top(manager, demo_db):
+    filing = demo_db.get(LeaseFiling, current_filing(demo_db, "manager1"))
+    response, body = page(manager, f"/leases/filings/{filing.id}")
+    response = manager.post(
+        f"/leases/filings/{filing.id}/tenants",
+        data={
+            "csrf_token": csrf_token_from(body),
+            "version": filing.version,
+            "name": "新租客",
+            "document_type": "passport",
+            "document_number": "E1",
+        },
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    summary = re.search(r'<div class="flash error error-summary" role="alert".*?</div>', body, re.S)
+    assert summary, "no error summary"
+    assert body.index(summary.group(0)) < body.index('id="pledges"')  # before the sections
+    assert re.search(
+        r'<a href="#document_number">Document number: Must be 5 to 17 letters and digits',
+        summary.group(0),
+    )
+    assert 'id="document_number"' in body  # the link leads to the field
+
+    # Ending the lease before it started: the summary links the date, the message shows the
+    # start date in the reader's locale.
+    day = filing.starts_on - timedelta(days=3)
+    _page, response = end_early(manager, filing, day.isoformat())
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    summary = re.search(r'<div class="flash error error-summary" role="alert".*?</div>', body, re.S)
+    assert summary and 'href="#ended_on"' in summary.group(0)
+    start = format_date(filing.starts_on, locale="en")
+    assert f"The lease cannot end before it starts ({start})" in html.unescape(body)
+    assert f"({filing.starts_on.isoformat()})" not in body
+
+
+def test_dates_in_messages_follow_the_language(demo_app, demo_db):
+    manager = log_in(demo_app, "manager1", lang="zh_CN")
+    filing = demo_db.get(LeaseFiling, current_filing(demo_db, "manager1"))
+    _page, response = end_early(manager, filing, (filing.starts_on - timedelta(days=1)).isoformat())
+    body = html.unescape(response.get_data(as_text=True))
+    assert response.status_code == 422
+    start = filing.starts_on
+    assert f"租约不能早于起租日（{start.year}年{start.month}月{start.day}日）终止" in body
+
+
+def test_removing_a_tenant_takes_a_second_confirming_tap(manager, demo_db):
+    filing_id = current_filing(demo_db, "manager1")
+    tenancy = demo_db.scalars(
+        select(LeaseTenant).where(
+            LeaseTenant.lease_filing_id == filing_id, LeaseTenant.removed_on.is_(None)
+        )
+    ).first()
+    response, body = page(manager, f"/leases/filings/{filing_id}")
+    action = f"/leases/filings/{filing_id}/tenants/{tenancy.id}/remove"
+    confirm = re.search(r'<details class="confirm">(?:(?!</details>).)*</details>', body, re.S)
+    assert confirm, "no confirmation step"
+    step = confirm.group(0)
+    # The first tap opens the question; the submit button that removes is inside it.
+    assert re.search(r"<summary[^>]*>Remove</summary>", step)
+    assert f'action="{action}"' in step
+    assert f"Yes, remove {tenancy.person.name}" in html.unescape(step)
+    forms = re.findall(r'<form method="post" action="[^"]*/remove"', body)
+    assert len(forms) == body.count('<details class="confirm">')

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from geoalchemy2.shape import from_shape, to_shape
 from shapely import Point
-from sqlalchemy import func, select
+from sqlalchemy import Numeric, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -167,6 +168,26 @@ def clean_address(data: AddressInput) -> CleanAddress:
     )
 
 
+# -- order ---------------------------------------------------------------------------------
+
+
+def natural_order(column) -> tuple:
+    """Sort keys for door numbers, buildings, entrances and rooms as people count them.
+
+    "101" before "1001", "2" before "10", "17-2" before "17-10", "A3" before "A12": the text
+    before the first digit, then the first run of digits as a number, then the length and
+    the text itself. Plain SQL, so lists are ordered (and paged) by the database.
+    """
+    text = func.coalesce(column, "")
+    digits = func.substring(text, "[0-9]+")
+    return (
+        func.substring(text, "^[^0-9]*"),
+        cast(digits, Numeric).nulls_first(),
+        func.length(text),
+        text,
+    )
+
+
 # -- reading -------------------------------------------------------------------------------
 
 
@@ -177,8 +198,14 @@ def cells_of(session: Session, actor: UserAccount) -> list[GridCell]:
     )
 
 
-def nearby_roads(session: Session, actor: UserAccount, include_id: int | None = None) -> list:
-    """Roads of the district near the actor's cells (all district roads if none are near)."""
+def nearby_roads(
+    session: Session, actor: UserAccount, include_id: Any = None, include_ids: Iterable = ()
+) -> list:
+    """Roads of the district near the actor's cells (all district roads if none are near).
+
+    ``include_id`` and ``include_ids`` (ids, or their text as a form posts them) are added
+    when they are not among them: the road an address has now, the one a user chose.
+    """
     cells = select(GridCell.geom).where(grid_cell_filter(actor)).subquery()
     districts = (
         select(SubDistrict.district_id)
@@ -202,8 +229,9 @@ def nearby_roads(session: Session, actor: UserAccount, include_id: int | None = 
         roads = list(
             session.scalars(select(Road).where(Road.district_id.in_(districts)).order_by(Road.name))
         )
-    if include_id and all(road.id != include_id for road in roads):
-        extra = session.get(Road, include_id)
+    wanted = {int(i) for i in (include_id, *include_ids) if str(i or "").strip().isdigit()}
+    for road_id in sorted(wanted - {road.id for road in roads}):
+        extra = session.get(Road, road_id)
         if extra is not None:
             roads.append(extra)
     return roads
@@ -471,7 +499,8 @@ def search_addresses(
     """Addresses in scope whose normalised text contains the query (trigram index).
 
     A bare number is looked for as a door number, building or room ("17" finds 17号,
-    17栋 and 17室, not 117号 or 170号). Door-level addresses come first. Returns (addresses, more).
+    17栋 and 17室, not 117号 or 170号). Door-level addresses come first, then the order a
+    worker walks, numbers as numbers. Returns (addresses, more).
     """
     text = normalise_address_text(query or "")
     if not text:
@@ -484,8 +513,18 @@ def search_addresses(
     rows = list(
         session.scalars(
             select(Address)
+            .join(Road, Road.id == Address.road_id)
             .where(matches, address_filter(actor))
-            .order_by(Address.parent_id.is_not(None), func.length(Address.full_text), Address.code)
+            .order_by(
+                Address.parent_id.is_not(None),
+                Road.name,
+                *natural_order(Address.door_number),
+                *natural_order(Address.building),
+                *natural_order(Address.entrance),
+                Address.floor.nulls_first(),
+                *natural_order(Address.room),
+                Address.id,
+            )
             .limit(limit + 1)
         )
     )

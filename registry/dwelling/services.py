@@ -12,11 +12,12 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, func, literal, or_, select
+from sqlalchemy import Select, and_, case, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import UserAccount
 from registry.address.models import Address, Road
+from registry.address.services import natural_order
 from registry.audit.services import Action, changed, record
 from registry.dwelling.models import Dwelling, DwellingUse, Occupancy
 from registry.dwelling.status import (
@@ -26,10 +27,12 @@ from registry.dwelling.status import (
     has_pledges,
     legal_capacity,
     occupants_now,
+    residence_is_current,
 )
 from registry.errors import InvalidInput, NotFound
 from registry.organisation.models import Organisation
 from registry.person.identity import IdentityCipher
+from registry.person.models import Relationship, Residence
 from registry.person.services import PersonInput, create_or_find_person, masked_document
 from registry.scope import address_filter, dwelling_filter, get_in_scope
 from registry.validators import (
@@ -241,13 +244,76 @@ def dwelling_with_status(session: Session, actor: UserAccount, dwelling_id: int,
         select(Dwelling).where(Dwelling.id == dwelling_id, dwelling_filter(actor)),
         Dwelling,
         today,
-    )
+    ).add_columns(occupancy_problem(today).label("occupancy_problem"))
     row = session.execute(query).first()
     if row is None:
         raise NotFound()
     dwelling = row[0]
     capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, current_rule(session))
     return dwelling, row, capacity
+
+
+# -- occupancy that contradicts the people living there -----------------------------------
+
+
+class OccupancyProblem:
+    """Why a dwelling's recorded occupancy does not fit the people living there today."""
+
+    VACANT_OCCUPIED = "vacant_occupied"  # 空置, yet somebody lives there
+    TENANTS_ONLY = "tenants_only"  # 自住, yet only tenants (no owner or family) live there
+
+
+OWNER_SIDE = (Relationship.OWNER, Relationship.OWNER_FAMILY)
+TENANT_SIDE = (Relationship.TENANT, Relationship.TENANT_FAMILY)
+
+
+def _residents_now(today: date, relationships) -> Any:
+    """Whether anybody of these relationships lives in ``Dwelling`` today (correlated)."""
+    return (
+        select(Residence.id)
+        .where(
+            Residence.dwelling_id == Dwelling.id,
+            residence_is_current(today),
+            Residence.relationship_to_dwelling.in_(relationships),
+        )
+        .correlate_except(Residence)
+        .exists()
+    )
+
+
+def occupancy_problem(today: date):
+    """An ``OccupancyProblem`` value for ``Dwelling`` in SQL, or NULL when all fits.
+
+    Only flagged, never changed here: the grid worker finds out whether the occupancy or
+    the list of residents is wrong, and corrects that one.
+    """
+    return case(
+        (
+            and_(Dwelling.occupancy == Occupancy.VACANT, occupants_now(Dwelling.id, today) > 0),
+            literal(OccupancyProblem.VACANT_OCCUPIED),
+        ),
+        (
+            and_(
+                Dwelling.occupancy == Occupancy.OWNER_OCCUPIED,
+                _residents_now(today, TENANT_SIDE),
+                ~_residents_now(today, OWNER_SIDE),
+            ),
+            literal(OccupancyProblem.TENANTS_ONLY),
+        ),
+        else_=literal(None),
+    )
+
+
+def suggested_occupancy(problem: str | None, relationships) -> Occupancy | None:
+    """The occupancy the residents' relationships point to, for a one-tap correction."""
+    if problem is None:
+        return None
+    kinds = {str(r) for r in relationships}
+    if kinds & {str(r) for r in TENANT_SIDE}:
+        return Occupancy.RENTED
+    if kinds & {str(r) for r in OWNER_SIDE}:
+        return Occupancy.OWNER_OCCUPIED
+    return Occupancy.OTHER
 
 
 # -- lists: a cell's buildings and dwellings with their status ----------------------------
@@ -263,8 +329,9 @@ class StatusCounts:
     pledges_missing: int = 0
     occupants: int = 0
     over_capacity: int = 0
+    occupancy_to_check: int = 0  # recorded occupancy contradicts the residents
 
-    attention: int = 0  # dwellings with at least one of the three problems
+    attention: int = 0  # dwellings with at least one of the problems above
 
 
 def _capacity_sql(rule):
@@ -283,6 +350,7 @@ def _status_subquery(session: Session, base: Select, today: date):
     query = query.add_columns(
         (capacity if capacity is not None else literal(None)).label("capacity"),
         (Dwelling.occupancy == Occupancy.RENTED).label("is_rented"),
+        occupancy_problem(today).label("occupancy_problem"),
     )
     return query.subquery()
 
@@ -291,6 +359,7 @@ def _counts(sub) -> list:
     rented = sub.c.is_rented
     filing = sub.c.current_filing_id
     over = sub.c.occupants_now > sub.c.capacity
+    contradicted = sub.c.occupancy_problem.is_not(None)
     return [
         func.count(sub.c.dwelling_id),
         func.count().filter(rented),
@@ -298,11 +367,13 @@ def _counts(sub) -> list:
         func.count().filter(filing.is_not(None), ~(sub.c.rental_pledge & sub.c.security_guarantee)),
         func.coalesce(func.sum(sub.c.occupants_now), 0),
         func.count().filter(over),
+        func.count().filter(contradicted),
         func.count().filter(
             or_(
                 and_(rented, filing.is_(None)),
                 and_(filing.is_not(None), ~(sub.c.rental_pledge & sub.c.security_guarantee)),
                 over,
+                contradicted,
             )
         ),
     ]
@@ -324,20 +395,18 @@ def cell_summaries(
     return {row[0]: StatusCounts(*(int(v or 0) for v in row[1:])) for row in rows}
 
 
-def _natural(column):
-    """Order "2" before "10": by length, then text (door numbers and rooms are mostly digits)."""
-    return (func.length(column), column)
-
-
 def address_order() -> tuple:
-    """Road, door number, building, entrance, floor, room: the order a worker walks."""
+    """Road, door number, building, entrance, floor, room: the order a worker walks.
+
+    Numbers count as numbers ("101" before "1001"), see ``natural_order``.
+    """
     return (
         Road.name,
-        *_natural(Address.door_number),
-        *_natural(func.coalesce(Address.building, "")),
-        *_natural(func.coalesce(Address.entrance, "")),
+        *natural_order(Address.door_number),
+        *natural_order(Address.building),
+        *natural_order(Address.entrance),
         Address.floor.nulls_first(),
-        *_natural(func.coalesce(Address.room, "")),
+        *natural_order(Address.room),
         Address.id,
     )
 
@@ -379,6 +448,31 @@ def buildings_of_cell(
     return [(a, counts.get(a.id, StatusCounts())) for a in addresses], total
 
 
+def _with_status(session: Session, query: Select, today: date) -> list:
+    """(row, legal capacity) for a select of (Address, Dwelling or NULL) with status columns."""
+    rule = current_rule(session)
+    query = dwelling_status(query, Dwelling, today).add_columns(
+        occupancy_problem(today).label("occupancy_problem")
+    )
+    rows = []
+    for row in session.execute(query):
+        dwelling = row.Dwelling
+        capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, rule) if dwelling else None
+        rows.append((row, capacity))
+    return rows
+
+
+def dwelling_here(session: Session, actor: UserAccount, address: Address, today: date):
+    """The address's own row (address, its dwelling or None, status) and its capacity."""
+    query = (
+        select(Address, Dwelling)
+        .outerjoin(Dwelling, Dwelling.address_id == Address.id)
+        .where(Address.id == address.id, address_filter(actor))
+    )
+    rows = _with_status(session, query, today)
+    return rows[0] if rows else (None, None)
+
+
 def dwellings_at(
     session: Session,
     actor: UserAccount,
@@ -390,37 +484,26 @@ def dwellings_at(
     """The room-level addresses of a building (one page), each with its dwelling's status.
 
     Rows carry ``address``, ``dwelling`` (or None) and the status columns; they come in
-    entrance, floor, room order so that the page can group them by entrance.
+    entrance, floor, room order (numbers as numbers) so that the page can group them by
+    entrance. The building's own address is not among them (``dwelling_here``), so the
+    total is the number of rooms the list pages through.
     """
-    where = (
-        or_(Address.parent_id == building.id, Address.id == building.id),
-        address_filter(actor),
-    )
+    where = (Address.parent_id == building.id, address_filter(actor))
     total = session.scalar(select(func.count()).select_from(Address).where(*where)) or 0
-    rule = current_rule(session)
-    query = dwelling_status(
-        select(Address, Dwelling).outerjoin(Dwelling, Dwelling.address_id == Address.id),
-        Dwelling,
-        today,
-    )
     query = (
-        query.where(*where)
+        select(Address, Dwelling)
+        .outerjoin(Dwelling, Dwelling.address_id == Address.id)
+        .where(*where)
         .order_by(
-            (Address.id != building.id),
-            *_natural(func.coalesce(Address.entrance, "")),
+            *natural_order(Address.entrance),
             Address.floor.nulls_first(),
-            *_natural(func.coalesce(Address.room, "")),
+            *natural_order(Address.room),
             Address.id,
         )
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
-    rows = []
-    for row in session.execute(query):
-        dwelling = row.Dwelling
-        capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, rule) if dwelling else None
-        rows.append((row, capacity))
-    return rows, total
+    return _with_status(session, query, today), total
 
 
 def needing_attention(
@@ -431,7 +514,8 @@ def needing_attention(
     page: int,
     per_page: int,
 ):
-    """Dwellings of a cell that lack a filing or a pledge, or hold more than their capacity."""
+    """Dwellings of a cell that lack a filing or a pledge, hold more than their capacity, or
+    whose recorded occupancy contradicts the people living there."""
     rule = current_rule(session)
     capacity = _capacity_sql(rule)
     filing = current_filing_id(Dwelling.id, today)
@@ -442,11 +526,12 @@ def needing_attention(
     ]
     if capacity is not None:
         problems.append(occupants_now(Dwelling.id, today) > capacity)
+    problems.append(occupancy_problem(today).is_not(None))
     where = (Address.grid_cell_id == cell_id, dwelling_filter(actor), or_(*problems))
     base = select(Dwelling).join(Address, Address.id == Dwelling.address_id).where(*where)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
     query = (
-        dwelling_status(select(Address, Dwelling), Dwelling, today)
+        select(Address, Dwelling)
         .join_from(Address, Dwelling, Dwelling.address_id == Address.id)
         .where(*where)
         .join(Road, Road.id == Address.road_id)
@@ -454,7 +539,4 @@ def needing_attention(
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
-    rows = []
-    for row in session.execute(query):
-        rows.append((row, legal_capacity(row.Dwelling.floor_area, row.Dwelling.rooms, rule)))
-    return rows, total
+    return _with_status(session, query, today), total

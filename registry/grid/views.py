@@ -211,7 +211,10 @@ def search():
 
 def _render_address_form(form, address=None, unplaced=(), parent=None):
     roads = addresses.nearby_roads(
-        db_session(), current_actor(), include_id=address.road_id if address else None
+        db_session(),
+        current_actor(),
+        include_id=address.road_id if address else None,
+        include_ids=(form.road_id.data,),
     )
     chosen = form.road_id.data
     form.set_roads(roads)
@@ -268,7 +271,7 @@ def address(address_id: int):
         parent = session.scalar(
             select(Address).where(Address.id == record.parent_id, addresses.address_filter(actor))
         )
-    own = next((r for r, _cap in rows if r.Address.id == record.id), None)
+    own, _capacity = dwellings.dwelling_here(session, actor, record, today)
     return render_template(
         "gridwork/address.html",
         address=record,
@@ -276,10 +279,7 @@ def address(address_id: int):
         own=own,
         groups=[
             (entrance, list(group))
-            for entrance, group in groupby(
-                ((r, cap) for r, cap in rows if r.Address.id != record.id),
-                key=lambda pair: pair[0].Address.entrance,
-            )
+            for entrance, group in groupby(rows, key=lambda pair: pair[0].Address.entrance)
         ],
         total=total,
         page=page,
@@ -301,9 +301,22 @@ def edit_address(address_id: int):
             form[name].data = "" if value is None else str(value)
         return _render_address_form(form, address=record)
 
+    # The conflict page names the roads (saved and chosen) rather than showing their ids.
+    chosen = form.road_id.data
+    form.set_roads(
+        addresses.nearby_roads(session, actor, include_id=record.road_id, include_ids=(chosen,))
+    )
+    form.road_id.data = chosen
+
     def reload():
         fresh = get_in_scope(session, actor, Address, address_id)
-        return addresses.address_values(fresh), fresh.version
+        values = addresses.address_values(fresh)
+        form.set_roads(
+            addresses.nearby_roads(
+                session, actor, include_id=values["road_id"], include_ids=(chosen,)
+            )
+        )
+        return values, fresh.version
 
     def render(unplaced):
         fresh = get_in_scope(session, actor, Address, address_id)
@@ -375,6 +388,11 @@ def dwelling(dwelling_id: int):
     shown = [r.person for r in current + former]
     masked = {p.id: masked_document(cipher(), p) for p in shown}
     residences.record_list_views(session, actor, {p.id: p for p in shown}.values(), "dwelling")
+    # A recorded occupancy the residents contradict is shown, never changed: the worker
+    # decides whether the occupancy or the list of residents is wrong.
+    suggested = dwellings.suggested_occupancy(
+        status.occupancy_problem, [stay.relationship_to_dwelling for stay in current]
+    )
     return render_template(
         "gridwork/dwelling.html",
         dwelling=record,
@@ -387,6 +405,9 @@ def dwelling(dwelling_id: int):
         owner=dwellings.owner_label(cipher(), record),
         pledge_links=_pledge_links(status.current_filing_id),
         today=today,
+        problem=status.occupancy_problem,
+        suggested=str(suggested) if suggested else None,
+        values=dwellings.dwelling_values(record),
     )
 
 

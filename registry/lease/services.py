@@ -21,12 +21,14 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import numpy as np
+from flask_babel import LazyString, format_date
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, exists, func, not_, or_, select
 from sqlalchemy.orm import Session, aliased, selectinload
 
 from registry.accounts.models import Role, UserAccount
 from registry.address.models import Address, Road
+from registry.address.services import natural_order
 from registry.address.text import address_full_text
 from registry.area.models import Community, District, SubDistrict
 from registry.audit.services import Action, record
@@ -344,6 +346,19 @@ class Page:
         return max(1, -(-self.total // self.per_page))
 
 
+def _address_order(status) -> tuple:
+    """Road, door number, building, entrance, floor, room; numbers as numbers (101 < 1001)."""
+    return (
+        status.c.road,
+        *natural_order(status.c.door_number),
+        *natural_order(status.c.building),
+        *natural_order(status.c.entrance),
+        status.c.floor.nulls_first(),
+        *natural_order(status.c.room),
+        status.c.id,
+    )
+
+
 def list_my_dwellings(
     session: Session,
     actor: UserAccount,
@@ -360,7 +375,7 @@ def list_my_dwellings(
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     page = max(1, page)
     rows = session.execute(
-        query.order_by(status.c.address, status.c.id).limit(per_page).offset((page - 1) * per_page)
+        query.order_by(*_address_order(status)).limit(per_page).offset((page - 1) * per_page)
     ).all()
     return Page([_row(r, today) for r in rows], total or 0, page, per_page)
 
@@ -377,10 +392,12 @@ def dwelling_row(session: Session, actor: UserAccount, dwelling_id: int, today: 
 def list_reminders(session: Session, actor: UserAccount, today: date) -> list[Reminder]:
     """Filings ending within 30 days first, then each dwelling that lacks something."""
     query, attention, status = _overview_query(actor, today)
-    rows = [_row(r, today) for r in session.execute(query.where(attention))]
+    ordered = query.where(attention).order_by(*_address_order(status))
+    rows = [_row(r, today) for r in session.execute(ordered)]
     found = [reminder for row in rows for reminder in reminders_for(row)]
     order = {"ending": 0, "expired": 1, "unfiled": 2, "pledge": 3}
-    found.sort(key=lambda r: (order.get(r.kind, 4), r.on or date.max, r.dwelling.address, r.kind))
+    # A stable sort: within a kind and a date, the dwellings keep the database's order.
+    found.sort(key=lambda r: (order.get(r.kind, 4), r.on or date.max))
     return found
 
 
@@ -587,6 +604,11 @@ class LeaseInput:
     keep_tenancy_ids: Sequence[int] = ()
 
 
+def shown_date(day: date) -> LazyString:
+    """A date for a message, formatted in the reader's locale when the message is shown."""
+    return LazyString(format_date, day)
+
+
 def _parse_date(value: Any, field_name: str) -> date:
     if isinstance(value, datetime):
         return value.date()
@@ -672,8 +694,8 @@ def _overlap_message(other: LeaseFiling):
         "The term overlaps filing %(number)s (%(start)s to %(end)s): end that one early or "
         "renew it",
         number=other.filing_number,
-        start=other.starts_on.isoformat(),
-        end=(other.ended_on or other.ends_on).isoformat(),
+        start=shown_date(other.starts_on),
+        end=shown_date(other.ended_on or other.ends_on),
     )
 
 
@@ -1062,7 +1084,7 @@ def end_lease_early(
         raise InvalidInput(fields={error.field: [error.message]}) from None
     if day < filing.starts_on:
         message = _l(
-            "The lease cannot end before it starts (%(start)s)", start=filing.starts_on.isoformat()
+            "The lease cannot end before it starts (%(start)s)", start=shown_date(filing.starts_on)
         )
         raise InvalidInput(fields={"ended_on": [message]})
     if day >= filing.ends_on:

@@ -39,7 +39,7 @@ from registry.lease.forms import (
 from registry.lease.models import LeaseFiling, LeaseStatus, PledgeKind, SignerRole
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today as _today
-from registry.web.conflict import render_conflict
+from registry.web.conflict import iso_date_label, render_conflict
 from registry.web.paging import page_number
 from registry.web.session import cipher, db_session
 
@@ -104,8 +104,25 @@ def _conflict_labels() -> dict[str, str]:
     }
 
 
+def _conflict_shown() -> dict:
+    """How the conflict page shows the saved values that are no form field."""
+    return {
+        "status": status_value_label,
+        "starts_on": iso_date_label,
+        "ends_on": iso_date_label,
+        "ended_on": iso_date_label,
+    }
+
+
+def status_value_label(value) -> str:
+    return {
+        LeaseStatus.FILED: _("Filed"),
+        LeaseStatus.ENDED_EARLY: _("Ended early"),
+    }.get(LeaseStatus(value), str(value))
+
+
 def _conflict(error: Conflict, form):
-    return render_conflict(error, form, _conflict_labels(), db_session())
+    return render_conflict(error, form, _conflict_labels(), db_session(), _conflict_shown())
 
 
 def _stale(form, filing_id: int):
@@ -115,7 +132,7 @@ def _stale(form, filing_id: int):
     filing = session.get(LeaseFiling, filing_id)
     session.refresh(filing)
     error = Conflict(current=services.conflict_values(session, filing), version=filing.version)
-    return render_conflict(error, form, _conflict_labels(), None)
+    return render_conflict(error, form, _conflict_labels(), None, _conflict_shown())
 
 
 @blueprint.context_processor
@@ -303,6 +320,12 @@ def _filing_page(
     shown = services.view_filing(session, actor, cipher(), filing_id, today)
     end_form = end_form or EndEarlyForm(formdata=None, ended_on=today.isoformat())
     tenant_form = tenant_form or AddTenantForm(formdata=None)
+    failed = [
+        field
+        for form in (tenant_form, end_form)
+        for field in form
+        if field.errors and not isinstance(field, CSRFTokenField)
+    ]
     return (
         render_template(
             "leases/filing.html",
@@ -315,6 +338,7 @@ def _filing_page(
             can_sign=actor.role in services.SIGNING_ROLES,
             status_label=lease_status_label(shown.filing, today),
             rest=rest or {},
+            failed=failed,
         ),
         status,
     )
