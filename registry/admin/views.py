@@ -57,6 +57,27 @@ def _conflict(form, error: Conflict):
     return render_conflict(error, form, _labels(form), db_session())
 
 
+def _save_edit(form, save, current_after_race, saved_url: str):
+    """Run an edit's save: the response to send, or None to show the form with its errors.
+
+    A stale version found by the service, or a lost race found at the UPDATE itself
+    (StaleDataError), both end on the conflict page with the values saved meanwhile.
+    """
+    try:
+        save()
+    except InvalidInput as error:
+        apply_field_errors(form, error.details.get("fields"))
+        return None
+    except Conflict as error:
+        return _conflict(form, error)
+    except StaleDataError:
+        db_session().rollback()
+        current, version = current_after_race()
+        return _conflict(form, Conflict(current=current, version=version))
+    flash(_("Saved."), "ok")
+    return redirect(saved_url)
+
+
 def _int_arg(name: str) -> int | None:
     value = request.args.get(name, "")
     return int(value) if value.isdigit() else None
@@ -175,22 +196,21 @@ def user_edit(user_id: int):
     status = 200
     if request.method == "POST" and _action() == SAVE:
         if form.validate():
-            try:
-                services.update_user_account(
+
+            def current_after_race():
+                fresh = services.get_user_account(session, actor, user_id)
+                return services.user_current_values(fresh), fresh.version
+
+            response = _save_edit(
+                form,
+                lambda: services.update_user_account(
                     session, actor, user.id, _user_input(form), form.version.data
-                )
-            except InvalidInput as error:
-                apply_field_errors(form, error.details.get("fields"))
-            except Conflict as error:
-                return _conflict(form, error)
-            except StaleDataError:
-                session.rollback()
-                user = services.get_user_account(session, actor, user_id)
-                error = Conflict(current=services.user_current_values(user), version=user.version)
-                return _conflict(form, error)
-            else:
-                flash(_("Saved."), "ok")
-                return redirect(url_for("admin.user_edit", user_id=user.id))
+                ),
+                current_after_race,
+                url_for("admin.user_edit", user_id=user.id),
+            )
+            if response is not None:
+                return response
         status = 422
     return render_template("admin/user_form.html", form=form, user=user, **context), status
 
@@ -570,22 +590,21 @@ def focus_area_edit(area_id: int):
     status = 200
     if request.method == "POST" and _action() == SAVE:
         if form.validate():
-            try:
-                grid.update_focus_area(
+
+            def current_after_race():
+                fresh = grid.get_focus_area(session, actor, area_id)
+                return grid.focus_area_current_values(fresh), fresh.version
+
+            response = _save_edit(
+                form,
+                lambda: grid.update_focus_area(
                     session, actor, area.id, _focus_input(form), form.version.data
-                )
-            except InvalidInput as error:
-                apply_field_errors(form, error.details.get("fields"))
-            except Conflict as error:
-                return _conflict(form, error)
-            except StaleDataError:
-                session.rollback()
-                area = grid.get_focus_area(session, actor, area_id)
-                error = Conflict(current=grid.focus_area_current_values(area), version=area.version)
-                return _conflict(form, error)
-            else:
-                flash(_("Saved."), "ok")
-                return redirect(url_for("admin.focus_area_edit", area_id=area.id))
+                ),
+                current_after_race,
+                url_for("admin.focus_area_edit", area_id=area.id),
+            )
+            if response is not None:
+                return response
         status = 422
     return render_template("admin/focus_area_form.html", form=form, area=area), status
 
