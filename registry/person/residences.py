@@ -36,7 +36,6 @@ from registry.validators import (
     DocumentType,
     FieldError,
     ValidationErrors,
-    resident_id_birth_date,
     validate_birth_date,
     validate_document,
     validate_name,
@@ -210,10 +209,10 @@ def move_in(
         person = find_by_document(session, cipher, kind_of_document, number)
         if person is None:
             # Someone new: their details are needed, and checked with the rest.
-            birth_date = data.birth_date or None
-            if birth_date is None and kind_of_document is DocumentType.RESIDENT_ID:
-                birth_date = resident_id_birth_date(number)
-            details = PersonInput(data.name or "", kind_of_document, number, data.phone, birth_date)
+            # clean_person takes the birth date from the number when none was typed.
+            details = PersonInput(
+                data.name or "", kind_of_document, number, data.phone, data.birth_date or None
+            )
             try:
                 if errors.errors:
                     clean_person(details)  # only to report its errors with the others

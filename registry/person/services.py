@@ -22,6 +22,7 @@ from registry.scope import get_in_scope, person_filter
 from registry.validators import (
     DocumentType,
     ValidationErrors,
+    resident_id_birth_date,
     validate_birth_date,
     validate_document,
     validate_name,
@@ -29,6 +30,7 @@ from registry.validators import (
 )
 
 REVEAL_ROLES = (Role.POLICE_OFFICER, Role.ADMIN)
+BIRTH_DATE_IN_NUMBER = (DocumentType.RESIDENT_ID, DocumentType.HMT_RESIDENCE_PERMIT)
 MIN_REASON_LENGTH = 4
 
 
@@ -71,6 +73,10 @@ def clean_person(data: PersonInput) -> CleanPerson:
     if data.birth_date:
         with errors.collect():
             born = validate_birth_date(data.birth_date)
+    elif number and kind in BIRTH_DATE_IN_NUMBER:
+        # The resident ID (and the permits built like it) carries the birth date: no form
+        # needs to ask for it again.
+        born = resident_id_birth_date(number)
     if errors.errors:
         raise InvalidInput(fields=errors.errors)
     return CleanPerson(name, kind, number, phone, born)
