@@ -27,9 +27,10 @@ from registry.address.text import address_full_text, normalise_address_text
 from registry.area.models import Community, SubDistrict
 from registry.audit.services import Action, changed, record
 from registry.db import SRID
+from registry.edits import load_for_correction
 from registry.errors import InvalidInput
 from registry.grid.models import GridCell
-from registry.scope import address_filter, get_in_scope, grid_cell_filter
+from registry.scope import address_filter, grid_cell_filter
 from registry.validators import FieldError, ValidationErrors
 
 CODE_DIGITS = 8
@@ -432,11 +433,9 @@ def correct_address(
     seen_version: Any,
 ) -> Address:
     """Correct an address's parts or point; its code never changes; stale versions refused."""
-    from registry.web.conflict import check_version
-
-    address = get_in_scope(session, actor, Address, address_id)
-    before = address_values(address)
-    check_version(address, seen_version, before)
+    address, before = load_for_correction(
+        session, actor, Address, address_id, address_values, seen_version
+    )
     clean = clean_address(data)
     community, road, point, full_text = _place(session, actor, clean)
     after = {

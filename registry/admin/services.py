@@ -28,6 +28,7 @@ from registry.area.models import Community, District, PoliceStation, SubDistrict
 from registry.audit.services import Action, changed, record
 from registry.dwelling.models import CapacityRule, Dwelling, managed_dwelling
 from registry.dwelling.status import current_rule
+from registry.edits import check_version
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.grid.models import GridCell, grid_cell_worker
 from registry.scope import dwelling_filter, grid_cell_filter
@@ -38,7 +39,6 @@ from registry.validators import (
     validate_positive_area,
     validate_positive_int,
 )
-from registry.web.conflict import check_version
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{2,49}")
 CODE_RE = re.compile(r"[0-9A-Za-z\-]{1,20}")

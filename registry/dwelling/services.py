@@ -29,6 +29,7 @@ from registry.dwelling.status import (
     occupants_now,
     residence_is_current,
 )
+from registry.edits import load_for_correction
 from registry.errors import InvalidInput, NotFound
 from registry.organisation.models import Organisation
 from registry.person.identity import IdentityCipher
@@ -206,11 +207,9 @@ def correct_dwelling(
     seen_version: Any,
 ) -> Dwelling:
     """Correct use, size, rooms, occupancy or owner; a stale version is refused."""
-    from registry.web.conflict import check_version
-
-    dwelling = get_in_scope(session, actor, Dwelling, dwelling_id)
-    before = dwelling_values(dwelling)
-    check_version(dwelling, seen_version, before)
+    dwelling, before = load_for_correction(
+        session, actor, Dwelling, dwelling_id, dwelling_values, seen_version
+    )
     clean = clean_dwelling(data)
     owner_before = (dwelling.owner_person_id, dwelling.owner_organisation_id)
     owner_after = owner_before

@@ -28,11 +28,11 @@ from registry.address.models import Address
 from registry.area.models import Community, SubDistrict
 from registry.audit.services import Action, changed, record
 from registry.db import SRID
+from registry.edits import check_version
 from registry.errors import InvalidInput, NotFound
 from registry.grid.models import FocusArea, GridCell, focus_area_cell, grid_cell_worker
 from registry.scope import get_in_scope, grid_cell_filter
 from registry.validators import FieldError, ValidationErrors, validate_name
-from registry.web.conflict import check_version
 
 # Cells may share edges; an overlap larger than this (in m²) is refused.
 OVERLAP_TOLERANCE_M2 = 1.0

@@ -39,6 +39,7 @@ from registry.dwelling.status import (
     filing_is_current,
     residence_is_current,
 )
+from registry.edits import check_version
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.lease.models import (
     LeaseFiling,
@@ -1008,8 +1009,6 @@ def conflict_values(session: Session, filing: LeaseFiling) -> dict[str, Any]:
 
 
 def _check_version(session: Session, filing: LeaseFiling, seen_version: Any) -> None:
-    from registry.web.conflict import check_version
-
     check_version(filing, seen_version, conflict_values(session, filing))
 
 

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 from registry.accounts.models import UserAccount
 from registry.address.models import Address
 from registry.audit.services import Action, changed, record
+from registry.edits import load_for_correction
 from registry.errors import InvalidInput
 from registry.organisation.models import Organisation, OrganisationKind
-from registry.scope import address_filter, get_in_scope, organisation_filter
+from registry.scope import address_filter, organisation_filter
 from registry.validators import ValidationErrors, validate_credit_code, validate_name
 
 NAME_MAX_LENGTH = 100
@@ -180,11 +181,9 @@ def correct_organisation(
     seen_version: Any,
 ) -> Organisation:
     """Correct an organisation; a stale version is refused; before and after are logged."""
-    from registry.web.conflict import check_version
-
-    organisation = get_in_scope(session, actor, Organisation, organisation_id)
-    before = organisation_values(organisation)
-    check_version(organisation, seen_version, before)
+    organisation, before = load_for_correction(
+        session, actor, Organisation, organisation_id, organisation_values, seen_version
+    )
     clean = clean_organisation(data)
     address = _address_by_code(session, actor, clean.address_code)
     if _credit_code_taken(session, clean.credit_code, other_than=organisation.id):

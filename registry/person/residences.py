@@ -19,6 +19,7 @@ from registry.accounts.models import Role, UserAccount
 from registry.audit.services import Action, changed, record
 from registry.dwelling.models import Dwelling
 from registry.dwelling.status import residence_is_current
+from registry.edits import check_version
 from registry.errors import InvalidInput, NotFound
 from registry.lease.models import LeaseFiling
 from registry.person.identity import IdentityCipher, mask_document_number
@@ -274,8 +275,6 @@ def move_out(
     today: date | None = None,
 ) -> Residence:
     """Close a residence on the day the person left; the row stays as history."""
-    from registry.web.conflict import check_version
-
     today = today or date.today()
     residence = residence_in_scope(session, actor, residence_id)
     check_version(residence, seen_version, residence_values(residence))
@@ -302,8 +301,6 @@ def correct_residence(
     today: date | None = None,
 ) -> Residence:
     """Correct the dates, the kind (registered/transient) or the relationship of a stay."""
-    from registry.web.conflict import check_version
-
     today = today or date.today()
     residence = residence_in_scope(session, actor, residence_id)
     before = residence_values(residence)

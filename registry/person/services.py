@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, UserAccount
 from registry.audit.services import Action, record
+from registry.edits import check_version
 from registry.errors import Forbidden, InvalidInput
 from registry.person.identity import IdentityCipher, mask_document_number
 from registry.person.models import Person
@@ -176,8 +177,6 @@ def correct_person(
     seen_version: int,
 ) -> Person:
     """Correct a person's details; refuses a stale version; logs before and after (masked)."""
-    from registry.web.conflict import check_version
-
     person = get_in_scope(session, actor, Person, person_id)
     clean = clean_person(data)
     old_number = (

@@ -17,16 +17,6 @@ from wtforms.fields.choices import SelectFieldBase
 from registry.errors import Conflict
 
 
-def check_version(record, submitted_version: Any, current_values: dict[str, Any]) -> None:
-    """Raise Conflict when the form was based on an older version of ``record``."""
-    try:
-        submitted = int(submitted_version)
-    except (TypeError, ValueError):
-        submitted = -1
-    if submitted != record.version:
-        raise Conflict(current=current_values, version=record.version)
-
-
 @dataclass(frozen=True)
 class ConflictRow:
     """One field on the conflict page: both values as a person reads them."""
