@@ -2,8 +2,9 @@
 
 Each test runs the app on the demo database inside a transaction that is rolled back, so
 the demo stays as loaded. grid0001 works cell 1; grid0002 works cell 2 next door. The pages'
-"today" is pinned to ``DEMO_TODAY``; move-in and move-out dates are checked against the
-real date, so the forms here are filled in relative to ``date.today()``.
+"today" is pinned to ``DEMO_TODAY`` and the services check move-in and move-out dates
+against that same day, so the forms here are filled in relative to it: the tests give the
+same answers on any later date.
 """
 
 from __future__ import annotations
@@ -156,7 +157,7 @@ def test_a_grid_workers_whole_day(demo_app, worker, demo_db, cipher):
             "name": "租客乙",
             "phone": "138 1234 5678",
             "birth_date": "",
-            "moved_in": (date.today() - timedelta(days=30)).isoformat(),
+            "moved_in": (DEMO_TODAY - timedelta(days=30)).isoformat(),
             "kind": "transient",
             "relationship": "tenant",
         },
@@ -201,11 +202,11 @@ def test_a_grid_workers_whole_day(demo_app, worker, demo_db, cipher):
     response = post_form(
         worker,
         f"/cells/residences/{residence.id}/move-out",
-        {"version": str(residence.version), "moved_out": date.today()},
+        {"version": str(residence.version), "moved_out": DEMO_TODAY},
     )
     assert response.status_code == 302, response.get_data(as_text=True)
     demo_db.refresh(residence)
-    assert residence.moved_out == date.today()
+    assert residence.moved_out == DEMO_TODAY
     assert demo_db.get(Residence, residence.id) is not None
     page = worker.get(f"/cells/dwellings/{dwelling.id}").get_data(as_text=True)
     assert "History" in page and "租客乙" in page
@@ -337,7 +338,7 @@ def test_move_in_errors_keep_the_input(worker, demo_db):
             "document_number": "110101199003151230",  # wrong check digit
             "name": "新人丙",
             "phone": "12345",
-            "moved_in": (date.today() + timedelta(days=3)).isoformat(),
+            "moved_in": (DEMO_TODAY + timedelta(days=3)).isoformat(),
             "kind": "transient",
             "relationship": "tenant",
         },
@@ -451,7 +452,7 @@ def test_another_workers_records_are_not_found_and_not_changed(worker, demo_db):
             "owner_kind": "none",
         },
         f"/cells/addresses/{address.id}/edit": {"door_number": "1", "road_id": "1"},
-        f"/cells/residences/{resident.id}/move-out": {"moved_out": date.today().isoformat()},
+        f"/cells/residences/{resident.id}/move-out": {"moved_out": DEMO_TODAY.isoformat()},
         f"/cells/residences/{resident.id}/edit": {"moved_in": "2020-01-01", "kind": "registered"},
         f"/cells/people/{resident.person_id}/edit": {"name": "改名"},
         f"/cells/dwellings/{dwelling.id}/move-in": {"document_type": "passport"},
@@ -467,7 +468,7 @@ def test_another_workers_records_are_not_found_and_not_changed(worker, demo_db):
         resident.version,
         resident.person.version,
     ) == versions
-    assert resident.moved_out is None or resident.moved_out < date.today()
+    assert resident.moved_out is None or resident.moved_out < DEMO_TODAY
     assert audit_count(demo_db, "person", resident.person_id, "view") == 0
 
 
@@ -599,7 +600,7 @@ def test_a_stale_move_out_is_refused(worker, demo_db):
         f"/cells/residences/{residence.id}/move-out",
         {
             "version": str(residence.version - 1),
-            "moved_out": date.today().isoformat(),
+            "moved_out": DEMO_TODAY.isoformat(),
         },
     )
     assert response.status_code == 409
