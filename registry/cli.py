@@ -146,6 +146,55 @@ def demo(settings: Settings, size: str, seed: int, if_empty: bool) -> None:
 
 
 @main.group()
+def user() -> None:
+    """Accounts from the command line: the first administrator of a new deployment."""
+
+
+MIN_ADMIN_PASSWORD = 10
+
+
+@user.command("create-admin")
+@click.argument("username")
+@click.option("--display-name", default="系统管理员", show_default=True)
+@click.password_option(help="Asked for twice when not given.")
+@click.pass_obj
+def user_create_admin(settings: Settings, username: str, display_name: str, password: str) -> None:
+    """Create an administrator account; the other accounts are made on the admin pages."""
+    from sqlalchemy import select
+
+    from registry.accounts.models import Role, UserAccount
+    from registry.accounts.services import create_user
+    from registry.audit.services import Action, record
+    from registry.db import make_engine, make_session_factory, transaction
+
+    if len(password) < MIN_ADMIN_PASSWORD:
+        raise click.BadParameter(
+            f"use at least {MIN_ADMIN_PASSWORD} characters", param_hint="password"
+        )
+    engine = make_engine(database_url(settings))
+    with transaction(make_session_factory(engine)) as session:
+        if session.scalar(select(UserAccount.id).where(UserAccount.username == username)):
+            raise click.ClickException(f"an account named {username!r} exists already")
+        account = create_user(
+            session,
+            username=username,
+            display_name=display_name,
+            password=password,
+            role=Role.ADMIN,
+        )
+        record(
+            session,
+            None,
+            Action.CREATE,
+            "user_account",
+            account.id,
+            {"username": [None, username], "role": [None, "admin"], "via": [None, "cli"]},
+        )
+    engine.dispose()
+    click.echo(f"administrator {username} created")
+
+
+@main.group()
 def audit() -> None:
     """The audit trail."""
 

@@ -49,3 +49,35 @@ def test_init_and_demo_against_an_external_server(scratch_database, monkeypatch,
     assert "demo-2026" in first.output and "grid0001" in first.output
     again = runner.invoke(main, ["demo", "--size", "small", "--if-empty"])
     assert again.exit_code == 0 and "loaded already" in again.output
+
+
+def test_first_administrator_is_created_from_the_command_line(
+    scratch_database, monkeypatch, tmp_path
+):
+    from sqlalchemy import text
+
+    from registry import migrate
+    from registry.accounts.passwords import verify_password
+    from registry.db import make_engine
+
+    monkeypatch.setenv("DATABASE_URL", scratch_database)
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    engine = make_engine(scratch_database)
+    migrate.upgrade(engine)
+    runner = CliRunner()
+    short = runner.invoke(main, ["user", "create-admin", "chief", "--password", "short"])
+    assert short.exit_code != 0 and "at least 10" in short.output
+    made = runner.invoke(main, ["user", "create-admin", "chief"], input="a-long-secret\n" * 2)
+    assert made.exit_code == 0, made.output
+    again = runner.invoke(main, ["user", "create-admin", "chief", "--password", "a-long-secret"])
+    assert again.exit_code != 0 and "exists already" in again.output
+    with engine.connect() as connection:
+        role, password_hash = connection.execute(
+            text("SELECT role, password_hash FROM user_account WHERE username = 'chief'")
+        ).one()
+        audited = connection.execute(
+            text("SELECT count(*) FROM audit_log WHERE object_type = 'user_account'")
+        ).scalar_one()
+    engine.dispose()
+    assert role == "admin" and verify_password(password_hash, "a-long-secret")
+    assert audited == 1
