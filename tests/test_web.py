@@ -59,3 +59,12 @@ def test_address_parts_with_markup_are_refused(typed):
 @pytest.mark.parametrize(("typed", "kept"), [("17-1", "17-1"), ("附3", "附3"), ("A座", "A座")])
 def test_address_parts_as_painted_on_walls_are_kept(typed, kept):
     assert _part(typed, "building") == kept
+
+
+def test_chinese_is_the_default_whatever_the_browser_asks(demo_app):
+    client = demo_app.test_client()
+    page = client.get("/login", headers={"Accept-Language": "en-US,en;q=0.9"})
+    assert "登录" in page.get_data(as_text=True)
+    english = client.get("/login?lang=en").get_data(as_text=True)
+    assert "Log in" in english
+    assert "Log in" in client.get("/login").get_data(as_text=True)  # the choice is kept

@@ -12,14 +12,16 @@ DEFAULT_LOCALE = "zh_CN"
 
 
 def select_locale() -> str:
-    """An explicit choice (?lang= or the session) wins; the browser's wish comes next."""
+    """An explicit choice (?lang=, remembered in the session) or else Simplified Chinese."""
     asked = request.args.get("lang")
     if asked in SUPPORTED_LOCALES:
         session["locale"] = asked
     chosen = session.get("locale")
     if chosen in SUPPORTED_LOCALES:
         return chosen
-    return request.accept_languages.best_match(SUPPORTED_LOCALES, DEFAULT_LOCALE)
+    # Chinese unless the user picks English: an office PC's browser language says little
+    # about the person using it, and the pages are written for Chinese first.
+    return DEFAULT_LOCALE
 
 
 def language_switch_url(locale: str) -> str:
