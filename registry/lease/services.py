@@ -39,7 +39,7 @@ from registry.dwelling.status import (
     filing_is_current,
     residence_is_current,
 )
-from registry.edits import check_version
+from registry.edits import check_version, load_for_correction
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.lease.models import (
     LeaseFiling,
@@ -1012,6 +1012,22 @@ def _check_version(session: Session, filing: LeaseFiling, seen_version: Any) -> 
     check_version(filing, seen_version, conflict_values(session, filing))
 
 
+def _filing_for_change(
+    session: Session, actor: UserAccount, filing_id: int, seen_version: Any
+) -> LeaseFiling:
+    """A filing the actor may change, once its version is known to be the one they saw."""
+    _require_role(actor, FILING_ROLES)
+    filing, _current = load_for_correction(
+        session,
+        actor,
+        LeaseFiling,
+        filing_id,
+        lambda record: conflict_values(session, record),
+        seen_version,
+    )
+    return filing
+
+
 def _touch(filing: LeaseFiling) -> None:
     """Count a change of the tenants as an edit of the filing, so stale forms are refused."""
     filing.updated_at = func.now()
@@ -1034,9 +1050,7 @@ def correct_filing(
     today: date,
 ) -> LeaseFiling:
     """Correct a filing's term or rent (a typo), refusing a stale version."""
-    _require_role(actor, FILING_ROLES)
-    filing = get_in_scope(session, actor, LeaseFiling, filing_id)
-    _check_version(session, filing, seen_version)
+    filing = _filing_for_change(session, actor, filing_id, seen_version)
     if filing.status != LeaseStatus.FILED:
         raise InvalidInput(fields={"form": [_l("A filing that was ended cannot be corrected")]})
     errors = ValidationErrors()
@@ -1072,9 +1086,7 @@ def end_lease_early(
     today: date,
 ) -> LeaseFiling:
     """End a filed lease before its term: status ended_early, ``ended_on`` the last day."""
-    _require_role(actor, FILING_ROLES)
-    filing = get_in_scope(session, actor, LeaseFiling, filing_id)
-    _check_version(session, filing, seen_version)
+    filing = _filing_for_change(session, actor, filing_id, seen_version)
     if filing.status != LeaseStatus.FILED:
         raise InvalidInput(fields={"ended_on": [_l("This filing has already ended")]})
     try:
@@ -1114,9 +1126,7 @@ def add_tenant(
     resident_person_id: int | None = None,
 ) -> LeaseTenant:
     """Add a tenant, entered with a document or taken from the dwelling's residents."""
-    _require_role(actor, FILING_ROLES)
-    filing = get_in_scope(session, actor, LeaseFiling, filing_id)
-    _check_version(session, filing, seen_version)
+    filing = _filing_for_change(session, actor, filing_id, seen_version)
     _editable(filing, today)
     current = {t.person_id for t in filing.tenancies if t.removed_on is None}
     if resident_person_id is not None:
