@@ -59,10 +59,6 @@ class Settings:
     data_key: str
     embedded_port: int
 
-    @property
-    def uses_embedded_database(self) -> bool:
-        return self.database_url is None
-
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
     """Read settings from ``environ`` (default: the process environment)."""

@@ -25,15 +25,15 @@ def include_object(obj, name, type_, reflected, compare_to) -> bool:
     return alembic_helpers.include_object(obj, name, type_, reflected, compare_to)
 
 
-def alembic_config(engine: Engine) -> Config:
+def alembic_config() -> Config:
+    """Alembic settings without an ini file; the caller hands over the connection."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_FOLDER))
-    config.attributes["engine"] = engine
     return config
 
 
 def _run(engine: Engine, action, *args) -> None:
-    config = alembic_config(engine)
+    config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         action(config, *args)

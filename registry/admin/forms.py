@@ -22,7 +22,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import Length
-from wtforms.widgets import CheckboxInput, Select, TextArea, html_params
+from wtforms.widgets import Select, html_params
 
 from registry.accounts.models import Role
 
@@ -48,26 +48,10 @@ class HiddenableSelect(Select):
         return super().__call__(field, **kwargs)
 
 
-class HiddenableCheckbox(CheckboxInput):
-    def __call__(self, field, **kwargs):
-        if kwargs.get("type") == "hidden":
-            return Markup(_hidden(field.name, "y" if field.data else ""))
-        return super().__call__(field, **kwargs)
-
-
-class HiddenableTextArea(TextArea):
-    def __call__(self, field, **kwargs):
-        if kwargs.get("type") == "hidden":
-            return Markup(_hidden(field.name, field.data or ""))
-        return super().__call__(field, **kwargs)
-
-
 class CheckboxList:
-    """One labelled check box per choice (44 px rows); hidden inputs with type='hidden'."""
+    """One labelled check box per choice (44 px rows)."""
 
     def __call__(self, field, **kwargs):
-        if kwargs.get("type") == "hidden":
-            return Markup("".join(_hidden(field.name, v) for v in field.data or ()))
         items = []
         for index, choice in enumerate(field.iter_choices()):
             box_id = f"{field.id}-{index}"
@@ -132,11 +116,11 @@ class UserCreateForm(UserScopeFields, FlaskForm):
     username = StringField(_l("Username"), [Length(max=50)])
     password = PasswordField(_l("Password"), [Length(max=200)])
     password_again = PasswordField(_l("Password again"), [Length(max=200)])
-    active = BooleanField(_l("Active"), default=True, widget=HiddenableCheckbox())
+    active = BooleanField(_l("Active"), default=True)
 
 
 class UserEditForm(UserScopeFields, FlaskForm):
-    active = BooleanField(_l("Active (may log in)"), widget=HiddenableCheckbox())
+    active = BooleanField(_l("Active (may log in)"))
     version = HiddenField()
 
 
@@ -163,10 +147,7 @@ class CellForm(FlaskForm):
     )
     geojson_file = FileField(_l("GeoJSON file"))
     drawn_geometry = HiddenField()
-    clip = BooleanField(
-        _l("Cut away what lies outside the community or over other cells"),
-        widget=HiddenableCheckbox(),
-    )
+    clip = BooleanField(_l("Cut away what lies outside the community or over other cells"))
     version = HiddenField()
 
 
@@ -176,7 +157,7 @@ class WorkerForm(FlaskForm):
 
 class FocusAreaForm(FlaskForm):
     name = StringField(_l("Name"), [Length(max=100)])
-    description = TextAreaField(_l("Description"), [Length(max=2000)], widget=HiddenableTextArea())
+    description = TextAreaField(_l("Description"), [Length(max=2000)])
     cell_ids = id_list(_l("Grid cells"))
     cell_community = SelectField(
         _l("Show the cells of"),
