@@ -201,6 +201,29 @@ def demo_database(server_url: str, worker_name: str, data_key: str) -> Iterator[
 
 
 @pytest.fixture
+def race_database(server_url: str, worker_name: str, demo_database: str) -> Iterator[str]:
+    """A copy of the demo district that a test may commit to from several connections.
+
+    Race tests need writers that really commit, concurrently, which the rolled-back
+    transaction of the other fixtures cannot give; the copy is dropped afterwards.
+    """
+    name = f"registry_race_{worker_name}_{secrets.token_hex(3)}"
+    url = recreate_database(server_url, name, template=make_url(demo_database).database)
+    yield url
+    drop_database(server_url, name)
+
+
+@pytest.fixture
+def race_sessions(race_database: str):
+    """A session factory on ``race_database``: each session is its own connection."""
+    from sqlalchemy.orm import sessionmaker
+
+    engine = make_engine(race_database)
+    yield sessionmaker(bind=engine, expire_on_commit=False)
+    engine.dispose()
+
+
+@pytest.fixture
 def demo_connection(demo_database: str):
     """A connection to the demo district inside a transaction rolled back after the test."""
     engine = make_engine(demo_database)

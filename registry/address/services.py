@@ -26,6 +26,7 @@ from registry.address.models import Address, Road
 from registry.address.text import address_full_text, normalise_address_text
 from registry.area.models import Community, SubDistrict
 from registry.audit.services import Action, changed, record
+from registry.constraints import constraint_of
 from registry.db import SRID
 from registry.edits import load_for_correction
 from registry.errors import InvalidInput
@@ -329,11 +330,6 @@ def next_address_code(session: Session, community_code: str) -> str:
     return f"{community_code}{number:0{CODE_DIGITS}d}"
 
 
-def _constraint_of(error: IntegrityError) -> str | None:
-    diag = getattr(error.orig, "diag", None)
-    return getattr(diag, "constraint_name", None)
-
-
 def _duplicate_error() -> InvalidInput:
     return InvalidInput(fields={"door_number": [_l("This address is already registered")]})
 
@@ -401,9 +397,9 @@ def create_address(session: Session, actor: UserAccount, data: AddressInput) -> 
             _check_still_in_scope(session, actor, address)
         except IntegrityError as error:
             savepoint.rollback()
-            if _constraint_of(error) == "uq_address_code":
+            if constraint_of(error) == "uq_address_code":
                 continue  # another worker took the number meanwhile: take the next one
-            if _constraint_of(error) == "uq_address_parts":
+            if constraint_of(error) == "uq_address_parts":
                 raise _duplicate_error() from None
             raise
         except InvalidInput:
@@ -472,7 +468,7 @@ def correct_address(
     except IntegrityError as error:
         savepoint.rollback()
         session.refresh(address)
-        if _constraint_of(error) == "uq_address_parts":
+        if constraint_of(error) == "uq_address_parts":
             raise _duplicate_error() from None
         raise
     except InvalidInput:
