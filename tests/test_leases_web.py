@@ -722,12 +722,12 @@ def test_a_save_that_loses_the_race_after_its_check_gets_the_conflict_page(
     """StaleDataError (the UPDATE matched no row) is shown like any other conflict."""
     from sqlalchemy.orm.exc import StaleDataError
 
-    from registry.lease import services
+    from registry.lease import filings
 
     def lose_the_race(*args, **kwargs):
         raise StaleDataError("UPDATE statement on table 'lease_filing' expected to update 1 row")
 
-    monkeypatch.setattr(services, "end_lease_early", lose_the_race)
+    monkeypatch.setattr(filings, "end_lease_early", lose_the_race)
     filing_id = current_filing(demo_db, "manager1")
     filing = demo_db.get(LeaseFiling, filing_id)
     _page, response = end_early(manager, filing, "2026-11-20")

@@ -27,7 +27,7 @@ from wtforms.csrf.core import CSRFTokenField
 
 from registry.accounts.models import Role
 from registry.errors import Conflict, InvalidInput
-from registry.lease import services
+from registry.lease import changes, filings, overview, pledges, tenants, term
 from registry.lease.forms import (
     AddTenantForm,
     ConfirmForm,
@@ -37,6 +37,7 @@ from registry.lease.forms import (
     SignForm,
 )
 from registry.lease.models import LeaseFiling, LeaseStatus, PledgeKind, SignerRole
+from registry.lease.signature import decode_signature_data_url
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today as _today
 from registry.web.conflict import iso_date_label, render_conflict
@@ -131,7 +132,7 @@ def _stale(form, filing_id: int):
     session.rollback()
     filing = session.get(LeaseFiling, filing_id)
     session.refresh(filing)
-    error = Conflict(current=services.conflict_values(session, filing), version=filing.version)
+    error = Conflict(current=changes.conflict_values(session, filing), version=filing.version)
     return render_conflict(error, form, _conflict_labels(), None, _conflict_shown())
 
 
@@ -194,7 +195,7 @@ def lease_status_label(filing: LeaseFiling, today: date) -> str:
 def my_dwellings():
     attention_only = request.args.get("show") == "attention"
     page = page_number()
-    listing = services.list_my_dwellings(
+    listing = overview.list_my_dwellings(
         db_session(),
         current_actor(),
         _today(),
@@ -210,7 +211,7 @@ def my_dwellings():
 @blueprint.route("/reminders")
 @roles_required(Role.PROPERTY_MANAGER)
 def reminders():
-    found = services.list_reminders(db_session(), current_actor(), _today())
+    found = overview.list_reminders(db_session(), current_actor(), _today())
     return render_template("leases/reminders.html", reminders=found)
 
 
@@ -218,9 +219,9 @@ def reminders():
 @roles_required(*ALL_ROLES)
 def dwelling(dwelling_id: int):
     session, actor = db_session(), current_actor()
-    row = services.dwelling_row(session, actor, dwelling_id, _today())
-    _dwelling, filings = services.filings_of_dwelling(session, actor, dwelling_id)
-    return render_template("leases/dwelling.html", row=row, filings=filings)
+    row = overview.dwelling_row(session, actor, dwelling_id, _today())
+    _dwelling, shown_filings = overview.filings_of_dwelling(session, actor, dwelling_id)
+    return render_template("leases/dwelling.html", row=row, filings=shown_filings)
 
 
 # -- filing a lease and renewing one -------------------------------------------------------
@@ -228,7 +229,7 @@ def dwelling(dwelling_id: int):
 
 def _lease_form_page(form, *, dwelling_id: int, previous=None, rest=None, status=200):
     """The lease form, with the owner and (for a renewal) the old tenants to choose from."""
-    context = services.lease_form_context(
+    context = filings.lease_form_context(
         db_session(), current_actor(), cipher(), dwelling_id, _today(), previous
     )
     form.landlord_choice.choices = [(c, c) for c in context.landlord_choices]
@@ -238,8 +239,8 @@ def _lease_form_page(form, *, dwelling_id: int, previous=None, rest=None, status
     )
 
 
-def _lease_input(form) -> services.LeaseInput:
-    return services.LeaseInput(
+def _lease_input(form) -> filings.LeaseInput:
+    return filings.LeaseInput(
         starts_on=form.starts_on.data,
         ends_on=form.ends_on.data,
         monthly_rent=form.monthly_rent.data,
@@ -262,14 +263,14 @@ def _handle_lease_form(form, *, dwelling_id: int, previous=None):
     session, actor = db_session(), current_actor()
     try:
         if previous is None:
-            filing = services.file_lease(session, actor, cipher(), dwelling_id, _lease_input(form))
+            filing = filings.file_lease(session, actor, cipher(), dwelling_id, _lease_input(form))
         else:
-            filing = services.renew_lease(session, actor, cipher(), previous.id, _lease_input(form))
+            filing = filings.renew_lease(session, actor, cipher(), previous.id, _lease_input(form))
     except InvalidInput as error:
         session.rollback()
         rest = _apply_errors(form, error.details.get("fields", {}))
         if previous is not None:
-            previous = services.get_filing(session, actor, previous.id)
+            previous = filings.get_filing(session, actor, previous.id)
         return _lease_form_page(
             form, dwelling_id=dwelling_id, previous=previous, rest=rest, status=422
         )
@@ -281,13 +282,13 @@ def _handle_lease_form(form, *, dwelling_id: int, previous=None):
 @roles_required(Role.PROPERTY_MANAGER)
 def file_lease(dwelling_id: int):
     session, actor = db_session(), current_actor()
-    dwelling, _filings = services.filings_of_dwelling(session, actor, dwelling_id)
+    dwelling, _filings = overview.filings_of_dwelling(session, actor, dwelling_id)
     form = LeaseForm()
     if request.method == "POST":
         return _handle_lease_form(form, dwelling_id=dwelling.id)
     today = _today()
     form.starts_on.data = today.isoformat()
-    form.ends_on.data = (services.add_years(today, 1) - timedelta(days=1)).isoformat()
+    form.ends_on.data = (term.add_years(today, 1) - timedelta(days=1)).isoformat()
     form.landlord_choice.data = "owner" if dwelling.owner_person_id else "other"
     return _lease_form_page(form, dwelling_id=dwelling.id)
 
@@ -296,11 +297,11 @@ def file_lease(dwelling_id: int):
 @roles_required(Role.PROPERTY_MANAGER)
 def renew_filing(filing_id: int):
     session, actor = db_session(), current_actor()
-    previous = services.get_filing(session, actor, filing_id)
+    previous = filings.get_filing(session, actor, filing_id)
     form = LeaseForm()
     if request.method == "POST":
         return _handle_lease_form(form, dwelling_id=previous.dwelling_id, previous=previous)
-    defaults = services.renewal_defaults(previous)
+    defaults = filings.renewal_defaults(previous)
     form.starts_on.data = defaults["starts_on"].isoformat()
     form.ends_on.data = defaults["ends_on"].isoformat()
     form.monthly_rent.data = str(defaults["monthly_rent"])
@@ -317,7 +318,7 @@ def _filing_page(
 ):
     session, actor = db_session(), current_actor()
     today = _today()
-    shown = services.view_filing(session, actor, cipher(), filing_id, today)
+    shown = filings.view_filing(session, actor, cipher(), filing_id, today)
     end_form = end_form or EndEarlyForm(formdata=None, ended_on=today.isoformat())
     tenant_form = tenant_form or AddTenantForm(formdata=None)
     failed = [
@@ -334,8 +335,8 @@ def _filing_page(
             end_form=end_form,
             tenant_form=tenant_form,
             confirm_form=confirm_form or ConfirmForm(formdata=None),
-            can_edit=actor.role in services.FILING_ROLES,
-            can_sign=actor.role in services.SIGNING_ROLES,
+            can_edit=actor.role in changes.FILING_ROLES,
+            can_sign=actor.role in changes.SIGNING_ROLES,
             status_label=lease_status_label(shown.filing, today),
             rest=rest or {},
             failed=failed,
@@ -354,7 +355,7 @@ def filing(filing_id: int):
 @roles_required(Role.PROPERTY_MANAGER)
 def edit_filing(filing_id: int):
     session, actor = db_session(), current_actor()
-    record = services.get_filing(session, actor, filing_id)
+    record = filings.get_filing(session, actor, filing_id)
     form = CorrectFilingForm()
     rest: dict = {}
     status = 200
@@ -362,7 +363,7 @@ def edit_filing(filing_id: int):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                services.correct_filing(
+                filings.correct_filing(
                     session,
                     actor,
                     filing_id,
@@ -391,7 +392,7 @@ def edit_filing(filing_id: int):
         form.starts_on.data = record.starts_on.isoformat()
         form.ends_on.data = record.ends_on.isoformat()
         form.monthly_rent.data = str(record.monthly_rent)
-    record = services.get_filing(session, actor, filing_id)
+    record = filings.get_filing(session, actor, filing_id)
     return (
         render_template(
             "leases/edit_filing.html", form=form, filing=record, version=version, rest=rest
@@ -429,7 +430,7 @@ def end_early(filing_id: int):
     return _edit_action(
         filing_id,
         form,
-        lambda: services.end_lease_early(
+        lambda: filings.end_lease_early(
             db_session(), current_actor(), filing_id, form.ended_on.data, _seen_version(), _today()
         ),
         _("The lease was ended early."),
@@ -447,7 +448,7 @@ def add_tenant(filing_id: int):
     resident_id = int(resident) if resident and resident.isdigit() else None
 
     def action():
-        services.add_tenant(
+        tenants.add_tenant(
             db_session(),
             current_actor(),
             cipher(),
@@ -472,7 +473,7 @@ def remove_tenant(filing_id: int, tenancy_id: int):
     return _edit_action(
         filing_id,
         form,
-        lambda: services.remove_tenant(
+        lambda: tenants.remove_tenant(
             db_session(), current_actor(), filing_id, tenancy_id, _seen_version(), _today()
         ),
         _("Tenant removed from the lease."),
@@ -496,7 +497,7 @@ def sign_pledge(filing_id: int, kind: str):
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                services.sign_pledge(
+                pledges.sign_pledge(
                     session,
                     actor,
                     cipher(),
@@ -504,7 +505,7 @@ def sign_pledge(filing_id: int, kind: str):
                     kind,
                     signer_key=form.signer.data,
                     confirmed=bool(form.confirm.data),
-                    signature=services.decode_signature_data_url(form.signature.data),
+                    signature=decode_signature_data_url(form.signature.data),
                     today=today,
                     now=datetime.now(UTC),
                 )
@@ -517,7 +518,7 @@ def sign_pledge(filing_id: int, kind: str):
                 return redirect(url_for("leases.filing", filing_id=filing_id))
         else:
             rest, status = _csrf_problem(form), 400
-    context = services.signing_context(session, actor, cipher(), filing_id, kind, today)
+    context = pledges.signing_context(session, actor, cipher(), filing_id, kind, today)
     form.signer.choices = [(s.key, s.person.name) for s in context.signers]
     if request.method == "GET":
         form.signer.data = context.first_unsigned
@@ -529,7 +530,7 @@ def sign_pledge(filing_id: int, kind: str):
 )
 @roles_required(*ALL_ROLES)
 def signature(kind: str, pledge_id: int):
-    image = services.signature_image(db_session(), current_actor(), kind, pledge_id)
+    image = pledges.signature_image(db_session(), current_actor(), kind, pledge_id)
     response = make_response(image)
     response.headers["Content-Type"] = "image/png"
     response.headers["Cache-Control"] = "private, no-store"

@@ -1,0 +1,129 @@
+"""Filing a lease on its own: rent and term rules, people on the lease, filing numbers, roles."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from helpers import account, rented_unfiled_dwelling, resident_id_number
+from lease_helpers import fields_of, landlord_signs, lease
+from sqlalchemy import func, select
+
+from registry.errors import Forbidden, InvalidInput
+from registry.lease import filings
+from registry.lease.models import (
+    LeaseFiling,
+)
+from registry.person.models import Person
+from registry.person.services import PersonInput
+from registry.validators import FieldError
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2500", Decimal("2500.00")),
+        ("１，２００．５", Decimal("1200.50")),
+        ("0", Decimal("0.00")),
+        ("¥3,000", Decimal("3000.00")),
+        (Decimal("12.3"), Decimal("12.30")),
+    ],
+)
+def test_rent_is_normalised(raw, expected):
+    assert filings.validate_rent(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ("", "required"),
+        ("abc", "Enter a number"),
+        ("-1", "cannot be negative"),
+        ("12.345", "two decimal places"),
+        ("1e12", "at most"),
+        ("NaN", "Enter a number"),
+    ],
+)
+def test_bad_rent_is_refused(raw, message):
+    with pytest.raises(FieldError) as caught:
+        filings.validate_rent(raw)
+    assert message in str(caught.value.message)
+
+
+# -- on the demo district ------------------------------------------------------------------
+
+
+def test_a_known_document_under_another_name_is_refused(demo_session, cipher):
+    manager = account(demo_session, "manager1")
+    dwelling_id = rented_unfiled_dwelling(demo_session, "manager1")
+    someone = demo_session.scalars(
+        select(Person).where(Person.document_type == "resident_id").limit(1)
+    ).one()
+    number = cipher.decrypt(bytes(someone.document_ciphertext))
+    wrong = PersonInput("不是这个人", "resident_id", number)
+    with pytest.raises(InvalidInput) as caught:
+        filings.file_lease(demo_session, manager, cipher, dwelling_id, lease([wrong]))
+    assert "tenants-0-name" in fields_of(caught)
+    people = demo_session.scalar(select(func.count()).select_from(Person))
+    right = PersonInput(someone.name, "resident_id", number)
+    filing = filings.file_lease(demo_session, manager, cipher, dwelling_id, lease([right]))
+    assert [t.person_id for t in filing.tenancies] == [someone.id]
+    assert demo_session.scalar(select(func.count()).select_from(Person)) == people
+
+
+def test_term_rules(demo_session, cipher):
+    manager = account(demo_session, "manager1")
+    dwelling_id = rented_unfiled_dwelling(demo_session, "manager1")
+    tenant = PersonInput("测试", "resident_id", resident_id_number("19900101", "111"))
+    for overrides, field, message in (
+        ({"ends_on": "2047-11-02"}, "ends_on", "20 years"),
+        ({"ends_on": "2026-11-01"}, "ends_on", "after the start"),
+        ({"starts_on": "2026-02-30"}, "starts_on", "Not a valid date"),
+        ({"starts_on": ""}, "starts_on", "required"),
+        ({"landlord_choice": "previous"}, "landlord_choice", "Choose the landlord"),
+    ):
+        with pytest.raises(InvalidInput) as caught:
+            filings.file_lease(
+                demo_session, manager, cipher, dwelling_id, lease([tenant], **overrides)
+            )
+        assert message in str(fields_of(caught)[field][0]), overrides
+    filing = filings.file_lease(
+        demo_session, manager, cipher, dwelling_id, lease([tenant], ends_on="2046-10-31")
+    )
+    assert filing.ends_on == date(2046, 10, 31)
+
+
+def test_filing_numbers_are_unique_and_follow_the_district(demo_session, cipher):
+    manager = account(demo_session, "manager1")
+    dwelling_id = rented_unfiled_dwelling(demo_session, "manager1")
+    tenant = PersonInput("测试", "resident_id", resident_id_number("19900101", "112"))
+    first = filings.file_lease(demo_session, manager, cipher, dwelling_id, lease([tenant]))
+    second = filings.file_lease(
+        demo_session,
+        manager,
+        cipher,
+        dwelling_id,
+        lease([tenant], starts_on="2027-11-01", ends_on="2028-10-31"),
+    )
+    assert first.filing_number != second.filing_number
+    assert first.filing_number.startswith("420199-")
+    assert (
+        demo_session.scalar(
+            select(func.count()).where(LeaseFiling.filing_number == first.filing_number)
+        )
+        == 1
+    )
+
+
+def test_only_managers_file_and_only_managers_and_grid_workers_sign(demo_session, cipher):
+    tenant = PersonInput("测试", "resident_id", resident_id_number("19900101", "113"))
+    for username in ("grid0001", "officer1", "admin"):
+        with pytest.raises(Forbidden):
+            filings.file_lease(
+                demo_session, account(demo_session, username), cipher, 1, lease([tenant])
+            )
+    filing_id = demo_session.scalar(select(LeaseFiling.id).limit(1))
+    for username in ("officer1", "admin"):
+        with pytest.raises(Forbidden):
+            landlord_signs(demo_session, account(demo_session, username), cipher, filing_id)

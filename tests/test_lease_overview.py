@@ -1,0 +1,123 @@
+"""The manager's overview and to-do list, checked against the facts and plain SQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from helpers import DEMO_TODAY, account
+from sqlalchemy import text
+
+from registry.lease import overview
+
+
+def test_attention_filter_and_reminders_agree(demo_session):
+    manager = account(demo_session, "manager1")
+    everything = overview.list_my_dwellings(demo_session, manager, DEMO_TODAY, per_page=10_000)
+    flagged = overview.list_my_dwellings(
+        demo_session, manager, DEMO_TODAY, attention_only=True, per_page=10_000
+    )
+    assert 0 < flagged.total < everything.total
+    with_reminders = {row.id for row in everything.rows if overview.reminders_for(row)}
+    assert {row.id for row in flagged.rows} == with_reminders
+    reminders = overview.list_reminders(demo_session, manager, DEMO_TODAY)
+    assert {r.dwelling.id for r in reminders} == with_reminders
+
+
+def test_tenants_not_on_the_lease_match_plain_sql(demo_session):
+    manager = account(demo_session, "manager1")
+    rows = overview.list_my_dwellings(demo_session, manager, DEMO_TODAY, per_page=10_000).rows
+    expected = dict(
+        demo_session.execute(
+            text("""
+            SELECT r.dwelling_id, count(*) FROM residence r
+            JOIN lease_filing l ON l.dwelling_id = r.dwelling_id AND l.status = 'filed'
+                 AND l.starts_on <= :d AND l.ends_on >= :d
+            WHERE r.relationship = 'tenant' AND r.moved_in <= :d
+              AND (r.moved_out IS NULL OR r.moved_out > :d)
+              AND NOT EXISTS (SELECT 1 FROM lease_tenant t WHERE t.lease_filing_id = l.id
+                              AND t.person_id = r.person_id AND t.removed_on IS NULL)
+            GROUP BY r.dwelling_id"""),
+            {"d": DEMO_TODAY},
+        ).all()
+    )
+    assert any(row.tenants_not_on_lease for row in rows)
+    for row in rows:
+        assert row.tenants_not_on_lease == expected.get(row.id, 0), row.id
+
+
+def test_reminder_kinds_follow_the_facts():
+    base = dict(
+        id=1,
+        address="x",
+        short_address="x",
+        occupancy="rented",
+        occupants_now=2,
+        current_filing_id=None,
+        current_number=None,
+        current_ends_on=None,
+        rental_pledge=False,
+        security_guarantee=False,
+        next_starts_on=None,
+        latest_filing_id=None,
+        latest_status=None,
+        latest_ends_on=None,
+        latest_ended_on=None,
+        tenants_not_on_lease=0,
+        tenant_residents=0,
+        today=DEMO_TODAY,
+    )
+
+    def kinds(**changes):
+        return [r.kind for r in overview.reminders_for(overview.DwellingRow(**{**base, **changes}))]
+
+    assert kinds() == ["unfiled"]
+    assert kinds(
+        latest_filing_id=5, latest_status="filed", latest_ends_on=DEMO_TODAY - timedelta(days=3)
+    ) == ["expired"]
+    assert kinds(next_starts_on=DEMO_TODAY + timedelta(days=3)) == []
+    assert kinds(occupancy="vacant") == []
+    assert kinds(occupancy="vacant", tenant_residents=3) == ["tenants_unfiled"]
+    current = dict(current_filing_id=7, current_ends_on=DEMO_TODAY + timedelta(days=30))
+    assert kinds(**current, rental_pledge=True, security_guarantee=True) == ["ending"]
+    assert kinds(**current, rental_pledge=True) == ["ending", "pledge"]
+    assert (
+        kinds(
+            **current,
+            rental_pledge=True,
+            security_guarantee=True,
+            next_starts_on=DEMO_TODAY + timedelta(days=31),
+        )
+        == []
+    )
+    far = dict(
+        current_filing_id=7,
+        current_ends_on=DEMO_TODAY + timedelta(days=31),
+        rental_pledge=True,
+        security_guarantee=True,
+    )
+    assert kinds(**far) == []
+    assert kinds(**far, tenants_not_on_lease=1) == ["tenants_unlisted"]
+
+
+def test_the_managers_list_orders_rooms_as_numbers(demo_session):
+    manager = account(demo_session, "manager1")
+    (first_dwelling, first), (second_dwelling, second) = demo_session.execute(
+        text("""
+        SELECT d.id, d.address_id FROM dwelling d JOIN managed_dwelling m ON m.dwelling_id = d.id
+        JOIN user_account u ON u.id = m.user_id WHERE u.username = 'manager1'
+        ORDER BY d.id LIMIT 2""")
+    ).all()
+    # Two rooms on one floor of one staircase: 1001 and 101, whose text sorts 1001 first.
+    demo_session.execute(
+        text("""
+        UPDATE address a SET road_id = f.road_id, door_number = f.door_number,
+               building = f.building, entrance = f.entrance, floor = 150,
+               room = CASE WHEN a.id = :first THEN '1001' ELSE '101' END,
+               full_text = f.full_text || CASE WHEN a.id = :first THEN '1001室' ELSE '101室' END
+          FROM address f WHERE f.id = :first AND a.id IN (:first, :second)"""),
+        {"first": first, "second": second},
+    )
+    rows = overview.list_my_dwellings(demo_session, manager, DEMO_TODAY, per_page=10_000).rows
+    ours = [row for row in rows if row.id in (first_dwelling, second_dwelling)]
+    assert [row.id for row in ours] == [second_dwelling, first_dwelling]
+    assert ours[0].short_address.endswith("101室") and ours[1].short_address.endswith("1001室")
