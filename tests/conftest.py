@@ -76,6 +76,14 @@ def drop_database(server_url: str, name: str) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # Every process (controller and xdist workers) hashes passwords cheaply: production's
+    # argon2 cost would make each log-in of the suite take most of a second. The
+    # production parameters have a test of their own (tests/test_accounts.py).
+    from argon2 import profiles
+
+    from registry.accounts.passwords import use_parameters
+
+    use_parameters(profiles.CHEAPEST)
     if hasattr(config, "workerinput"):
         return  # a worker: the controller prepared the server already
     server_url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")

@@ -220,3 +220,45 @@ def test_logout_ends_the_session(client, admin):
 
 def test_backslash_next_parameter_is_not_followed(client, admin):
     assert _where_log_in_leads(client, "/\\evil.example/") == "/"
+
+
+def test_production_hashes_with_rfc_9106_low_memory_parameters():
+    """Outside the test suite's cheap configuration, a hash costs 64 MiB, 3 passes, 4 lanes."""
+    import subprocess
+    import sys
+
+    from argon2 import profiles
+
+    from registry.accounts.passwords import PRODUCTION_PARAMETERS
+
+    assert PRODUCTION_PARAMETERS == profiles.RFC_9106_LOW_MEMORY
+    made = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from registry.accounts.passwords import hash_password; print(hash_password('x'))",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert made.stdout.startswith("$argon2id$v=19$m=65536,t=3,p=4$")
+
+
+def test_a_cheaper_hash_is_renewed_at_log_in(session, admin):
+    """A hash made with lower parameters than configured is replaced on the next log-in."""
+    from dataclasses import replace
+
+    from argon2 import profiles
+
+    from registry.accounts import passwords
+
+    admin.password_hash = hash_password("correct horse")  # the suite's cheapest profile
+    session.flush()
+    passwords.use_parameters(replace(profiles.CHEAPEST, time_cost=2, memory_cost=16))
+    try:
+        assert authenticate(session, "admin1", "correct horse") is admin
+        session.refresh(admin)
+        assert "$m=16,t=2,p=1$" in admin.password_hash
+    finally:
+        passwords.use_parameters(profiles.CHEAPEST)

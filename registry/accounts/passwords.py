@@ -1,11 +1,29 @@
-"""Password hashing with argon2id (argon2-cffi's recommended parameters)."""
+"""Password hashing with argon2id.
+
+Production hashes use RFC 9106's low-memory profile (argon2-cffi's default: 64 MiB, three
+passes, four lanes), which costs most of a second of CPU per hash on a small server. That
+cost is the point against a stolen table, and a burden nowhere but in the test suite, which
+switches to argon2-cffi's cheapest profile with :func:`use_parameters` (see
+tests/conftest.py). A hash records its own parameters, so either kind verifies anywhere,
+and a log-in rehashes a password whose hash is cheaper than the configured cost.
+"""
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-_hasher = PasswordHasher()
+PRODUCTION_PARAMETERS = profiles.RFC_9106_LOW_MEMORY
+
+_hasher = PasswordHasher.from_parameters(PRODUCTION_PARAMETERS)
+_dummy_hash: str | None = None
+
+
+def use_parameters(parameters: Parameters) -> None:
+    """Hash with ``parameters`` from now on in this process (the tests' cheap profile)."""
+    global _hasher, _dummy_hash
+    _hasher = PasswordHasher.from_parameters(parameters)
+    _dummy_hash = None
 
 
 def hash_password(password: str) -> str:
@@ -18,6 +36,17 @@ def verify_password(password_hash: str, password: str) -> bool:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
+
+
+def verify_against_nothing(password: str) -> None:
+    """Spend the time of one verification, for a username that does not exist.
+
+    The response time then does not tell a login form's user which usernames exist.
+    """
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = hash_password("registry-dummy-password")
+    verify_password(_dummy_hash, password)
 
 
 def needs_rehash(password_hash: str) -> bool:

@@ -8,12 +8,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, UserAccount
-from registry.accounts.passwords import hash_password, needs_rehash, verify_password
+from registry.accounts.passwords import (
+    hash_password,
+    needs_rehash,
+    verify_against_nothing,
+    verify_password,
+)
 from registry.audit.services import Action, record
-
-# Verifying against a real hash when the account does not exist keeps the response time
-# the same, so a login form does not reveal which usernames exist.
-_DUMMY_HASH = hash_password("registry-dummy-password")
 
 
 def create_user(
@@ -56,7 +57,7 @@ def authenticate(
     """
     user = session.scalar(select(UserAccount).where(UserAccount.username == username.strip()))
     if user is None or not user.active:
-        verify_password(_DUMMY_HASH, password)
+        verify_against_nothing(password)
         return None
     if not verify_password(user.password_hash, password):
         _touch_login_columns(session, user, failed_logins=UserAccount.failed_logins + 1)
