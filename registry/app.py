@@ -41,7 +41,9 @@ def create_app(
     if session_factory is None:
         from registry.cli import database_url
 
-        session_factory = make_session_factory(make_engine(database_url(settings)))
+        session_factory = make_session_factory(
+            make_engine(database_url(settings)), audit_key=settings.audit_key
+        )
     app.extensions["registry.session_factory"] = session_factory
     app.extensions["registry.cipher"] = IdentityCipher(settings.data_key)
     if app.config.get("PROXY_FIX"):

@@ -172,7 +172,7 @@ def user_create_admin(settings: Settings, username: str, display_name: str, pass
             f"use at least {MIN_ADMIN_PASSWORD} characters", param_hint="password"
         )
     engine = make_engine(database_url(settings))
-    with transaction(make_session_factory(engine)) as session:
+    with transaction(make_session_factory(engine, audit_key=settings.audit_key)) as session:
         if session.scalar(select(UserAccount.id).where(UserAccount.username == username)):
             raise click.ClickException(f"an account named {username!r} exists already")
         account = create_user(
@@ -202,18 +202,23 @@ def audit() -> None:
 @audit.command("verify")
 @click.pass_obj
 def audit_verify(settings: Settings) -> None:
-    """Check the hash chain of the audit log; exit 1 when an entry was changed or removed."""
-    from registry.audit.services import verify_chain
+    """Check the audit log's chain, keyed and legacy entries; exit 1 at any broken entry."""
+    from registry.audit.chain import KEYED_HMAC, LEGACY_SHA256, audit_key_bytes, verify_chain
     from registry.db import make_engine, make_session_factory, transaction
 
     engine = make_engine(database_url(settings))
     with transaction(make_session_factory(engine)) as session:
-        problems = verify_chain(session)
+        report = verify_chain(session, audit_key_bytes(settings.audit_key))
     engine.dispose()
-    if problems:
-        for problem in problems:
+    click.echo(
+        f"{report.entries[KEYED_HMAC]} keyed (HMAC-SHA256) entries, "
+        f"{report.entries[LEGACY_SHA256]} legacy (SHA-256) entries"
+    )
+    if report.problems:
+        for problem in report.problems:
             click.echo(f"entry {problem.entry_id}: {problem.problem}", err=True)
-        raise click.ClickException(f"the audit chain is broken at {len(problems)} place(s)")
+        broken = len({problem.entry_id for problem in report.problems})
+        raise click.ClickException(f"the audit chain is broken at {broken} entries")
     click.echo("audit chain intact")
 
 

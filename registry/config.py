@@ -58,6 +58,7 @@ class Settings:
     secret_key: str
     data_key: str
     embedded_port: int
+    audit_key: str
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:
@@ -68,10 +69,18 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     data_key = env.get("REGISTRY_DATA_KEY") or read_or_create_secret(
         folder, "data_key", _random_data_key
     )
+    # The audit chain's HMAC key: same form as the data key, but a key of its own.
+    audit_key = env.get("REGISTRY_AUDIT_KEY") or read_or_create_secret(
+        folder, "audit_key", _random_data_key
+    )
+    from registry.audit.chain import audit_key_bytes
+
+    audit_key_bytes(audit_key)  # a malformed REGISTRY_AUDIT_KEY fails here, not at a commit
     return Settings(
         instance_path=folder,
         database_url=env.get("DATABASE_URL") or None,
         secret_key=secret_key,
         data_key=data_key,
         embedded_port=int(env.get("REGISTRY_PG_PORT", "54329")),
+        audit_key=audit_key,
     )

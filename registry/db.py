@@ -32,6 +32,9 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 SRID = 4326
+# ``session.info`` entry holding the deployment's settings a session needs (the audit key);
+# own_transaction() hands it on, so a side transaction works like its caller's.
+SESSION_SETTINGS = "registry.settings"
 
 
 class Base(DeclarativeBase):
@@ -81,8 +84,11 @@ def make_engine(url: str, **options) -> Engine:
     return create_engine(url, pool_pre_ping=True, future=True, **options)
 
 
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, future=True)
+def make_session_factory(engine: Engine, **settings) -> sessionmaker[Session]:
+    """Sessions on ``engine`` that carry ``settings`` (``audit_key``) in their ``info``."""
+    return sessionmaker(
+        bind=engine, expire_on_commit=False, future=True, info={SESSION_SETTINGS: settings}
+    )
 
 
 @contextmanager
@@ -97,3 +103,23 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+@contextmanager
+def own_transaction(session: Session) -> Iterator[Session]:
+    """A short transaction of its own beside ``session``'s, committed when the block ends.
+
+    For bookkeeping that must outlive the caller's rollback (the entry of a refused
+    reveal): it runs on another connection from the same engine and commits at once, so
+    it neither waits for the caller's transaction nor goes down with it. A session bound
+    to one connection (the tests' rolled-back transaction) gets a savepoint on that
+    connection instead, so tests stay isolated.
+    """
+    own = Session(
+        bind=session.get_bind(),
+        join_transaction_mode="create_savepoint",
+        expire_on_commit=False,
+        info={SESSION_SETTINGS: session.info.get(SESSION_SETTINGS, {})},
+    )
+    with own, own.begin():
+        yield own

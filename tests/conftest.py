@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import DEMO_TODAY, account, log_in
+from helpers import AUDIT_KEY_VARIABLE, DEMO_TODAY, account, log_in, session_info
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
@@ -97,6 +97,7 @@ def pytest_configure(config: pytest.Config) -> None:
     from registry.person.identity import generate_data_key
 
     os.environ[DATA_KEY_VARIABLE] = generate_data_key()
+    os.environ[AUDIT_KEY_VARIABLE] = generate_data_key()
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -118,6 +119,12 @@ def worker_name(request: pytest.FixtureRequest) -> str:
 @pytest.fixture(scope="session")
 def data_key() -> str:
     return os.environ[DATA_KEY_VARIABLE]
+
+
+@pytest.fixture(scope="session")
+def audit_key() -> str:
+    """The audit chain's key for this test session (config form)."""
+    return os.environ[AUDIT_KEY_VARIABLE]
 
 
 @pytest.fixture(scope="session")
@@ -147,7 +154,9 @@ def connection(engine: Engine):
 
 
 def _savepoint_session(connection) -> Iterator[Session]:
-    session = Session(bind=connection, join_transaction_mode="create_savepoint")
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", info=session_info()
+    )
     yield session
     session.close()
 
@@ -180,8 +189,11 @@ def _app_on(connection, database_url: str, data_key: str, instance_path, **confi
         secret_key="test-secret-key",
         data_key=data_key,
         embedded_port=0,
+        audit_key=os.environ[AUDIT_KEY_VARIABLE],
     )
-    factory = sessionmaker(bind=connection, join_transaction_mode="create_savepoint")
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", info=session_info()
+    )
     return create_app(settings, session_factory=factory, TESTING=True, **config)
 
 
@@ -227,7 +239,7 @@ def race_sessions(race_database: str):
     from sqlalchemy.orm import sessionmaker
 
     engine = make_engine(race_database)
-    yield sessionmaker(bind=engine, expire_on_commit=False)
+    yield sessionmaker(bind=engine, expire_on_commit=False, info=session_info())
     engine.dispose()
 
 

@@ -1,10 +1,20 @@
-"""The audit log: every change and every view of a person, chained by hash."""
+"""The audit log: every change and every view of a person, chained by a keyed hash."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, DateTime, Index, LargeBinary, String, Text, func
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Index,
+    LargeBinary,
+    SmallInteger,
+    String,
+    Text,
+    func,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -15,11 +25,15 @@ class AuditEntry(Base):
     """One audited action. Rows are append-only: a trigger refuses UPDATE and DELETE.
 
     ``entry_hash`` covers the entry's content and ``previous_hash``, so an edited or deleted
-    row breaks the chain, which `registry audit verify` detects.
+    row breaks the chain, which `registry audit verify` detects. ``chain_version`` says how
+    the hash was made (registry.audit.chain): 1 plain SHA-256, 2 HMAC with the audit key.
     """
 
     __tablename__ = "audit_log"
-    __table_args__ = (Index("ix_audit_log_object", "object_type", "object_id"),)
+    __table_args__ = (
+        Index("ix_audit_log_object", "object_type", "object_id"),
+        CheckConstraint("chain_version IN (1, 2)", name="chain_version_known"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     occurred_at: Mapped[datetime] = mapped_column(
@@ -35,3 +49,5 @@ class AuditEntry(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     previous_hash: Mapped[bytes | None] = mapped_column(LargeBinary(32))
     entry_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    # No default: every writer states how it hashed (an old writer fails loudly).
+    chain_version: Mapped[int] = mapped_column(SmallInteger)

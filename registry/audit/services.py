@@ -1,25 +1,40 @@
-"""Writing and verifying the audit trail.
+"""Writing the audit trail: entries are queued on the session and written at commit.
 
-Each entry's hash covers its content and the previous entry's hash, so changing or
-removing any entry but the newest breaks the chain at that point. Appends take a
-transaction-level advisory lock so that two requests never chain onto the same entry.
+:func:`record` only queues an entry on the session. When the session commits, all its
+queued entries are written together: the chain lock is taken, the chain's last hash read
+and every entry inserted in one multi-row statement, so the district-wide lock is held for
+the milliseconds of the commit instead of for the whole request, however many people a
+page shows. This works for every boundary (a web request, a CLI command, a test's session)
+because it hangs on SQLAlchemy's session events, not on a particular wrapper.
+
+When the transaction rolls back, its queued changes vanish with it, and a savepoint rolled
+back takes the entries queued inside it. Entries of reads (a view, a reveal, a refused
+reveal) are different: the data was shown, or asked for, whether or not the request's
+writes are kept, so after a rollback they are written in a short transaction of their own.
+
+A query of the audit log through the session writes the queued entries first, as the ORM
+flushes pending objects before a query, so a service or a test sees its own entries.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.orm import Session
+from sqlalchemy import event, insert, select, text
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
+from sqlalchemy.sql.util import find_tables
 
+from registry.audit.chain import audit_key_bytes, canonical, chain_rows
 from registry.audit.models import AuditEntry
+from registry.db import SESSION_SETTINGS, own_transaction
 
 # Arbitrary constant naming the lock that serialises appends to the chain.
 CHAIN_LOCK = 7_310_452_001
+# The session settings entry holding the audit key (config form), see registry.db.
+AUDIT_KEY = "audit_key"
+_QUEUE = "registry.audit.queue"
 
 
 class Action:
@@ -28,36 +43,12 @@ class Action:
     DELETE = "delete"
     VIEW = "view"
     REVEAL = "reveal"
+    REVEAL_REFUSED = "reveal_refused"
     LOGIN = "login"
 
 
-def _canonical(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat()
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-def entry_digest(entry: AuditEntry) -> bytes:
-    """SHA-256 over the entry's content and the previous hash, in a canonical JSON form."""
-    content = {
-        "occurred_at": _canonical(entry.occurred_at),
-        "user_id": entry.user_id,
-        "username": entry.username,
-        "action": entry.action,
-        "object_type": entry.object_type,
-        "object_id": entry.object_id,
-        "changes": _canonical(entry.changes or {}),
-        "reason": entry.reason,
-        "previous": (entry.previous_hash or b"").hex(),
-    }
-    encoded = json.dumps(content, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha256(encoded.encode("utf-8")).digest()
+# Reads of personal data: their entries outlive a rollback of the request's writes.
+READS = frozenset({Action.VIEW, Action.REVEAL, Action.REVEAL_REFUSED})
 
 
 def changed(
@@ -68,6 +59,37 @@ def changed(
     return {name: [before[name], after[name]] for name in names if before[name] != after[name]}
 
 
+@dataclass
+class _Queued:
+    """One entry waiting for its transaction's commit."""
+
+    row: dict[str, Any]
+    opened_in: SessionTransaction  # the innermost transaction when it was recorded
+    written_in: SessionTransaction | None = None  # set once inserted (not yet committed)
+
+    @property
+    def is_read(self) -> bool:
+        return self.row["action"] in READS
+
+
+def _audit_key(session: Session) -> bytes:
+    key = session.info.get(SESSION_SETTINGS, {}).get(AUDIT_KEY)
+    if key is None:
+        raise RuntimeError(
+            "this session has no audit key: make it with registry.db.make_session_factory"
+        )
+    return audit_key_bytes(key)
+
+
+def _queue(session: Session) -> list[_Queued]:
+    return session.info.setdefault(_QUEUE, [])
+
+
+def _innermost(session: Session) -> SessionTransaction:
+    """The transaction an entry belongs to (begun here if the session has none yet)."""
+    return session.get_nested_transaction() or session.get_transaction() or session.begin()
+
+
 def record(
     session: Session,
     actor,
@@ -76,53 +98,107 @@ def record(
     object_id: Any,
     changes: dict[str, Any] | None = None,
     reason: str | None = None,
-) -> AuditEntry:
-    """Append one entry to the chain; the caller's transaction commits it with the change."""
+) -> None:
+    """Queue one entry; the session's commit writes it to the chain with the change."""
+    _audit_key(session)  # refuse here, where the caller is, not at commit
+    row = {
+        "occurred_at": datetime.now(UTC).replace(microsecond=0),
+        "user_id": getattr(actor, "id", None),
+        "username": getattr(actor, "username", None),
+        "action": action,
+        "object_type": object_type,
+        "object_id": str(object_id),
+        "changes": canonical(changes or {}),
+        "reason": reason,
+    }
+    transaction = _innermost(session)  # first: beginning one starts an empty queue
+    _queue(session).append(_Queued(row, transaction))
+
+
+def write_pending(session: Session) -> int:
+    """Write the session's queued entries now, in its transaction; how many were written.
+
+    One lock, one read of the chain's end, one multi-row insert. The advisory lock is a
+    transaction lock: it is held until the session's transaction ends, so this runs at
+    commit (or when the session itself reads the audit log).
+    """
+    waiting = [queued for queued in session.info.get(_QUEUE, ()) if queued.written_in is None]
+    if not waiting:
+        return 0
+    key = _audit_key(session)
+    for queued in waiting:  # first, so the queries below do not write them again
+        queued.written_in = _innermost(session)
     session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CHAIN_LOCK})
     previous = session.scalar(select(AuditEntry.entry_hash).order_by(AuditEntry.id.desc()).limit(1))
-    entry = AuditEntry(
-        occurred_at=datetime.now(UTC).replace(microsecond=0),
-        user_id=getattr(actor, "id", None),
-        username=getattr(actor, "username", None),
-        action=action,
-        object_type=object_type,
-        object_id=str(object_id),
-        changes=_canonical(changes or {}),
-        reason=reason,
-        previous_hash=previous,
-    )
-    entry.entry_hash = entry_digest(entry)
-    session.add(entry)
-    session.flush()
-    return entry
+    rows = chain_rows([queued.row for queued in waiting], previous and bytes(previous), key)
+    session.execute(insert(AuditEntry), rows)
+    return len(waiting)
 
 
-@dataclass(frozen=True)
-class ChainProblem:
-    entry_id: int
-    problem: str
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    """Whether ``transaction`` is ``ancestor`` or was opened inside it."""
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
-def verify_chain(session: Session, batch: int = 5000) -> list[ChainProblem]:
-    """Every entry whose hash or link to its predecessor does not match."""
-    problems: list[ChainProblem] = []
-    previous_hash: bytes | None = None
-    last_id = 0
-    while True:
-        entries = session.scalars(
-            select(AuditEntry).where(AuditEntry.id > last_id).order_by(AuditEntry.id).limit(batch)
-        ).all()
-        if not entries:
-            return problems
-        for entry in entries:
-            stored_previous = bytes(entry.previous_hash) if entry.previous_hash else None
-            if stored_previous != previous_hash:
-                problems.append(ChainProblem(entry.id, "link to the previous entry is broken"))
-            if bytes(entry.entry_hash) != entry_digest(entry):
-                problems.append(ChainProblem(entry.id, "content does not match its hash"))
-            previous_hash = bytes(entry.entry_hash)
-            last_id = entry.id
-        session.expunge_all()
+@event.listens_for(Session, "before_commit")
+def _write_at_commit(session: Session) -> None:
+    if session.get_nested_transaction() is None:  # a savepoint's release keeps them queued
+        write_pending(session)
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_committed(session: Session) -> None:
+    if session.get_nested_transaction() is None:
+        session.info.pop(_QUEUE, None)
+
+
+@event.listens_for(Session, "after_transaction_create")
+def _start_empty(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # nothing carries over from a session closed half-way
+        session.info.pop(_QUEUE, None)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, rolled_back: SessionTransaction) -> None:
+    queue = session.info.get(_QUEUE)
+    if not queue:
+        return
+    if rolled_back.nested:
+        session.info[_QUEUE] = _after_savepoint_rollback(queue, rolled_back)
+        return
+    reads = [queued.row for queued in session.info.pop(_QUEUE) if queued.is_read]
+    if reads:
+        with own_transaction(session) as own:
+            transaction = _innermost(own)
+            _queue(own).extend(_Queued(row, transaction) for row in reads)
+
+
+def _after_savepoint_rollback(queue: list[_Queued], savepoint: SessionTransaction) -> list[_Queued]:
+    """The queue once ``savepoint`` has rolled back: its writes' entries are gone."""
+    kept = []
+    for queued in queue:
+        if _within(queued.written_in, savepoint):
+            queued.written_in = None  # its insert was undone: write it again at commit
+        if _within(queued.opened_in, savepoint):
+            if not queued.is_read:
+                continue
+            queued.opened_in = savepoint.parent
+        kept.append(queued)
+    return kept
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _write_before_reading_the_log(state: ORMExecuteState) -> None:
+    """A query of the audit log sees the session's own queued entries (as autoflush does)."""
+    session = state.session
+    if not state.is_select or not session.info.get(_QUEUE):
+        return
+    if AuditEntry.__table__ in find_tables(state.statement, include_joins=True):
+        write_pending(session)
 
 
 def trail_of(session: Session, object_type: str, object_id: Any) -> list[AuditEntry]:
