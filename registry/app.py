@@ -8,6 +8,7 @@ from flask import Flask
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy.orm import Session, sessionmaker
 
+from registry.clock import deployment_zone
 from registry.config import PROJECT_ROOT, Settings, load_settings
 from registry.db import make_engine, make_session_factory
 from registry.person.identity import IdentityCipher
@@ -22,6 +23,7 @@ def create_app(
 ) -> Flask:
     """Build the app; tests pass ``session_factory`` bound to their rolled-back transaction."""
     settings = settings or load_settings()
+    deployment_zone()  # refuse to start on a mistyped REGISTRY_TIMEZONE
     app = Flask(
         __name__,
         template_folder=str(PROJECT_ROOT / "templates"),

@@ -8,9 +8,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import date
 
 import click
 
+from registry.clock import TimeZoneError, deployment_zone, today_in
 from registry.cluster import ClusterError, EmbeddedCluster, embedded_cluster
 from registry.config import Settings, load_settings
 
@@ -20,13 +22,18 @@ def database_url(settings: Settings) -> str:
     return settings.database_url or embedded_cluster(settings).url()
 
 
+def command_today() -> date:
+    """A CLI command's "today": read once, in the deployment's time zone (registry/clock.py)."""
+    return today_in(deployment_zone())
+
+
 class RegistryGroup(click.Group):
     """Turns the errors meant for people into one clear line instead of a traceback."""
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except ClusterError as error:
+        except (ClusterError, TimeZoneError) as error:
             raise click.ClickException(str(error)) from error
 
 
@@ -34,6 +41,7 @@ class RegistryGroup(click.Group):
 @click.pass_context
 def main(ctx: click.Context) -> None:
     """Rental-housing and transient-population registry."""
+    deployment_zone()  # a mistyped REGISTRY_TIMEZONE stops every command with one clear line
     ctx.obj = load_settings()
 
 
@@ -141,7 +149,7 @@ def demo(settings: Settings, size: str, seed: int, if_empty: bool) -> None:
     if if_empty and not registry_is_empty(database_url(settings)):
         click.echo("A district is loaded already: demo not loaded (drop --if-empty to replace it).")
         return
-    report = load_demo(database_url(settings), settings.data_key, size, seed)
+    report = load_demo(database_url(settings), settings.data_key, size, seed, today=command_today())
     click.echo(report.summary())
 
 
@@ -235,7 +243,9 @@ def bench_load(settings: Settings, size: str, seed: int) -> None:
     """Load the demo district and compare its rate with a plain COPY of the same rows."""
     from registry.demo.benchmark import run_load_benchmark
 
-    click.echo(run_load_benchmark(database_url(settings), settings.data_key, size, seed))
+    click.echo(
+        run_load_benchmark(database_url(settings), settings.data_key, size, seed, command_today())
+    )
 
 
 @main.command("serve")

@@ -31,7 +31,24 @@ AREA_STEP = Decimal("0.01")
 DEFAULT_INT_MAXIMUM = 1000
 NAME_MAX_LENGTH = 50
 HMT_PREFIXES = ("810000", "820000", "830000")
+# Provinces of GB/T 2260 (11-15, 21-23, 31-37, 41-46, 50-54, 61-65, 71, 81, 82): only
+# whether the code exists is checked, never which one it is (DOMAIN.md, "Flags").
+_PROVINCE_CODES = frozenset(
+    f"{code}"
+    for first, last in ((11, 15), (21, 23), (31, 37), (41, 46), (50, 54), (61, 65), (71, 71))
+    for code in range(first, last + 1)
+) | {"81", "82"}
 
+_DATE_PATTERNS = tuple(
+    re.compile(pattern)
+    for pattern in (
+        r"(?P<year>\d{4})-(?P<month>\d{1,2})-(?P<day>\d{1,2})",
+        r"(?P<year>\d{4})/(?P<month>\d{1,2})/(?P<day>\d{1,2})",
+        r"(?P<year>\d{4})\.(?P<month>\d{1,2})\.(?P<day>\d{1,2})",
+        r"(?P<year>\d{4})(?P<month>\d{2})(?P<day>\d{2})",
+        r"(?P<year>\d{4})年(?P<month>\d{1,2})月(?P<day>\d{1,2})日",
+    )
+)
 _RESIDENT_ID_RE = re.compile(r"\d{17}[\dX]")
 _FOREIGN_2017_RE = re.compile(r"[A-Z]{3}\d{12}")
 _FOREIGN_2023_RE = re.compile(r"9\d{16}[\dX]")
@@ -135,28 +152,36 @@ def _compact_document(value: Any, field: str) -> str:
     return _DOCUMENT_SEPARATORS_RE.sub("", _text(value, field)).upper()
 
 
-def _as_date(value: Any, field: str) -> date:
-    """A date from a date, a datetime or an ISO string (YYYY-MM-DD or YYYYMMDD)."""
+def parse_date(value: Any, field: str) -> date:
+    """The one date parser of every form, service and import.
+
+    Accepts a date, a datetime, or text as written in China after NFKC (so full-width
+    digits from an IME count): 2027-01-01, 2027/1/1, 2027.1.1, 20270101, 2027年1月1日.
+    """
     if isinstance(value, datetime):
         return value.date()
     if isinstance(value, date):
         return value
+    text = _text(value, field)
+    match = next(filter(None, (pattern.fullmatch(text) for pattern in _DATE_PATTERNS)), None)
+    if match is None:
+        raise FieldError(field, _l("Not a valid date"))
     try:
-        return date.fromisoformat(_text(value, field))
+        return date(int(match["year"]), int(match["month"]), int(match["day"]))
     except ValueError:
         raise FieldError(field, _l("Not a valid date")) from None
 
 
-def _check_birth_range(born: date, field: str, today: date | None) -> date:
+def _check_birth_range(born: date, field: str, today: date) -> date:
     """Reject birth dates in the future or before 1900."""
-    if born > (today or date.today()):
+    if born > today:
         raise FieldError(field, _l("Birth date is in the future"))
     if born < EARLIEST_BIRTH_DATE:
         raise FieldError(field, _l("Birth date is before 1900"))
     return born
 
 
-def _embedded_birth_date(number: str, field: str, today: date | None) -> date:
+def _embedded_birth_date(number: str, field: str, today: date) -> date:
     """The birth date in digits 7-14 of a GB 11643-style number, checked for sense."""
     try:
         born = date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
@@ -165,7 +190,7 @@ def _embedded_birth_date(number: str, field: str, today: date | None) -> date:
     return _check_birth_range(born, field, today)
 
 
-def _check_gb11643(number: str, field: str, today: date | None) -> str:
+def _check_gb11643(number: str, field: str, today: date) -> str:
     """Length, format, MOD 11-2 check digit and birth date; the region code is not judged."""
     if len(number) != 18:
         raise FieldError(field, _l("Must be 18 characters"))
@@ -180,21 +205,27 @@ def _check_gb11643(number: str, field: str, today: date | None) -> str:
 # -- identity documents --------------------------------------------------------------------
 
 
-def validate_resident_id(
-    value: Any, *, field: str = "document_number", today: date | None = None
-) -> str:
-    """Resident ID (GB 11643) normalised; avoids ric.validate, which rejects real numbers."""
-    return _check_gb11643(_compact_document(value, field), field, today)
+def validate_resident_id(value: Any, *, today: date, field: str = "document_number") -> str:
+    """Resident ID (GB 11643) normalised; avoids ric.validate, which rejects real numbers.
+
+    Unlike the permits built the same way, a resident ID starts with a province code that
+    exists (GB/T 2260); the county digits below it are not judged (retired codes are on
+    millions of cards, and nothing may be derived from them).
+    """
+    number = _check_gb11643(_compact_document(value, field), field, today)
+    if number[:2] not in _PROVINCE_CODES:
+        raise FieldError(field, _l("The first two digits are not a province code"))
+    return number
 
 
-def resident_id_birth_date(number: Any, *, field: str = "document_number") -> date:
+def resident_id_birth_date(number: Any, *, today: date, field: str = "document_number") -> date:
     """Birth date embedded in a resident ID number, after validating the number."""
-    normalised = validate_resident_id(number, field=field)
-    return _embedded_birth_date(normalised, field, None)
+    normalised = validate_resident_id(number, field=field, today=today)
+    return _embedded_birth_date(normalised, field, today)
 
 
 def validate_hmt_residence_permit(
-    value: Any, *, field: str = "document_number", today: date | None = None
+    value: Any, *, today: date, field: str = "document_number"
 ) -> str:
     """Hong Kong/Macao/Taiwan residence permit: 810000/820000/830000 plus GB 11643 rules."""
     number = _compact_document(value, field)
@@ -204,7 +235,7 @@ def validate_hmt_residence_permit(
 
 
 def validate_foreign_permanent_residence(
-    value: Any, *, field: str = "document_number", today: date | None = None
+    value: Any, *, today: date, field: str = "document_number"
 ) -> str:
     """Foreign permanent resident card: 2017 (3 letters + 12 digits) or 2023 (18, from 9)."""
     number = _compact_document(value, field)
@@ -231,8 +262,8 @@ def validate_document(
     document_type: DocumentType | str,
     value: Any,
     *,
+    today: date,
     field: str = "document_number",
-    today: date | None = None,
 ) -> str:
     """Normalised number for the given document type; every entry path goes through here."""
     try:
@@ -304,19 +335,17 @@ def validate_date_order(start: Any, end: Any, field: str = "end") -> date | None
     """The end of an interval, which may be open (None) but never before its start."""
     if end is None or end == "":
         return None
-    end_date = _as_date(end, field)
+    end_date = parse_date(end, field)
     if start is None or start == "":
         return end_date
-    if end_date < _as_date(start, field):
+    if end_date < parse_date(start, field):
         raise FieldError(field, _l("The end date is before the start date"))
     return end_date
 
 
-def validate_birth_date(
-    value: Any, *, field: str = "birth_date", today: date | None = None
-) -> date:
+def validate_birth_date(value: Any, *, today: date, field: str = "birth_date") -> date:
     """Birth date that is neither in the future nor before 1900."""
-    return _check_birth_range(_as_date(value, field), field, today)
+    return _check_birth_range(parse_date(value, field), field, today)
 
 
 # -- numbers -------------------------------------------------------------------------------

@@ -7,10 +7,9 @@ from decimal import Decimal
 
 import pytest
 from flask import url_for
-from helpers import audit_entries, field_errors, log_in, token_of
+from helpers import DEMO_TODAY, audit_entries, field_errors, log_in, token_of
 from sqlalchemy import select
 
-from registry.admin.services import local_today
 from registry.dwelling.models import CapacityRule
 from registry.dwelling.status import current_rule
 from registry.grid.models import FocusArea, GridCell
@@ -100,12 +99,12 @@ def test_focus_area_form_browses_a_communitys_cells_without_saving(admin_client,
 
 
 def test_new_capacity_rule_keeps_the_history(admin_client, demo_db):
-    old = current_rule(demo_db)
+    old = current_rule(demo_db, DEMO_TODAY)
     page = admin_client.get("/admin/capacity-rule").get_data(as_text=True)
     assert "In force" in page and str(old.min_floor_area_per_person) in page
 
     token = token_of(admin_client, "/admin/capacity-rule")
-    today = local_today()
+    today = DEMO_TODAY  # the pinned day, not the machine's
     response = admin_client.post(
         "/admin/capacity-rule",
         data={
@@ -123,7 +122,7 @@ def test_new_capacity_rule_keeps_the_history(admin_client, demo_db):
     assert rules[0].min_floor_area_per_person == old.min_floor_area_per_person  # untouched
     new = rules[1]
     assert (new.min_floor_area_per_person, new.max_people_per_room) == (Decimal("8.50"), 3)
-    assert current_rule(demo_db).id == new.id
+    assert current_rule(demo_db, DEMO_TODAY).id == new.id
     assert audit_entries(demo_db, "capacity_rule", new.id, "create")
 
     page = admin_client.get("/admin/capacity-rule").get_data(as_text=True)
@@ -141,7 +140,7 @@ def test_new_capacity_rule_keeps_the_history(admin_client, demo_db):
     )
     assert "Scheduled" in admin_client.get("/admin/capacity-rule").get_data(as_text=True)
     demo_db.expire_all()
-    assert current_rule(demo_db).id == new.id  # a future rule is not in force yet
+    assert current_rule(demo_db, DEMO_TODAY).id == new.id  # a future rule is not in force yet
 
 
 def test_capacity_rule_errors_name_the_fields(admin_client, demo_db):
@@ -152,7 +151,7 @@ def test_capacity_rule_errors_name_the_fields(admin_client, demo_db):
             "csrf_token": token,
             "min_floor_area_per_person": "-1",
             "max_people_per_room": "2.5",
-            "valid_from": (local_today() - timedelta(days=1)).isoformat(),
+            "valid_from": (DEMO_TODAY - timedelta(days=1)).isoformat(),
         },
     )
     html = response.get_data(as_text=True)

@@ -224,7 +224,7 @@ def test_dwelling_page_shows_capacity_occupants_and_filings(officer, demo_db):
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert re.search(rf'id="occupants-now">{len(residents)}<', html)
-    capacity = legal_capacity(area, rooms, current_rule(demo_db))
+    capacity = legal_capacity(area, rooms, current_rule(demo_db, DEMO_TODAY))
     assert re.search(rf'id="legal-capacity">{capacity}\b', html)
     for person_id in residents:
         assert f'href="/dashboard/people/{person_id}"' in html
@@ -254,6 +254,7 @@ def test_audit_trail_shows_who_did_what_with_numbers_masked(officer, demo_db, re
         resident["id"],
         PersonInput(person.name, "resident_id", resident["number"], "13700001111", None),
         person.version,
+        DEMO_TODAY,
     )
     demo_db.commit()
     url = f"/dashboard/people/{resident['id']}"

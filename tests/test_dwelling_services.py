@@ -41,6 +41,7 @@ def test_a_dwelling_with_an_organisation_as_owner(demo_session, worker, cipher):
             owner_kind="organisation",
             owner_credit_code=organisation.credit_code.lower(),
         ),
+        DEMO_TODAY,
     )
     assert dwelling.owner_organisation_id == organisation.id and dwelling.owner_person_id is None
     assert trail_of(demo_session, "dwelling", dwelling.id)[0].action == "create"
@@ -51,6 +52,7 @@ def test_a_dwelling_with_an_organisation_as_owner(demo_session, worker, cipher):
             cipher,
             building.id,
             DwellingInput(use="commercial", floor_area="1", rooms="1", occupancy="vacant"),
+            DEMO_TODAY,
         )
     assert "address" in caught.value.details["fields"]
 
@@ -71,6 +73,7 @@ def test_owner_errors_name_the_owner_fields(demo_session, worker, cipher):
                 owner_document_type="resident_id",
                 owner_document_number="123",
             ),
+            DEMO_TODAY,
         )
     assert set(caught.value.details["fields"]) == {"owner_name", "owner_document_number"}
     with pytest.raises(InvalidInput) as caught:
@@ -82,6 +85,7 @@ def test_owner_errors_name_the_owner_fields(demo_session, worker, cipher):
             DwellingInput(
                 **base, owner_kind="organisation", owner_credit_code="91420100MA4K0X0X1Q"
             ),
+            DEMO_TODAY,
         )
     assert set(caught.value.details["fields"]) == {"owner_credit_code"}
 
@@ -92,14 +96,18 @@ def test_correcting_logs_only_what_changed_and_refuses_stale_versions(demo_sessi
     same = DwellingInput(**values, owner_kind="keep")
     with pytest.raises(Conflict):
         services.correct_dwelling(
-            demo_session, worker, cipher, dwelling.id, same, dwelling.version + 1
+            demo_session, worker, cipher, dwelling.id, same, dwelling.version + 1, DEMO_TODAY
         )
     before = len(trail_of(demo_session, "dwelling", dwelling.id))
-    services.correct_dwelling(demo_session, worker, cipher, dwelling.id, same, dwelling.version)
+    services.correct_dwelling(
+        demo_session, worker, cipher, dwelling.id, same, dwelling.version, DEMO_TODAY
+    )
     assert len(trail_of(demo_session, "dwelling", dwelling.id)) == before
     owner = dwelling.owner_person_id
     changed = DwellingInput(**(values | {"rooms": values["rooms"] + 1}), owner_kind="keep")
-    services.correct_dwelling(demo_session, worker, cipher, dwelling.id, changed, dwelling.version)
+    services.correct_dwelling(
+        demo_session, worker, cipher, dwelling.id, changed, dwelling.version, DEMO_TODAY
+    )
     entry = trail_of(demo_session, "dwelling", dwelling.id)[-1]
     assert entry.changes == {"rooms": [values["rooms"], values["rooms"] + 1]}
     assert dwelling.owner_person_id == owner
@@ -117,6 +125,7 @@ def test_another_workers_dwelling_is_not_found(demo_session, worker, cipher):
             theirs.id,
             DwellingInput(**services.dwelling_values(theirs), owner_kind="keep"),
             theirs.version,
+            DEMO_TODAY,
         )
 
 

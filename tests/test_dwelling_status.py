@@ -50,7 +50,7 @@ def test_pledge_flags_follow_the_current_filing_of_that_dwelling(demo_session):
 
 
 def test_legal_capacity_takes_the_stricter_of_area_and_rooms(demo_session):
-    rule = current_rule(demo_session)
+    rule = current_rule(demo_session, DEMO_TODAY)
     assert legal_capacity(60, 1, rule) == 2  # 12 by area, 2 by rooms
     assert legal_capacity(12, 3, rule) == 2  # 2 by area, 6 by rooms
     assert legal_capacity(50, 2, None) is None

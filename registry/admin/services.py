@@ -11,10 +11,9 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, or_, select
@@ -26,6 +25,7 @@ from registry.address.models import Address
 from registry.address.text import normalise_address_text
 from registry.area.models import Community, District, PoliceStation, SubDistrict
 from registry.audit.services import Action, changed, record
+from registry.clock import deployment_zone, end_of_day, start_of_day
 from registry.dwelling.models import CapacityRule, Dwelling, managed_dwelling
 from registry.dwelling.status import current_rule
 from registry.edits import check_version
@@ -35,6 +35,7 @@ from registry.scope import dwelling_filter, grid_cell_filter
 from registry.validators import (
     FieldError,
     ValidationErrors,
+    parse_date,
     validate_name,
     validate_positive_area,
     validate_positive_int,
@@ -47,7 +48,6 @@ MAX_PASSWORD_LENGTH = 200
 MAX_AREA_PER_PERSON = Decimal("100")
 MAX_PEOPLE_PER_ROOM = 20
 RULE_NOTE_LENGTH = 200
-LOCAL_TIMEZONE = ZoneInfo("Asia/Shanghai")
 SEARCH_LIMIT = 30
 
 
@@ -716,11 +716,11 @@ class RuleRow:
     created_by: str | None
 
 
-def capacity_rules(session: Session, actor: UserAccount) -> list[RuleRow]:
-    """Every rule, newest first, marked in force, scheduled or superseded."""
+def capacity_rules(session: Session, actor: UserAccount, today: date) -> list[RuleRow]:
+    """Every rule, newest first, marked in force, scheduled or superseded on ``today``."""
     require_admin(actor)
-    in_force = current_rule(session)
-    now = session.scalar(select(func.now()))
+    in_force = current_rule(session, today)
+    tomorrow = end_of_day(today, deployment_zone())
     rows = session.execute(
         select(CapacityRule, UserAccount.username)
         .outerjoin(UserAccount, UserAccount.id == CapacityRule.created_by_id)
@@ -730,7 +730,7 @@ def capacity_rules(session: Session, actor: UserAccount) -> list[RuleRow]:
     for rule, username in rows:
         if in_force is not None and rule.id == in_force.id:
             state = "in_force"
-        elif rule.valid_from > now:
+        elif rule.valid_from >= tomorrow:
             state = "scheduled"
         else:
             state = "superseded"
@@ -738,28 +738,8 @@ def capacity_rules(session: Session, actor: UserAccount) -> list[RuleRow]:
     return result
 
 
-def local_today(timezone: ZoneInfo = LOCAL_TIMEZONE) -> date:
-    return datetime.now(timezone).date()
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        return None
-
-
 def add_capacity_rule(
-    session: Session,
-    actor: UserAccount,
-    data: RuleInput,
-    *,
-    today: date | None = None,
-    timezone: ZoneInfo = LOCAL_TIMEZONE,
+    session: Session, actor: UserAccount, data: RuleInput, today: date
 ) -> CapacityRule:
     """A new rule from a date on (local midnight); earlier rules stay as history.
 
@@ -767,7 +747,6 @@ def add_capacity_rule(
     in force when it was raised.
     """
     require_admin(actor)
-    today = today or local_today(timezone)
     errors = ValidationErrors()
     area = people = valid_from = None
     with errors.collect():
@@ -783,13 +762,11 @@ def add_capacity_rule(
         people = validate_positive_int(
             data.max_people_per_room, "max_people_per_room", maximum=MAX_PEOPLE_PER_ROOM
         )
-    starts = _as_date(data.valid_from)
-    if starts is None:
-        errors.add("valid_from", _l("Not a valid date"))
-    elif starts < today:
-        errors.add("valid_from", _l("A new rule cannot start in the past"))
-    else:
-        valid_from = datetime.combine(starts, time.min, tzinfo=timezone)
+    with errors.collect():
+        starts = parse_date(data.valid_from, "valid_from")
+        if starts < today:
+            raise FieldError("valid_from", _l("A new rule cannot start in the past"))
+        valid_from = start_of_day(starts, deployment_zone())
     note = (data.note or "").strip()
     if len(note) > RULE_NOTE_LENGTH:
         errors.add("note", _l("At most %(maximum)s characters", maximum=RULE_NOTE_LENGTH))

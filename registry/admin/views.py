@@ -31,6 +31,7 @@ from registry.admin.forms import (
 from registry.errors import Conflict, InvalidInput
 from registry.grid import services as grid
 from registry.web.auth import current_actor, roles_required
+from registry.web.clock import today
 from registry.web.conflict import render_conflict
 from registry.web.paging import page_number
 from registry.web.session import db_session
@@ -618,7 +619,7 @@ def capacity_rule():
     session, actor = db_session(), current_actor()
     form = CapacityRuleForm()
     if request.method == "GET":
-        form.valid_from.data = services.local_today().isoformat()
+        form.valid_from.data = today().isoformat()
     status = 200
     if form.validate_on_submit():
         try:
@@ -631,6 +632,7 @@ def capacity_rule():
                     valid_from=form.valid_from.data,
                     note=form.note.data or "",
                 ),
+                today(),
             )
         except InvalidInput as error:
             apply_field_errors(form, error.details.get("fields"))
@@ -639,5 +641,5 @@ def capacity_rule():
             return redirect(url_for("admin.capacity_rule"))
     if request.method == "POST":
         status = 422
-    rules = services.capacity_rules(session, actor)
+    rules = services.capacity_rules(session, actor, today())
     return render_template("admin/capacity_rule.html", form=form, rules=rules), status

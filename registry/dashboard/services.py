@@ -433,7 +433,7 @@ def find_person_by_document(
     except ValueError:
         raise InvalidInput(fields={"document_type": [_l("Unknown document type")]}) from None
     try:
-        normalised = validate_document(kind, number, field="q")
+        normalised = validate_document(kind, number, field="q", today=today)
     except FieldError as error:
         raise InvalidInput(fields={"q": [error.message]}) from None
     person = find_visible_by_document(session, actor, cipher, kind, normalised)
@@ -593,7 +593,7 @@ def dwelling_page(
     _require_desk(actor)
     dwelling = get_in_scope(session, actor, Dwelling, dwelling_id)
     address = dwelling.address
-    capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, current_rule(session))
+    capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, current_rule(session, today))
     residents = [
         ResidentLine(pid, name, kind, str(rel), moved_in)
         for pid, name, kind, rel, moved_in in session.execute(

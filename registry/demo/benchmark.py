@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 
 from registry.db import make_engine
@@ -46,11 +47,11 @@ def plain_copy(url: str, folder: Path, tables: list[TableData]) -> float:
     return seconds
 
 
-def run_load_benchmark(url: str, data_key: str, size: str, seed: int) -> str:
+def run_load_benchmark(url: str, data_key: str, size: str, seed: int, today: date) -> str:
     """Run both loads and return the figures as text."""
     with tempfile.TemporaryDirectory(prefix="registry-bench-") as folder:
         dump = Path(folder)
-        report = load_demo(url, data_key, size, seed, dump_folder=dump)
+        report = load_demo(url, data_key, size, seed, today=today, dump_folder=dump)
         copy_seconds = plain_copy(url, dump, report.copied)
         dump_bytes = sum(path.stat().st_size for path in dump.iterdir())
     rows = report.total_rows

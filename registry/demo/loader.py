@@ -63,13 +63,13 @@ def load_demo(
     size: str,
     seed: int,
     *,
-    today: date | None = None,
+    today: date,
     dump_folder: Path | None = None,
 ) -> LoadReport:
     """Generate the district and COPY it in, all in one transaction."""
     started = time.perf_counter()
     layout = build_layout(SIZES[size], seed)
-    generator = DemoGenerator(layout, IdentityCipher(data_key), today or date.today(), seed)
+    generator = DemoGenerator(layout, IdentityCipher(data_key), today, seed)
     engine = make_engine(url)
     raw = engine.raw_connection()
     try:

@@ -104,7 +104,12 @@ def clean_dwelling(data: DwellingInput) -> CleanDwelling:
 
 
 def _owner(
-    session: Session, actor: UserAccount, cipher: IdentityCipher, data: DwellingInput, kind: str
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    data: DwellingInput,
+    kind: str,
+    today: date,
 ) -> tuple[int | None, int | None]:
     """(owner_person_id, owner_organisation_id) for the chosen kind of owner."""
     if kind == OwnerKind.NONE:
@@ -128,7 +133,7 @@ def _owner(
         document_number=data.owner_document_number or "",
     )
     try:
-        person = create_or_find_person(session, actor, cipher, person_input)
+        person = create_or_find_person(session, actor, cipher, person_input, today)
     except InvalidInput as error:
         fields = {f"owner_{name}": messages for name, messages in error.details["fields"].items()}
         raise InvalidInput(fields=fields) from None
@@ -162,6 +167,7 @@ def create_dwelling(
     cipher: IdentityCipher,
     address_id: int,
     data: DwellingInput,
+    today: date,
 ) -> Dwelling:
     """The dwelling at an address in scope (one per address); audited."""
     address = get_in_scope(session, actor, Address, address_id)
@@ -176,7 +182,7 @@ def create_dwelling(
     if errors.errors:
         raise InvalidInput(fields=errors.errors)
     kind = OwnerKind.NONE if clean.owner_kind == OwnerKind.KEEP else clean.owner_kind
-    owner_person_id, owner_organisation_id = _owner(session, actor, cipher, data, kind)
+    owner_person_id, owner_organisation_id = _owner(session, actor, cipher, data, kind, today)
     dwelling = Dwelling(
         address_id=address.id,
         use=clean.use,
@@ -205,6 +211,7 @@ def correct_dwelling(
     dwelling_id: int,
     data: DwellingInput,
     seen_version: Any,
+    today: date,
 ) -> Dwelling:
     """Correct use, size, rooms, occupancy or owner; a stale version is refused."""
     dwelling, before = load_for_correction(
@@ -214,7 +221,7 @@ def correct_dwelling(
     owner_before = (dwelling.owner_person_id, dwelling.owner_organisation_id)
     owner_after = owner_before
     if clean.owner_kind != OwnerKind.KEEP:
-        owner_after = _owner(session, actor, cipher, data, clean.owner_kind)
+        owner_after = _owner(session, actor, cipher, data, clean.owner_kind, today)
     after = {
         "use": str(clean.use),
         "floor_area": str(clean.floor_area),
@@ -248,7 +255,7 @@ def dwelling_with_status(session: Session, actor: UserAccount, dwelling_id: int,
     if row is None:
         raise NotFound()
     dwelling = row[0]
-    capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, current_rule(session))
+    capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, current_rule(session, today))
     return dwelling, row, capacity
 
 
@@ -343,7 +350,7 @@ def _capacity_sql(rule):
 
 def _status_subquery(session: Session, base: Select, today: date):
     """``base`` (a select over Dwelling joined to Address) with status and capacity flags."""
-    rule = current_rule(session)
+    rule = current_rule(session, today)
     capacity = _capacity_sql(rule)
     query = dwelling_status(base, Dwelling, today)
     query = query.add_columns(
@@ -449,7 +456,7 @@ def buildings_of_cell(
 
 def _with_status(session: Session, query: Select, today: date) -> list:
     """(row, legal capacity) for a select of (Address, Dwelling or NULL) with status columns."""
-    rule = current_rule(session)
+    rule = current_rule(session, today)
     query = dwelling_status(query, Dwelling, today).add_columns(
         occupancy_problem(today).label("occupancy_problem")
     )
@@ -515,7 +522,7 @@ def needing_attention(
 ):
     """Dwellings of a cell that lack a filing or a pledge, hold more than their capacity, or
     whose recorded occupancy contradicts the people living there."""
-    rule = current_rule(session)
+    rule = current_rule(session, today)
     capacity = _capacity_sql(rule)
     filing = current_filing_id(Dwelling.id, today)
     rental, guarantee = has_pledges(filing)

@@ -13,16 +13,21 @@ from sqlalchemy import Select, and_, exists, func, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from registry.clock import deployment_zone, end_of_day
 from registry.dwelling.models import CapacityRule
 from registry.lease.models import LeaseFiling, LeaseStatus, RentalPledge, SecurityGuarantee
 from registry.person.models import Residence
 
 
-def current_rule(session: Session) -> CapacityRule | None:
-    """The capacity rule in force now: the newest one whose ``valid_from`` has passed."""
+def current_rule(session: Session, today: date) -> CapacityRule | None:
+    """The capacity rule in force on ``today``: the newest that started by its end.
+
+    A rule starts at local midnight of its first day, so "by the end of today" in the
+    deployment's time zone, not the database server's ``now()``, decides.
+    """
     return session.scalar(
         select(CapacityRule)
-        .where(CapacityRule.valid_from <= func.now())
+        .where(CapacityRule.valid_from < end_of_day(today, deployment_zone()))
         .order_by(CapacityRule.valid_from.desc(), CapacityRule.id.desc())
         .limit(1)
     )

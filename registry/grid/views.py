@@ -182,18 +182,19 @@ def search():
     session, actor = db_session(), current_actor()
     form = SearchForm(request.form if request.method == "POST" else request.args)
     query = (form.q.data or "").strip()
-    searched_document = residences.as_document_number(query)
+    today = clock.today()
+    searched_document = residences.as_document_number(query, today)
     if searched_document:
         form.q.data = ""
     found = {"addresses": ([], False), "people": ([], False), "organisations": ([], False)}
     masked, homes = {}, {}
     if query:
         found["addresses"] = addresses.search_addresses(session, actor, query)
-        found["people"] = residences.search_people(session, actor, cipher(), query)
+        found["people"] = residences.search_people(session, actor, cipher(), query, today)
         found["organisations"] = organisations.search_organisations(session, actor, query)
         people = found["people"][0]
         masked = {p.id: masked_document(cipher(), p) for p in people}
-        homes = residences.current_homes(session, actor, [p.id for p in people])
+        homes = residences.current_homes(session, actor, [p.id for p in people], today)
         residences.record_list_views(session, actor, people, "search")
     return render_template(
         "gridwork/search.html",
@@ -362,7 +363,7 @@ def new_dwelling(address_id: int):
         created, failed = _save(
             form,
             lambda: dwellings.create_dwelling(
-                session, actor, cipher(), address_id, form.to_input()
+                session, actor, cipher(), address_id, form.to_input(), clock.today()
             ),
             lambda unplaced: _render_dwelling_form(
                 form, get_in_scope(session, actor, Address, address_id), unplaced=unplaced
@@ -434,7 +435,7 @@ def edit_dwelling(dwelling_id: int):
     _saved, failed = _save(
         form,
         lambda: dwellings.correct_dwelling(
-            session, actor, cipher(), dwelling_id, form.to_input(), _version()
+            session, actor, cipher(), dwelling_id, form.to_input(), _version(), clock.today()
         ),
         render,
         DWELLING_LABELS,
@@ -468,7 +469,7 @@ def move_in(dwelling_id: int):
     _created, failed = _save(
         form,
         lambda: residences.move_in(
-            session, actor, cipher(), record.id, form.to_input(), today=clock.today()
+            session, actor, cipher(), record.id, form.to_input(), clock.today()
         ),
         render,
         PERSON_LABELS,
@@ -517,7 +518,7 @@ def move_out(residence_id: int):
     _saved, failed = _save(
         form,
         lambda: residences.move_out(
-            session, actor, residence_id, form.moved_out.data, _version(), today=clock.today()
+            session, actor, residence_id, form.moved_out.data, _version(), clock.today()
         ),
         render,
         PERSON_LABELS,
@@ -559,7 +560,7 @@ def edit_residence(residence_id: int):
     _saved, failed = _save(
         form,
         lambda: residences.correct_residence(
-            session, actor, residence_id, form.to_input(), _version(), today=clock.today()
+            session, actor, residence_id, form.to_input(), _version(), clock.today()
         ),
         render,
         PERSON_LABELS,
@@ -623,7 +624,7 @@ def edit_person(person_id: int):
     _saved, failed = _save(
         form,
         lambda: residences.correct_occupant(
-            session, actor, cipher(), person_id, form.to_input(), _version()
+            session, actor, cipher(), person_id, form.to_input(), _version(), clock.today()
         ),
         render,
         PERSON_LABELS,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from functools import partial
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -37,6 +38,7 @@ from registry.validators import (
     DocumentType,
     FieldError,
     ValidationErrors,
+    parse_date,
     validate_birth_date,
     validate_document,
     validate_name,
@@ -70,18 +72,9 @@ class ResidenceInput:
 
 
 def _date(value: Any, field: str, today: date, required: bool = True) -> date | None:
-    if isinstance(value, date):
-        day = value
-    else:
-        text = unicodedata.normalize("NFKC", str(value or "")).strip()
-        if not text:
-            if required:
-                raise FieldError(field, _l("This field is required"))
-            return None
-        try:
-            day = date.fromisoformat(text)
-        except ValueError:
-            raise FieldError(field, _l("Not a valid date")) from None
+    if not required and (value is None or not str(value).strip()):
+        return None
+    day = parse_date(value, field)
     if day > today:
         raise FieldError(field, _l("The date is in the future"))
     if day.year < 1900:
@@ -179,10 +172,9 @@ def move_in(
     cipher: IdentityCipher,
     dwelling_id: int,
     data: MoveInInput,
-    today: date | None = None,
+    today: date,
 ) -> Residence:
     """A person (found by document, or registered) starts living in a dwelling in scope."""
-    today = today or date.today()
     dwelling = get_in_scope(session, actor, Dwelling, dwelling_id)
     errors = ValidationErrors()
     number = None
@@ -193,7 +185,7 @@ def move_in(
         errors.add("document_type", _l("Unknown document type"))
     if kind_of_document is not None:
         with errors.collect():
-            number = validate_document(kind_of_document, data.document_number)
+            number = validate_document(kind_of_document, data.document_number, today=today)
     moved_in, _out, kind, relationship = _stay(data, errors, today, with_out=False)
     person = None
     if number is None:
@@ -201,7 +193,7 @@ def move_in(
         for field, check in (
             ("name", validate_name),
             ("phone", validate_phone),
-            ("birth_date", validate_birth_date),
+            ("birth_date", partial(validate_birth_date, today=today)),
         ):
             if getattr(data, field):
                 with errors.collect():
@@ -216,9 +208,9 @@ def move_in(
             )
             try:
                 if errors.errors:
-                    clean_person(details)  # only to report its errors with the others
+                    clean_person(details, today)  # only to report its errors with the others
                 else:
-                    person = create_or_find_person(session, actor, cipher, details)
+                    person = create_or_find_person(session, actor, cipher, details, today)
             except InvalidInput as error:
                 for field, messages in error.details["fields"].items():
                     for message in messages:
@@ -272,10 +264,9 @@ def move_out(
     residence_id: int,
     moved_out: Any,
     seen_version: Any,
-    today: date | None = None,
+    today: date,
 ) -> Residence:
     """Close a residence on the day the person left; the row stays as history."""
-    today = today or date.today()
     residence = residence_in_scope(session, actor, residence_id)
     check_version(residence, seen_version, residence_values(residence))
     if residence.moved_out is not None:
@@ -298,10 +289,9 @@ def correct_residence(
     residence_id: int,
     data: ResidenceInput,
     seen_version: Any,
-    today: date | None = None,
+    today: date,
 ) -> Residence:
     """Correct the dates, the kind (registered/transient) or the relationship of a stay."""
-    today = today or date.today()
     residence = residence_in_scope(session, actor, residence_id)
     before = residence_values(residence)
     check_version(residence, seen_version, before)
@@ -334,6 +324,7 @@ def correct_occupant(
     person_id: int,
     data: PersonInput,
     seen_version: Any,
+    today: date,
 ) -> Person:
     """Correct a person's details; a blank document number keeps the stored one.
 
@@ -352,7 +343,7 @@ def correct_occupant(
         data = PersonInput(data.name, document_type, number, data.phone, data.birth_date)
     elif number and data.document_type in set(DocumentType):
         try:
-            normalised = validate_document(data.document_type, number)
+            normalised = validate_document(data.document_type, number, today=today)
         except FieldError:
             normalised = None  # correct_person reports it with the other fields
         other = normalised and find_by_document(session, cipher, data.document_type, normalised)
@@ -360,13 +351,13 @@ def correct_occupant(
             raise InvalidInput(
                 fields={"document_number": [_l("Another person is registered with this document")]}
             )
-    return correct_person(session, actor, cipher, person_id, data, seen_version)
+    return correct_person(session, actor, cipher, person_id, data, seen_version, today)
 
 
 # -- search --------------------------------------------------------------------------------
 
 
-def as_document_number(text: str) -> str | None:
+def as_document_number(text: str, today: date) -> str | None:
     """The masked number if ``text`` is an identity-document number, else None.
 
     Numbers with a check digit count whatever they look like; a passport number only when
@@ -377,7 +368,7 @@ def as_document_number(text: str) -> str | None:
         if document_type is DocumentType.PASSPORT and not any(c.isalpha() for c in compact):
             continue
         try:
-            return mask_document_number(validate_document(document_type, compact))
+            return mask_document_number(validate_document(document_type, compact, today=today))
         except FieldError:
             continue
     return None
@@ -408,7 +399,12 @@ def _candidates(session: Session, actor: UserAccount) -> tuple:
 
 
 def search_people(
-    session: Session, actor: UserAccount, cipher: IdentityCipher, query: str, limit: int = 30
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    query: str,
+    today: date,
+    limit: int = 30,
 ) -> tuple[list[Person], bool]:
     """People in scope by document number (blind index), phone number, or part of a name.
 
@@ -421,7 +417,7 @@ def search_people(
     found: dict[int, Person] = {}
     for document_type in DocumentType:
         try:
-            number = validate_document(document_type, text)
+            number = validate_document(document_type, text, today=today)
         except FieldError:
             continue
         person = find_visible_by_document(session, actor, cipher, document_type, number)
@@ -456,10 +452,9 @@ def search_people(
 
 
 def current_homes(
-    session: Session, actor: UserAccount, person_ids: list[int], today: date | None = None
+    session: Session, actor: UserAccount, person_ids: list[int], today: date
 ) -> dict[int, list[Dwelling]]:
     """Where each person lives now, among the dwellings the actor may see."""
-    today = today or date.today()
     if not person_ids:
         return {}
     homes: dict[int, list[Dwelling]] = {}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, UserAccount
 from registry.audit.services import Action, record
+from registry.clock import deployment_zone, today_in
 from registry.edits import check_version
 from registry.errors import Forbidden, InvalidInput
 from registry.person.identity import IdentityCipher, mask_document_number
@@ -55,8 +56,13 @@ class CleanPerson:
     birth_date: date | None
 
 
-def clean_person(data: PersonInput) -> CleanPerson:
-    """Validate every field at once, so a form can show all its errors together."""
+def clean_person(data: PersonInput, today: date | None = None) -> CleanPerson:
+    """Validate every field at once, so a form can show all its errors together.
+
+    ``today`` judges birth dates. Only the lease services still call without it, until
+    their split lands; they then pass the request's day like every other caller.
+    """
+    today = today or today_in(deployment_zone())
     errors = ValidationErrors()
     name = number = phone = born = None
     kind = DocumentType.RESIDENT_ID
@@ -67,17 +73,17 @@ def clean_person(data: PersonInput) -> CleanPerson:
     except ValueError:
         errors.add("document_type", _l("Unknown document type"))
     with errors.collect():
-        number = validate_document(kind, data.document_number)
+        number = validate_document(kind, data.document_number, today=today)
     if data.phone:
         with errors.collect():
             phone = validate_phone(data.phone)
     if data.birth_date:
         with errors.collect():
-            born = validate_birth_date(data.birth_date)
+            born = validate_birth_date(data.birth_date, today=today)
     elif number and kind in BIRTH_DATE_IN_NUMBER:
         # The resident ID (and the permits built like it) carries the birth date: no form
         # needs to ask for it again.
-        born = resident_id_birth_date(number)
+        born = resident_id_birth_date(number, today=today)
     if errors.errors:
         raise InvalidInput(fields=errors.errors)
     return CleanPerson(name, kind, number, phone, born)
@@ -108,10 +114,14 @@ def find_visible_by_document(
 
 
 def create_or_find_person(
-    session: Session, actor: UserAccount, cipher: IdentityCipher, data: PersonInput
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    data: PersonInput,
+    today: date | None = None,
 ) -> Person:
     """The existing person with this document, or a new one (audited as created)."""
-    clean = clean_person(data)
+    clean = clean_person(data, today)
     existing = find_by_document(session, cipher, clean.document_type, clean.document_number)
     if existing is not None:
         return existing
@@ -175,10 +185,11 @@ def correct_person(
     person_id: int,
     data: PersonInput,
     seen_version: int,
+    today: date,
 ) -> Person:
     """Correct a person's details; refuses a stale version; logs before and after (masked)."""
     person = get_in_scope(session, actor, Person, person_id)
-    clean = clean_person(data)
+    clean = clean_person(data, today)
     old_number = (
         cipher.decrypt(bytes(person.document_ciphertext))
         if (person.document_ciphertext is not None)

@@ -7,6 +7,8 @@ from urllib.parse import quote
 from flask import Flask, request, session
 from flask_babel import Babel, get_locale
 
+from registry.clock import deployment_zone
+
 SUPPORTED_LOCALES = ("zh_CN", "en")
 DEFAULT_LOCALE = "zh_CN"
 
@@ -43,7 +45,8 @@ def language_switch_url(locale: str) -> str:
 
 def init_i18n(app: Flask) -> None:
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LOCALE)
-    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", "Asia/Shanghai")
+    # Dates and times on the pages are shown in the deployment's zone, like "today".
+    app.config.setdefault("BABEL_DEFAULT_TIMEZONE", deployment_zone().key)
     app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(app.root_path + "/translations")
     Babel(app, locale_selector=select_locale)
     app.jinja_env.globals["get_locale"] = get_locale
