@@ -6,7 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from helpers import account, rented_unfiled_dwelling, resident_id_number
+from helpers import DEMO_TODAY, account, rented_unfiled_dwelling, resident_id_number
 from lease_helpers import fields_of, landlord_signs, lease
 from sqlalchemy import func, select
 
@@ -63,11 +63,13 @@ def test_a_known_document_under_another_name_is_refused(demo_session, cipher):
     number = cipher.decrypt(bytes(someone.document_ciphertext))
     wrong = PersonInput("不是这个人", "resident_id", number)
     with pytest.raises(InvalidInput) as caught:
-        filings.file_lease(demo_session, manager, cipher, dwelling_id, lease([wrong]))
+        filings.file_lease(demo_session, manager, cipher, dwelling_id, lease([wrong]), DEMO_TODAY)
     assert "tenants-0-name" in fields_of(caught)
     people = demo_session.scalar(select(func.count()).select_from(Person))
     right = PersonInput(someone.name, "resident_id", number)
-    filing = filings.file_lease(demo_session, manager, cipher, dwelling_id, lease([right]))
+    filing = filings.file_lease(
+        demo_session, manager, cipher, dwelling_id, lease([right]), DEMO_TODAY
+    )
     assert [t.person_id for t in filing.tenancies] == [someone.id]
     assert demo_session.scalar(select(func.count()).select_from(Person)) == people
 
@@ -85,11 +87,16 @@ def test_term_rules(demo_session, cipher):
     ):
         with pytest.raises(InvalidInput) as caught:
             filings.file_lease(
-                demo_session, manager, cipher, dwelling_id, lease([tenant], **overrides)
+                demo_session, manager, cipher, dwelling_id, lease([tenant], **overrides), DEMO_TODAY
             )
         assert message in str(fields_of(caught)[field][0]), overrides
     filing = filings.file_lease(
-        demo_session, manager, cipher, dwelling_id, lease([tenant], ends_on="2046-10-31")
+        demo_session,
+        manager,
+        cipher,
+        dwelling_id,
+        lease([tenant], ends_on="2046-10-31"),
+        DEMO_TODAY,
     )
     assert filing.ends_on == date(2046, 10, 31)
 
@@ -98,13 +105,16 @@ def test_filing_numbers_are_unique_and_follow_the_district(demo_session, cipher)
     manager = account(demo_session, "manager1")
     dwelling_id = rented_unfiled_dwelling(demo_session, "manager1")
     tenant = PersonInput("测试", "resident_id", resident_id_number("19900101", "112"))
-    first = filings.file_lease(demo_session, manager, cipher, dwelling_id, lease([tenant]))
+    first = filings.file_lease(
+        demo_session, manager, cipher, dwelling_id, lease([tenant]), DEMO_TODAY
+    )
     second = filings.file_lease(
         demo_session,
         manager,
         cipher,
         dwelling_id,
         lease([tenant], starts_on="2027-11-01", ends_on="2028-10-31"),
+        DEMO_TODAY,
     )
     assert first.filing_number != second.filing_number
     assert first.filing_number.startswith("420199-")
@@ -121,7 +131,12 @@ def test_only_managers_file_and_only_managers_and_grid_workers_sign(demo_session
     for username in ("grid0001", "officer1", "admin"):
         with pytest.raises(Forbidden):
             filings.file_lease(
-                demo_session, account(demo_session, username), cipher, 1, lease([tenant])
+                demo_session,
+                account(demo_session, username),
+                cipher,
+                1,
+                lease([tenant]),
+                DEMO_TODAY,
             )
     filing_id = demo_session.scalar(select(LeaseFiling.id).limit(1))
     for username in ("officer1", "admin"):

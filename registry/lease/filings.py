@@ -42,14 +42,13 @@ from registry.lease.term import (
     is_in_force,
     overlap_message,
     overlapping_filing,
-    parse_date,
     shown_date,
 )
 from registry.person.identity import IdentityCipher
 from registry.person.models import Person, Relationship, Residence
 from registry.person.services import PersonInput, create_or_find_person, find_by_document
 from registry.scope import get_in_scope
-from registry.validators import FieldError, ValidationErrors
+from registry.validators import FieldError, ValidationErrors, parse_date
 
 MAX_RENT = Decimal("99999999.99")  # Numeric(10, 2)
 RENT_STEP = Decimal("0.01")
@@ -200,6 +199,7 @@ def _clean_lease(
     dwelling: Dwelling,
     data: LeaseInput,
     previous: LeaseFiling | None,
+    today: date,
 ) -> _CleanLease:
     """Check everything before anything is written, and report every problem at once."""
     errors = ValidationErrors()
@@ -225,7 +225,7 @@ def _clean_lease(
     elif choice == "previous" and previous is not None:
         landlord_id = previous.landlord_person_id
     elif choice == "other" and data.landlord is not None:
-        clean = clean_person_into(errors, session, cipher, data.landlord, "landlord-")
+        clean = clean_person_into(errors, session, cipher, data.landlord, "landlord-", today)
         if clean is not None:
             landlord_input = data.landlord
             landlord_document = (clean.document_type, clean.document_number)
@@ -247,7 +247,7 @@ def _clean_lease(
         if is_blank(row):
             continue
         prefix = f"tenants-{position}-"
-        clean = clean_person_into(errors, session, cipher, row, prefix)
+        clean = clean_person_into(errors, session, cipher, row, prefix, today)
         if clean is None:
             continue
         key = (clean.document_type, clean.document_number)
@@ -305,16 +305,17 @@ def file_lease(
     cipher: IdentityCipher,
     dwelling_id: int,
     data: LeaseInput,
+    today: date,
     *,
     renews: LeaseFiling | None = None,
 ) -> LeaseFiling:
     """File a lease for a dwelling in scope: validate all, then create people and filing."""
     require_role(actor, FILING_ROLES)
     dwelling = get_in_scope(session, actor, Dwelling, dwelling_id)
-    clean = _clean_lease(session, cipher, dwelling, data, renews)
+    clean = _clean_lease(session, cipher, dwelling, data, renews, today)
     landlord_id = clean.landlord_id
     if clean.landlord_input is not None:
-        landlord_id = create_or_find_person(session, actor, cipher, clean.landlord_input).id
+        landlord_id = create_or_find_person(session, actor, cipher, clean.landlord_input, today).id
     new_id, number = _allocate_filing_number(session, dwelling)
     filing = LeaseFiling(
         id=new_id,
@@ -335,7 +336,7 @@ def file_lease(
     record(session, actor, Action.CREATE, "lease_filing", filing.id, changes)
     people = [t.person_id for t in clean.kept]
     for row in clean.tenant_inputs:
-        person = create_or_find_person(session, actor, cipher, row)
+        person = create_or_find_person(session, actor, cipher, row, today)
         people.append(person.id)
     for person_id in dict.fromkeys(people):
         add_tenancy(session, actor, filing, person_id, clean.starts_on)
@@ -343,12 +344,17 @@ def file_lease(
 
 
 def renew_lease(
-    session: Session, actor: UserAccount, cipher: IdentityCipher, filing_id: int, data: LeaseInput
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    filing_id: int,
+    data: LeaseInput,
+    today: date,
 ) -> LeaseFiling:
     """A new filing that follows ``filing_id`` for the same dwelling (the old one stays)."""
     require_role(actor, FILING_ROLES)
     previous = get_in_scope(session, actor, LeaseFiling, filing_id)
-    return file_lease(session, actor, cipher, previous.dwelling_id, data, renews=previous)
+    return file_lease(session, actor, cipher, previous.dwelling_id, data, today, renews=previous)
 
 
 def get_filing(session: Session, actor: UserAccount, filing_id: int) -> LeaseFiling:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -55,6 +56,7 @@ def clean_person_into(
     cipher: IdentityCipher,
     data: PersonInput,
     prefix: str,
+    today: date,
 ):
     """Validate one person's fields into ``errors`` under ``prefix``; the clean data or None.
 
@@ -62,7 +64,7 @@ def clean_person_into(
     silently would put the wrong person on the lease.
     """
     try:
-        clean = clean_person(data)
+        clean = clean_person(data, today)
     except InvalidInput as error:
         for name, messages in error.details.get("fields", {}).items():
             for message in messages:

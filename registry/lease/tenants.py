@@ -92,14 +92,16 @@ def add_tenant(
         person_id = resident
     else:
         errors = ValidationErrors()
-        clean = clean_person_into(errors, session, cipher, person or PersonInput("", "", ""), "")
+        clean = clean_person_into(
+            errors, session, cipher, person or PersonInput("", "", ""), "", today
+        )
         if clean is not None:
             existing = find_by_document(session, cipher, clean.document_type, clean.document_number)
             if existing is not None and existing.id in current:
                 errors.add("document_number", _l("This person is already a tenant on this lease"))
         if errors.errors:
             raise InvalidInput(fields=errors.errors)
-        person_id = create_or_find_person(session, actor, cipher, person).id
+        person_id = create_or_find_person(session, actor, cipher, person, today).id
     if person_id in current:
         raise InvalidInput(fields={"form": [_l("This person is already a tenant on this lease")]})
     tenancy = add_tenancy(session, actor, filing, person_id, max(today, filing.starts_on))

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import unicodedata
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from flask_babel import LazyString, format_date
@@ -12,7 +11,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from registry.lease.models import LeaseFiling, LeaseStatus
-from registry.validators import FieldError, ValidationErrors
+from registry.validators import ValidationErrors, parse_date
 
 MAX_TERM_YEARS = 20  # Civil Code art. 705: a lease term may not exceed twenty years
 
@@ -20,20 +19,6 @@ MAX_TERM_YEARS = 20  # Civil Code art. 705: a lease term may not exceed twenty y
 def shown_date(day: date) -> LazyString:
     """A date for a message, formatted in the reader's locale when the message is shown."""
     return LazyString(format_date, day)
-
-
-def parse_date(value: Any, field_name: str) -> date:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = unicodedata.normalize("NFKC", str(value or "")).strip()
-    if not text:
-        raise FieldError(field_name, _l("This field is required"))
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise FieldError(field_name, _l("Not a valid date")) from None
 
 
 def add_years(day: date, years: int) -> date:

@@ -263,9 +263,13 @@ def _handle_lease_form(form, *, dwelling_id: int, previous=None):
     session, actor = db_session(), current_actor()
     try:
         if previous is None:
-            filing = filings.file_lease(session, actor, cipher(), dwelling_id, _lease_input(form))
+            filing = filings.file_lease(
+                session, actor, cipher(), dwelling_id, _lease_input(form), _today()
+            )
         else:
-            filing = filings.renew_lease(session, actor, cipher(), previous.id, _lease_input(form))
+            filing = filings.renew_lease(
+                session, actor, cipher(), previous.id, _lease_input(form), _today()
+            )
     except InvalidInput as error:
         session.rollback()
         rest = _apply_errors(form, error.details.get("fields", {}))

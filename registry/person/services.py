@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, UserAccount
 from registry.audit.services import Action, record
-from registry.clock import deployment_zone, today_in
 from registry.edits import check_version
 from registry.errors import Forbidden, InvalidInput
 from registry.person.identity import IdentityCipher, mask_document_number
@@ -56,13 +55,8 @@ class CleanPerson:
     birth_date: date | None
 
 
-def clean_person(data: PersonInput, today: date | None = None) -> CleanPerson:
-    """Validate every field at once, so a form can show all its errors together.
-
-    ``today`` judges birth dates. Only the lease services still call without it, until
-    their split lands; they then pass the request's day like every other caller.
-    """
-    today = today or today_in(deployment_zone())
+def clean_person(data: PersonInput, today: date) -> CleanPerson:
+    """Validate every field at once, so a form can show all its errors together."""
     errors = ValidationErrors()
     name = number = phone = born = None
     kind = DocumentType.RESIDENT_ID
@@ -118,7 +112,7 @@ def create_or_find_person(
     actor: UserAccount,
     cipher: IdentityCipher,
     data: PersonInput,
-    today: date | None = None,
+    today: date,
 ) -> Person:
     """The existing person with this document, or a new one (audited as created)."""
     clean = clean_person(data, today)
