@@ -14,12 +14,27 @@ from registry.validators import FieldError
 
 
 def count_ink(data: bytes) -> int:
-    width, height = struct.unpack(">II", data[16:24])
-    body = b""
-    for kind, payload in signature._png_chunks(data):
-        if kind == b"IDAT":
-            body += payload
-    return signature._ink_pixels(zlib.decompress(body), width, height, 4, 10**9)
+    with signature.decode_png(data) as image:
+        return signature.ink_pixels(image)
+
+
+def crafted_png(width: int, height: int, payload: bytes | None = None) -> bytes:
+    """An RGBA PNG of one colour whose every row uses the Paeth filter, as an attacker sends.
+
+    A few kilobytes on the wire; a hand-written decoder spent seconds of CPU on it.
+    """
+    rows = (
+        payload
+        if payload is not None
+        else b"".join(b"\x04" + bytes(width * 4) for _ in range(height))
+    )
+    header = struct.pack(">IIBBBBB", width, height, 8, 6, 0, 0, 0)
+    return (
+        signature.PNG_MAGIC
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows, 9))
+        + chunk(b"IEND", b"")
+    )
 
 
 @pytest.mark.parametrize("filters", [(0,), (1,), (2,), (3,), (4,), (0, 1, 2, 3, 4)])
@@ -61,20 +76,53 @@ def test_bad_signatures_are_refused_with_a_reason(data, message):
     assert message in str(caught.value.message)
 
 
-def test_a_corrupted_byte_fails_the_crc_check():
+@pytest.mark.parametrize("position", [40, -17])  # a chunk's type; the image data's last byte
+def test_a_corrupted_byte_fails_the_crc_check(position):
     data = bytearray(make_png(stroke()))
-    data[40] ^= 0x55
-    with pytest.raises(FieldError):
+    data[position] ^= 0x55
+    with pytest.raises(FieldError, match="not a valid PNG"):
         signature.validate_signature_png(bytes(data))
 
 
+def test_a_crafted_megapixel_png_is_refused_as_blank():
+    """The 5 KB, 1000 x 1000 image of the review: within the limits, so decoded, and blank."""
+    data = crafted_png(1000, 1000)
+    assert len(data) < 8 * 1024
+    with pytest.raises(FieldError, match="blank"):
+        signature.validate_signature_png(data)
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "message"),
+    [
+        (1001, 1000, "The signature image is too large"),
+        (2001, 10, "The signature image is too large"),
+        (10, 2001, "The signature image is too large"),
+        (0, 10, "The signature is not a valid PNG image"),
+    ],
+)
+def test_an_image_beyond_the_pixel_limit_is_refused_before_it_is_decoded(
+    width, height, message, monkeypatch
+):
+    def never(*args, **kwargs):
+        raise AssertionError("decoded an image beyond the limits")
+
+    monkeypatch.setattr(signature.Image.Image, "load", never)
+    with pytest.raises(FieldError) as caught:
+        signature.validate_signature_png(crafted_png(width, height, payload=b"\x00" * 16))
+    assert str(caught.value.message) == message
+
+
 def test_image_data_beyond_the_declared_size_is_refused():
-    """A small header with a flood of compressed zeros behind it (a decompression bomb)."""
+    """A small header with a flood of compressed zeros behind it (a decompression bomb).
+
+    Pillow stops inflating once the declared 10 x 10 pixels are filled; they are blank.
+    """
     header = struct.pack(">IIBBBBB", 10, 10, 8, 6, 0, 0, 0)
     bomb = zlib.compress(bytes(50_000_000), 9)
     data = signature.PNG_MAGIC + chunk(b"IHDR", header) + chunk(b"IDAT", bomb) + chunk(b"IEND", b"")
     assert len(data) < signature.SIGNATURE_MAX_BYTES
-    with pytest.raises(FieldError, match="not a valid PNG"):
+    with pytest.raises(FieldError, match="blank"):
         signature.validate_signature_png(data)
 
 
@@ -89,6 +137,3 @@ def test_data_urls_are_decoded_or_fail_the_png_check():
     assert not signature.decode_signature_data_url("data:image/png;base64,@@@").startswith(
         signature.PNG_MAGIC
     )
-
-
-# -- rent and term -------------------------------------------------------------------------
