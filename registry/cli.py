@@ -110,7 +110,11 @@ def _upgrade(settings: Settings) -> None:
     from registry.db import make_engine
 
     engine = make_engine(database_url(settings))
-    migrate.upgrade(engine)
+    try:
+        migrate.upgrade(engine)
+    except migrate.MigrationRefused as refused:
+        engine.dispose()
+        raise click.ClickException(str(refused)) from refused
     click.echo(f"schema at revision {migrate.current_revision(engine)}")
     engine.dispose()
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from geoalchemy2 import alembic_helpers
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from registry.config import PROJECT_ROOT
 
 MIGRATIONS_FOLDER = PROJECT_ROOT / "migrations"
 
+
+# How many offending groups a refused migration lists per rule (the count says the rest).
+OFFENDING_ROWS_SHOWN = 50
 
 # Tables that PostGIS and its optional extensions own; never ours to drop.
 FOREIGN_TABLES = {"spatial_ref_sys", "layer", "topology"}
@@ -71,3 +77,31 @@ def schema_differences(engine: Engine) -> list:
             connection, opts={"include_object": include_object, "compare_type": True}
         )
         return compare_metadata(context, Base.metadata)
+
+
+class MigrationRefused(RuntimeError):
+    """A migration found rows that its new constraints would refuse, and changed nothing."""
+
+
+def stop_if_rows_break(connection, revision: str, checks: Sequence[tuple[str, str]]) -> None:
+    """Before adding constraints: list the existing rows that break them, and stop.
+
+    ``checks`` are (what the rule is, a query returning one line of text per offending
+    group, naming the rows' ids). The error names every group (up to a limit per rule), so
+    whoever runs the upgrade can fix the data and run it again; the migration's
+    transaction is rolled back, so nothing is half-applied.
+    """
+    found: list[str] = []
+    for rule, query in checks:
+        lines = connection.execute(text(query)).scalars().all()
+        if lines:
+            shown = [f"    {line}" for line in lines[:OFFENDING_ROWS_SHOWN]]
+            if len(lines) > OFFENDING_ROWS_SHOWN:
+                shown.append(f"    … and {len(lines) - OFFENDING_ROWS_SHOWN} more")
+            found.append(f"  {rule} ({len(lines)}):\n" + "\n".join(shown))
+    if found:
+        raise MigrationRefused(
+            f"migration {revision} stopped before changing anything: existing rows break "
+            "the constraints it adds. Correct or remove them, then run the upgrade again.\n"
+            + "\n".join(found)
+        )

@@ -6,10 +6,13 @@ import struct
 import zlib
 from datetime import UTC, datetime
 
+from flask import Flask
+from flask_babel import force_locale
 from helpers import DEMO_TODAY
 
 from registry.lease import filings, pledges
 from registry.lease.signature import PNG_MAGIC
+from registry.web.i18n import init_i18n
 
 
 def png_filter(kind: int, raw: bytes, prior: bytes, bpp: int) -> bytes:
@@ -106,3 +109,11 @@ def landlord_signs(session, actor, cipher, filing_id: int):
 
 def fields_of(caught) -> dict:
     return caught.value.details["fields"]
+
+
+def shown_in(locale: str, message) -> str:
+    """A lazy message as a page in ``locale`` shows it."""
+    app = Flask("registry")
+    init_i18n(app)
+    with app.test_request_context(), force_locale(locale):
+        return str(message)

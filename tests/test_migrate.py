@@ -36,3 +36,40 @@ def test_head_to_base_to_head_round_trip(scratch_database):
 
 def test_autogenerate_finds_no_difference_between_models_and_head(engine):
     assert migrate.schema_differences(engine) == []
+
+
+def test_exclusion_constraints_of_the_models_are_those_of_the_migrations(engine):
+    """Autogenerate does not compare EXCLUDE constraints: build each model's on a copy of
+    its table and compare PostgreSQL's own rendering of both."""
+    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects.postgresql import ExcludeConstraint
+    from sqlalchemy.schema import AddConstraint
+
+    import registry.models  # noqa: F401
+
+    declared = [
+        constraint
+        for table in Base.metadata.tables.values()
+        for constraint in table.constraints
+        if isinstance(constraint, ExcludeConstraint)
+    ]
+    definition = text(
+        "SELECT pg_get_constraintdef(c.oid) FROM pg_constraint c "
+        "WHERE c.conname = :name AND c.conrelid = CAST(:table AS regclass)"
+    )
+    with engine.connect() as connection, connection.begin() as transaction:
+        for constraint in declared:
+            table = constraint.table.name
+            migrated = connection.execute(
+                definition, {"name": constraint.name, "table": table}
+            ).scalar_one_or_none()
+            assert migrated is not None, f"{constraint.name} is missing from the migrations"
+            connection.execute(text(f"CREATE TEMPORARY TABLE probe (LIKE {table})"))
+            ddl = str(AddConstraint(constraint).compile(dialect=postgresql.dialect()))
+            connection.execute(text(ddl.replace(f"ALTER TABLE {table} ", "ALTER TABLE probe ", 1)))
+            modelled = connection.execute(
+                definition, {"name": constraint.name, "table": "probe"}
+            ).scalar_one()
+            assert modelled == migrated, constraint.name
+            connection.execute(text("DROP TABLE probe"))
+        transaction.rollback()

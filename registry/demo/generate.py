@@ -22,6 +22,7 @@ from registry.db import SRID
 from registry.demo import identifiers
 from registry.demo.copy import NULL, TableData, bytea_column, text_column
 from registry.demo.names import draw_names
+from registry.lease.term import last_day_of_term
 from registry.person.identity import IdentityCipher
 
 DEMO_PASSWORD = "demo-2026"
@@ -77,6 +78,15 @@ def nullable_ints(values: np.ndarray, present: np.ndarray) -> list[str]:
 
 def iso_dates(days: np.ndarray) -> list[str]:
     return np.datetime_as_string(days, unit="D").tolist()
+
+
+def term_ends(starts: np.ndarray, years: np.ndarray) -> np.ndarray:
+    """Each term's last day, by the lease form's own rule (a year is a year less a day)."""
+    ends = [
+        last_day_of_term(start, int(length))
+        for start, length in zip(starts.astype(date), years.tolist())
+    ]
+    return np.array(ends, dtype="datetime64[D]")
 
 
 @dataclass
@@ -522,13 +532,15 @@ class DemoGenerator:
         dwellings = rented[filed]
         state = state[filed]
         count = len(dwellings)
-        term = np.where(rng.random(count) < 0.8, 365, 730)
+        years = np.where(rng.random(count) < 0.8, 1, 2)
         current_start = self.today - rng.integers(0, 330, count).astype("timedelta64[D]")
         expired_end = self.today - rng.integers(1, 200, count).astype("timedelta64[D]")
         starts = np.where(
-            state == "current", current_start, expired_end - term.astype("timedelta64[D]")
+            state == "current",
+            current_start,
+            expired_end - (365 * years).astype("timedelta64[D]"),
         )
-        ends = starts + term.astype("timedelta64[D]")
+        ends = term_ends(starts, years)
         rent = np.round(self.floor_area[dwellings] * rng.uniform(25, 45, count), -1)
         landlord = self.owner_person[dwellings]
         ids = np.arange(1, count + 1)

@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from registry.clock import deployment_zone, end_of_day
 from registry.dwelling.models import CapacityRule
-from registry.lease.models import LeaseFiling, LeaseStatus, RentalPledge, SecurityGuarantee
+from registry.lease.models import LeaseFiling, RentalPledge, SecurityGuarantee
 from registry.person.models import Residence
 
 
@@ -42,11 +42,8 @@ def legal_capacity(floor_area, rooms, rule: CapacityRule | None) -> int | None:
 
 
 def filing_is_current(today: date) -> ColumnElement[bool]:
-    return and_(
-        LeaseFiling.status == LeaseStatus.FILED,
-        LeaseFiling.starts_on <= today,
-        LeaseFiling.ends_on >= today,
-    )
+    """The filing's term (registry/lease/models.py, both days included) covers today."""
+    return LeaseFiling.covers(today)
 
 
 def residence_is_current(today: date) -> ColumnElement[bool]:

@@ -22,6 +22,7 @@ from registry.accounts.models import UserAccount
 from registry.address.models import Address
 from registry.area.models import Community, District, SubDistrict
 from registry.audit.services import Action, record
+from registry.constraints import checked
 from registry.dwelling.models import Dwelling
 from registry.dwelling.status import filing_is_current, residence_is_current
 from registry.errors import InvalidInput
@@ -40,6 +41,7 @@ from registry.lease.tenants import ShownTenancy, add_tenancy
 from registry.lease.term import (
     clean_term,
     is_in_force,
+    last_day_of_term,
     overlap_message,
     overlapping_filing,
     shown_date,
@@ -328,8 +330,8 @@ def file_lease(
         status=LeaseStatus.FILED,
         filed_by_id=actor.id,
     )
-    session.add(filing)
-    session.flush()
+    with checked(session):
+        session.add(filing)
     changes = _filing_changes(filing)
     if renews is not None:
         changes["renews"] = [None, renews.filing_number]
@@ -405,11 +407,11 @@ def lease_form_context(
 
 
 def renewal_defaults(filing: LeaseFiling) -> dict[str, Any]:
-    """A renewal starts the day after the old term ends and runs as long as it did."""
-    starts = filing.ends_on + timedelta(days=1)
+    """A renewal starts the day after the old term's last day and runs for a year."""
+    starts = filing.last_day + timedelta(days=1)
     return {
         "starts_on": starts,
-        "ends_on": starts + (filing.ends_on - filing.starts_on),
+        "ends_on": last_day_of_term(starts),
         "monthly_rent": filing.monthly_rent,
     }
 
@@ -441,13 +443,13 @@ def correct_filing(
     if errors_dict:
         raise InvalidInput(fields=errors_dict)
     changes = {}
-    for name, new in (("starts_on", start), ("ends_on", end), ("monthly_rent", rent)):
-        old = getattr(filing, name)
-        if old != new:
-            changes[name] = [old, new]
-            setattr(filing, name, new)
+    with checked(session):
+        for name, new in (("starts_on", start), ("ends_on", end), ("monthly_rent", rent)):
+            old = getattr(filing, name)
+            if old != new:
+                changes[name] = [old, new]
+                setattr(filing, name, new)
     if changes:
-        session.flush()
         record(session, actor, Action.UPDATE, "lease_filing", filing.id, changes)
     return filing
 

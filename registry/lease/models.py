@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -17,8 +18,13 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
+    func,
     text,
+    type_coerce,
 )
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
+from sqlalchemy.ext.hybrid import hybrid_method, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, TimestampMixin, VersionedMixin, enum_type
@@ -30,6 +36,18 @@ class LeaseStatus(enum.StrEnum):
 
     # Whether a filed lease is current or expired follows from its term and today's date,
     # so it is computed, never stored (a stored "expired" would go stale overnight).
+
+
+# A cancelled filing (issue 15 adds cancelling) holds no term: it is outside the one-term
+# constraint, and never current. Written now so that the constraint need not change then.
+CANCELLED = "cancelled"
+
+# The term of a filing, both days included: [starts_on, ends_on], or [starts_on, ended_on]
+# when it was ended early. This SQL and the hybrids on LeaseFiling (last_day, covers,
+# meets) are the one definition; the form, the renewal and the demo build on term.py.
+TERM_SQL = "daterange(starts_on, coalesce(ended_on, ends_on), '[]')"
+HOLDS_TERM_SQL = f"status <> '{CANCELLED}'"
+ONE_TERM_AT_A_TIME = "ex_lease_filing_one_term_at_a_time"
 
 
 class PledgeKind(enum.StrEnum):
@@ -51,6 +69,13 @@ class LeaseFiling(TimestampMixin, VersionedMixin, Base):
         CheckConstraint("monthly_rent >= 0", name="rent_not_negative"),
         CheckConstraint("ended_on IS NULL OR ended_on >= starts_on", name="ended_after_start"),
         Index("ix_lease_filing_dwelling_term", "dwelling_id", "ends_on"),
+        ExcludeConstraint(
+            ("dwelling_id", "="),
+            (text(TERM_SQL), "&&"),
+            name=ONE_TERM_AT_A_TIME,
+            using="gist",
+            where=text(HOLDS_TERM_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -73,6 +98,48 @@ class LeaseFiling(TimestampMixin, VersionedMixin, Base):
     security_guarantees: Mapped[list[SecurityGuarantee]] = relationship(
         back_populates="lease_filing"
     )
+
+    @hybrid_property
+    def last_day(self) -> date:
+        """The term's last day: the day it was ended early, or else ``ends_on``."""
+        return self.ended_on or self.ends_on
+
+    @last_day.inplace.expression
+    @classmethod
+    def _last_day_sql(cls) -> ColumnElement[date]:
+        return func.coalesce(cls.ended_on, cls.ends_on)
+
+    @hybrid_property
+    def holds_term(self) -> bool:
+        """False only for a cancelled filing, which is as if it had never been filed."""
+        return self.status != CANCELLED
+
+    @holds_term.inplace.expression
+    @classmethod
+    def _holds_term_sql(cls) -> ColumnElement[bool]:
+        # As text: the status type accepts only the values that exist today.
+        return type_coerce(cls.status, String) != CANCELLED
+
+    @hybrid_method
+    def meets(self, first: date, last: date) -> bool:
+        """Whether the term shares a day with [first, last] (both included), as the
+        exclusion constraint's ``&&`` decides."""
+        return self.holds_term and self.starts_on <= last and self.last_day >= first
+
+    @meets.expression
+    @classmethod
+    def _meets_sql(cls, first: date, last: date) -> ColumnElement[bool]:
+        return and_(cls.holds_term, cls.starts_on <= last, cls.last_day >= first)
+
+    @hybrid_method
+    def covers(self, day: date) -> bool:
+        """Whether ``day`` is one of the term's days: the filing is current that day."""
+        return self.meets(day, day)
+
+    @covers.expression
+    @classmethod
+    def _covers_sql(cls, day: date) -> ColumnElement[bool]:
+        return cls.meets(day, day)
 
 
 class LeaseTenant(TimestampMixin, Base):
@@ -127,10 +194,22 @@ class SignedPledgeMixin(TimestampMixin):
     signature_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
 
 
+def one_signature_name(table: str) -> str:
+    return f"uq_{table}_signature"
+
+
+def one_signature_each(table: str) -> UniqueConstraint:
+    """A signer signs one text version of a pledge once per filing: a double tap stores one."""
+    return UniqueConstraint(
+        "lease_filing_id", "signer_person_id", "pledge_document_id", name=one_signature_name(table)
+    )
+
+
 class RentalPledge(SignedPledgeMixin, Base):
     """The landlord's 房屋出租承诺书 for one lease filing."""
 
     __tablename__ = "rental_pledge"
+    __table_args__ = (one_signature_each("rental_pledge"),)
 
     lease_filing_id: Mapped[int] = mapped_column(ForeignKey("lease_filing.id"), index=True)
     pledge_document_id: Mapped[int] = mapped_column(ForeignKey("pledge_document.id"))
@@ -145,6 +224,7 @@ class SecurityGuarantee(SignedPledgeMixin, Base):
     """The 治安责任保证书, signed by the landlord and optionally by tenants."""
 
     __tablename__ = "security_guarantee"
+    __table_args__ = (one_signature_each("security_guarantee"),)
 
     lease_filing_id: Mapped[int] = mapped_column(ForeignKey("lease_filing.id"), index=True)
     pledge_document_id: Mapped[int] = mapped_column(ForeignKey("pledge_document.id"))

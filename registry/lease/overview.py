@@ -215,7 +215,7 @@ def _overview_query(actor: UserAccount, today: date):
                 not_(status.c.rental_pledge),
                 not_(status.c.security_guarantee),
                 status.c.tenants_not_on_lease > 0,
-                and_(current.ends_on <= soon, status.c.next_starts_on.is_(None)),
+                and_(current.last_day <= soon, status.c.next_starts_on.is_(None)),
             ),
         ),
     )
@@ -227,7 +227,7 @@ def _overview_query(actor: UserAccount, today: date):
         select(
             status,
             current.filing_number.label("current_number"),
-            current.ends_on.label("current_ends_on"),
+            current.last_day.label("current_ends_on"),
             last.status.label("latest_status"),
             last.ends_on.label("latest_ends_on"),
             last.ended_on.label("latest_ended_on"),

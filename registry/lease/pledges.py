@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, selectinload
 from registry.accounts.models import UserAccount
 from registry.address.models import Address
 from registry.audit.services import Action, record
+from registry.constraints import checked, refuse
 from registry.dwelling.models import Dwelling
 from registry.errors import InvalidInput, NotFound
 from registry.lease.changes import SIGNING_ROLES, require_role
@@ -26,6 +27,7 @@ from registry.lease.models import (
     RentalPledge,
     SecurityGuarantee,
     SignerRole,
+    one_signature_name,
 )
 from registry.lease.people import ShownPerson, audit_person_views, shown_person
 from registry.lease.signature import validate_signature_png
@@ -37,6 +39,19 @@ PLEDGE_MODELS = {
     PledgeKind.RENTAL_PLEDGE: RentalPledge,
     PledgeKind.SECURITY_GUARANTEE: SecurityGuarantee,
 }
+
+# A double tap sends the same signature twice; the check in sign_pledge names the signer,
+# and the database refuses what two requests arriving together both passed.
+refuse(
+    one_signature_name(RentalPledge.__tablename__),
+    "signer",
+    _l("This signer has already signed this version of the rental pledge"),
+)
+refuse(
+    one_signature_name(SecurityGuarantee.__tablename__),
+    "signer",
+    _l("This signer has already signed this version of the security guarantee"),
+)
 
 
 @dataclass(frozen=True)
@@ -164,7 +179,7 @@ def _signers(
 def _signing_problem(filing: LeaseFiling, today: date):
     if filing.status == LeaseStatus.ENDED_EARLY:
         return _l("This lease was ended early: it takes no more signatures")
-    if filing.ends_on < today:
+    if filing.last_day < today:
         return _l("This filing has expired: renew it, then sign the pledges for the new term")
     return None
 
@@ -262,8 +277,8 @@ def sign_pledge(
     )
     if model is SecurityGuarantee:
         pledge.signer_role = signer.role
-    session.add(pledge)
-    session.flush()
+    with checked(session):
+        session.add(pledge)
     record(
         session,
         actor,

@@ -1,19 +1,34 @@
-"""A lease's term: parsing, the rules on its length, and overlaps between filings."""
+"""A lease's term: parsing, the rules on its length, its default length, overlaps.
+
+The term itself is defined once, on the model (registry/lease/models.py): both days
+included, ``[starts_on, ends_on]``, or ``[starts_on, ended_on]`` when ended early; the
+exclusion constraint, ``filing_is_current`` and the checks here all use that definition.
+A year's lease runs from a day to the day before the same date a year later.
+"""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import LazyString, format_date
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from registry.lease.models import LeaseFiling, LeaseStatus
+from registry.constraints import refuse
+from registry.lease.models import ONE_TERM_AT_A_TIME, LeaseFiling
 from registry.validators import ValidationErrors, parse_date
 
 MAX_TERM_YEARS = 20  # Civil Code art. 705: a lease term may not exceed twenty years
+
+# Two filings of one dwelling whose terms share a day: what the database refuses when two
+# requests pass the check below together. The check names the other filing; this cannot.
+refuse(
+    ONE_TERM_AT_A_TIME,
+    "starts_on",
+    _l("The term overlaps another filing of this dwelling: end that one early or renew it"),
+)
 
 
 def shown_date(day: date) -> LazyString:
@@ -21,11 +36,17 @@ def shown_date(day: date) -> LazyString:
     return LazyString(format_date, day)
 
 
-def add_years(day: date, years: int) -> date:
+def last_day_of_term(first_day: date, years: int = 1) -> date:
+    """The last day of a term of ``years`` years from ``first_day``: the day before the
+    same date ``years`` later (2026-03-01 to 2027-02-28), since both days are included.
+
+    A term from 29 February runs to 28 February: the anniversary is taken as 1 March.
+    """
     try:
-        return day.replace(year=day.year + years)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year + years, day=28)
+        anniversary = first_day.replace(year=first_day.year + years)
+    except ValueError:  # 29 February, and the year it lands in has none
+        anniversary = date(first_day.year + years, 3, 1)
+    return anniversary - timedelta(days=1)
 
 
 def clean_term(errors: ValidationErrors, starts_raw: Any, ends_raw: Any):
@@ -37,30 +58,26 @@ def clean_term(errors: ValidationErrors, starts_raw: Any, ends_raw: Any):
     if start is not None and end is not None:
         if end <= start:
             errors.add("ends_on", _l("The end date must be after the start date"))
-        elif end > add_years(start, MAX_TERM_YEARS):
+        elif end > last_day_of_term(start, MAX_TERM_YEARS):
             errors.add("ends_on", _l("A lease term may not exceed 20 years"))
     return start, end
 
 
 def is_in_force(filing: LeaseFiling, today: date) -> bool:
-    return filing.status == LeaseStatus.FILED and filing.ends_on >= today
+    """Current, or filed for a term that has not begun yet: its last day is not past."""
+    return filing.holds_term and filing.last_day >= today
 
 
 def overlapping_filing(
     session: Session, dwelling_id: int, start: date, end: date, exclude_id: int | None = None
 ) -> LeaseFiling | None:
-    """Another filing of the dwelling whose term meets [start, end].
+    """Another filing of the dwelling whose term shares a day with [start, end].
 
-    A filing ended early covers its start up to the day it ended, so a new lease may begin
-    that very day.
+    A filing ended early holds its days up to and including the day it ended, so a new
+    lease may begin the day after.
     """
     query = select(LeaseFiling).where(
-        LeaseFiling.dwelling_id == dwelling_id,
-        LeaseFiling.starts_on <= end,
-        or_(
-            and_(LeaseFiling.status == LeaseStatus.FILED, LeaseFiling.ends_on >= start),
-            and_(LeaseFiling.status == LeaseStatus.ENDED_EARLY, LeaseFiling.ended_on > start),
-        ),
+        LeaseFiling.dwelling_id == dwelling_id, LeaseFiling.meets(start, end)
     )
     if exclude_id is not None:
         query = query.where(LeaseFiling.id != exclude_id)
@@ -73,5 +90,5 @@ def overlap_message(other: LeaseFiling):
         "renew it",
         number=other.filing_number,
         start=shown_date(other.starts_on),
-        end=shown_date(other.ended_on or other.ends_on),
+        end=shown_date(other.last_day),
     )

@@ -8,7 +8,7 @@ signature in the stairwell; officers and admins can read filings but sign nothin
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 from flask import (
     Blueprint,
@@ -292,7 +292,7 @@ def file_lease(dwelling_id: int):
         return _handle_lease_form(form, dwelling_id=dwelling.id)
     today = _today()
     form.starts_on.data = today.isoformat()
-    form.ends_on.data = (term.add_years(today, 1) - timedelta(days=1)).isoformat()
+    form.ends_on.data = term.last_day_of_term(today).isoformat()
     form.landlord_choice.data = "owner" if dwelling.owner_person_id else "other"
     return _lease_form_page(form, dwelling_id=dwelling.id)
 
