@@ -8,12 +8,14 @@ constraints of migration 0002 decide, and each refusal reads as its own message.
 from __future__ import annotations
 
 import pytest
+from click.testing import CliRunner
 from helpers import account, rented_unfiled_dwelling, resident_id_number
 from lease_helpers import landlord_signs, lease, shown_in
 from race import race
 from sqlalchemy import func, select, text
 
 from registry import migrate
+from registry.cli import main
 from registry.db import make_engine
 from registry.errors import InvalidInput
 from registry.lease import filings
@@ -130,7 +132,7 @@ def _insert_what_the_bugs_let_in(connection) -> dict[str, int]:
 
 
 def test_upgrade_lists_the_rows_that_break_the_new_constraints_and_changes_nothing(
-    race_database,
+    race_database, monkeypatch, tmp_path
 ):
     engine = make_engine(race_database)
     try:
@@ -148,6 +150,16 @@ def test_upgrade_lists_the_rows_that_break_the_new_constraints_and_changes_nothi
         assert migrate.current_revision(engine) == "0001"
         with engine.connect() as connection:
             assert _constraints_present(connection) == set()
+
+        # The command says the same in one message, not a traceback.
+        monkeypatch.setenv("DATABASE_URL", race_database)
+        monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+        result = CliRunner().invoke(main, ["db", "upgrade"])
+        assert result.exit_code == 1
+        assert "stopped before changing anything" in result.output
+        assert f"ids {ids['original']}, {ids['copy']}" in result.output
+        assert "Traceback" not in result.output
+        assert migrate.current_revision(engine) == "0001"
 
         with engine.begin() as connection:  # what an administrator would do, then again
             connection.execute(
