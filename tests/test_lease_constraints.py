@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from helpers import account, rented_unfiled_dwelling, resident_id_number
+from helpers import DEMO_TODAY, account, rented_unfiled_dwelling, resident_id_number
 from lease_helpers import landlord_signs, lease, shown_in
 from race import race
 from sqlalchemy import func, select, text
@@ -76,7 +76,9 @@ def test_two_filings_of_one_term_sent_together_store_one(race_sessions, cipher):
 
     def file_it(session):
         manager = account(session, "manager1")
-        return filings.file_lease(session, manager, cipher, dwelling_id, lease([tenant]))
+        return filings.file_lease(
+            session, manager, cipher, dwelling_id, lease([tenant]), DEMO_TODAY
+        )
 
     first, second = race(race_sessions, file_it)
     assert first.succeeded

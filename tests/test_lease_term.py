@@ -102,6 +102,7 @@ def test_a_new_lease_starts_the_day_after_an_early_end_not_on_it(demo_session, c
         cipher,
         dwelling_id,
         lease([_new_tenant("131")], starts_on="2026-01-01", ends_on="2026-12-31"),
+        DEMO_TODAY,
     )
     filings.end_lease_early(
         demo_session, manager, first.id, "2026-06-30", first.version, DEMO_TODAY
@@ -113,6 +114,7 @@ def test_a_new_lease_starts_the_day_after_an_early_end_not_on_it(demo_session, c
             cipher,
             dwelling_id,
             lease([_new_tenant("132")], starts_on="2026-06-30", ends_on="2027-06-29"),
+            DEMO_TODAY,
         )
     assert first.filing_number in shown_in("en", fields_of(caught)["starts_on"][0])
     second = filings.file_lease(
@@ -121,6 +123,7 @@ def test_a_new_lease_starts_the_day_after_an_early_end_not_on_it(demo_session, c
         cipher,
         dwelling_id,
         lease([_new_tenant("132")], starts_on="2026-07-01", ends_on="2027-06-30"),
+        DEMO_TODAY,
     )
     assert second.starts_on == first.last_day + timedelta(days=1)
 
