@@ -1,4 +1,4 @@
-"""Flags and weekly sweeps (reserved)
+"""Flags: rules, their settings and history, flags, tips and complaints (reserved)
 
 Revision ID: 0007
 Revises: 0006

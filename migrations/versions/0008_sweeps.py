@@ -1,4 +1,4 @@
-"""What the users tripped over (reserved)
+"""Weekly sweeps: plans, stops, teams, visits and photos (reserved)
 
 Revision ID: 0008
 Revises: 0007
