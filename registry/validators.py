@@ -17,6 +17,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -416,3 +417,106 @@ def validate_name(value: Any, *, field: str = "name") -> str:
     if len(name) > NAME_MAX_LENGTH:
         raise FieldError(field, _l("At most %(maximum)s characters", maximum=NAME_MAX_LENGTH))
     return name
+
+
+# -- what a search box holds ---------------------------------------------------------------
+
+# Detection judges the form of a number, not whether its birth date has come yet: a number
+# born "tomorrow" is still somebody's document number and must be treated as one.
+_ANY_DAY = date.max
+_CHECKED_DOCUMENTS = (
+    DocumentType.RESIDENT_ID,
+    DocumentType.HMT_RESIDENCE_PERMIT,
+    DocumentType.FOREIGN_PERMANENT_RESIDENCE,
+)
+_UNIT_WORDS = "号楼|号|栋|幢|座|单元|室|层|楼|户"
+# One or more door-number parts: 17, 17号, 12栋, 2单元, 502室, A1201, 26-1-601.
+_DOOR_RE = re.compile(rf"(?:[A-Z]?\d{{1,5}}[A-Z]?(?:{_UNIT_WORDS})?(?:[-—])?){{1,5}}")
+_PLACE_WORDS_RE = re.compile(
+    rf"路|街|巷|弄|胡同|大道|小区|社区|花园|公寓|大厦|广场|\d(?:{_UNIT_WORDS})"
+)
+_DIGIT_RUN_RE = re.compile(r"\d{6,}")
+_NUMBER_ONLY_RE = re.compile(r"[+\d\s\-()]+")
+
+
+class QueryKind(enum.StrEnum):
+    """What a typed search is, decided once for every search box (grid worker, officer)."""
+
+    DOCUMENT = "document"  # a number with a valid check character: a person's document
+    PHONE = "phone"  # a whole mainland mobile or landline number
+    DOOR = "door"  # door number, building, entrance, room: 17号, 12栋2单元, 26-1-601, A1201
+    PLACE = "place"  # a road or a named place: 解放路, 幸福小区
+    NUMBER = "number"  # six digits or more that are none of the above: part of a phone, a typo
+    TEXT = "text"  # anything else, such as a person's or an organisation's name
+
+    @property
+    def is_personal(self) -> bool:
+        """Personal data, or possibly so: searched only by POST, never written into a URL."""
+        return self not in (QueryKind.DOOR, QueryKind.PLACE)
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search text as NFKC with spaces collapsed, and what it was recognised as."""
+
+    text: str
+    kind: QueryKind
+    documents: tuple[tuple[DocumentType, str], ...] = ()  # (type, normalised number)
+    phone: str | None = None
+
+    @property
+    def digits(self) -> str:
+        """The digits only, for a search by part of a phone number."""
+        return "".join(char for char in self.text if char.isdigit())
+
+    @property
+    def is_number_only(self) -> bool:
+        """Digits with the separators of a phone number and nothing else."""
+        return bool(_NUMBER_ONLY_RE.fullmatch(self.text))
+
+
+def document_numbers(value: Any) -> tuple[tuple[DocumentType, str], ...]:
+    """The check-character document types ``value`` is a valid number of, normalised.
+
+    Strict on purpose: a passport or a 2017 permanent-residence card has no check
+    character, so "A1201" is a room, not a passport, unless the user chose that type.
+    """
+    found = []
+    for kind in _CHECKED_DOCUMENTS:
+        try:
+            found.append((kind, validate_document(kind, value, today=_ANY_DAY)))
+        except FieldError:
+            continue
+    return tuple(found)
+
+
+def classify_query(value: Any) -> SearchQuery:
+    """Is this a document number, a phone number, a door number, a place or other text?"""
+    text = " ".join(unicodedata.normalize("NFKC", str(value or "")).split())
+    if not text:
+        return SearchQuery(text, QueryKind.TEXT)
+    documents = document_numbers(text)
+    if documents:
+        return SearchQuery(text, QueryKind.DOCUMENT, documents=documents)
+    try:
+        return SearchQuery(text, QueryKind.PHONE, phone=validate_phone(text))
+    except FieldError:
+        pass
+    compact = text.replace(" ", "").upper()
+    if _DOOR_RE.fullmatch(compact) and not _DIGIT_RUN_RE.search(compact):
+        return SearchQuery(text, QueryKind.DOOR)
+    if _DIGIT_RUN_RE.search(compact):
+        return SearchQuery(text, QueryKind.NUMBER)
+    if _PLACE_WORDS_RE.search(compact):
+        return SearchQuery(text, QueryKind.PLACE)
+    return SearchQuery(text, QueryKind.TEXT)
+
+
+def document_query(document_type: Any, value: Any, *, today: date, field: str = "q") -> SearchQuery:
+    """A search for a number typed under a document type the user chose (passports too)."""
+    try:
+        kind = DocumentType(str(document_type or ""))
+    except ValueError:
+        raise FieldError("document_type", _l("Unknown document type")) from None
+    number = validate_document(kind, value, today=today, field=field)
+    return SearchQuery(number, QueryKind.DOCUMENT, documents=((kind, number),))

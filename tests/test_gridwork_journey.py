@@ -63,7 +63,11 @@ def fresh_resident_id(session, cipher, seed: int) -> str:
 
 
 def search(client, query: str):
-    return post_form(client, "/cells/search", {"q": query})
+    """The search as the page sends it (a POST); a door number or a road comes back by GET."""
+    token = token_of(client, "/cells/search")
+    return client.post(
+        "/cells/search", data={"csrf_token": token, "q": query}, follow_redirects=True
+    )
 
 
 OCCUPANCY_NAMES = {

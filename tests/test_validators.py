@@ -493,3 +493,55 @@ def test_one_date_parser_for_every_form(raw: object) -> None:
 )
 def test_date_parser_refuses_what_is_not_a_day(raw: object) -> None:
     assert_rejected(validators.parse_date, raw, "day", field="day")
+
+
+# -- what a search box holds --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "kind"),
+    [
+        ("A1201", "door"),  # a room, not a passport number
+        ("B2601", "door"),
+        ("26-1-601", "door"),  # building-entrance-room, not a phone number
+        ("3-2-1201", "door"),
+        ("17号", "door"),
+        ("12栋2单元502", "door"),
+        ("502", "door"),
+        ("解放路", "place"),
+        ("解放路17号", "place"),
+        ("幸福小区3栋", "place"),
+        ("张伟", "text"),
+        ("13812345678", "phone"),
+        ("138 1234 5678", "phone"),
+        ("010-12345678", "phone"),
+        ("11010519491231002x", "document"),
+        ("１１０１０５１９４９１２３１００２Ｘ", "document"),  # full-width Ｘ too
+        ("110105 19491231 002X", "document"),
+        ("110105194912310021", "number"),  # wrong check digit: nobody's number, still private
+        ("1381234", "number"),  # part of a phone number
+        ("E12345678", "number"),  # a passport only when the user says so
+    ],
+)
+def test_one_detector_for_every_search_box(raw: str, kind: str) -> None:
+    assert validators.classify_query(raw).kind == kind
+
+
+def test_only_numbers_with_a_check_character_are_documents() -> None:
+    query = validators.classify_query("１１０１０５１９４９１２３１００２ｘ")
+    assert query.documents == ((DocumentType.RESIDENT_ID, "11010519491231002X"),)
+    permit = with_check_digit("83000019900307123")
+    assert validators.classify_query(permit).documents == (
+        (DocumentType.HMT_RESIDENCE_PERMIT, permit),
+    )
+    # A birth date that has not come yet is still somebody's number to keep private.
+    unborn = with_check_digit(f"110105{date.today().year + 2}0101001")
+    assert validators.classify_query(unborn).kind == "document"
+    chosen = validators.document_query("passport", "e1234 5678", today=TODAY)
+    assert chosen.documents == ((DocumentType.PASSPORT, "E12345678"),)
+    assert_rejected(validators.document_query, "passport", "E1", today=TODAY, field="q")
+
+
+def test_what_may_travel_in_a_url() -> None:
+    personal = {kind for kind in validators.QueryKind if kind.is_personal}
+    assert personal == {"document", "phone", "number", "text"}

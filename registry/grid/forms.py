@@ -14,6 +14,8 @@ from wtforms import SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput, Select
 
+from registry.validators import DocumentType
+
 
 class ChoiceSelect(Select):
     """A select that becomes a hidden input when asked (the conflict page re-posts fields)."""
@@ -64,9 +66,18 @@ def apply_errors(form: FlaskForm, fields: dict) -> list:
 
 
 class SearchForm(FlaskForm):
-    """GET search: no CSRF needed, nothing changes."""
+    """The grid worker's search: POSTed with CSRF (CSRFProtect) when it holds personal data.
+
+    The document type is optional: without it only numbers with a check character count
+    as document numbers; a passport number is searched by choosing "Passport".
+    """
 
     class Meta:
-        csrf = False
+        csrf = False  # CSRFProtect checks every POST; a GET for a door number carries none
 
-    q = StringField(_l("Door number, building, name, phone or document number"))
+    q = StringField(_l("Door number, building, road, name, phone or document number"))
+    document_type = Choice(
+        _l("Document type"),
+        choices=[("", _l("Recognise from the number"))]
+        + [(kind.value, kind.label) for kind in DocumentType],
+    )

@@ -13,7 +13,16 @@ import os
 from collections.abc import Callable
 from itertools import groupby
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
@@ -29,6 +38,7 @@ from registry.dwelling.forms import OCCUPANCY_LABELS, USE_LABELS, DwellingForm
 from registry.dwelling.models import Dwelling
 from registry.errors import Conflict, InvalidInput
 from registry.grid.forms import SearchForm, apply_errors
+from registry.grid.search import search_cells
 from registry.organisation import services as organisations
 from registry.organisation.forms import KIND_LABELS as ORGANISATION_KIND_LABELS
 from registry.organisation.forms import LABELS as ORGANISATION_LABELS
@@ -44,9 +54,17 @@ from registry.person.forms import (
     PersonForm,
     ResidenceForm,
 )
+from registry.person.identity import mask_document_number
 from registry.person.models import Person
 from registry.person.services import masked_document, view_person
 from registry.scope import get_in_scope
+from registry.validators import (
+    FieldError,
+    QueryKind,
+    SearchQuery,
+    classify_query,
+    document_query,
+)
 from registry.web import clock
 from registry.web.auth import current_actor, roles_required
 from registry.web.conflict import render_conflict
@@ -174,37 +192,68 @@ def my_cells():
 @blueprint.route("/search", methods=["GET", "POST"])
 @worker_only
 def search():
-    """Search by door number, building, name, phone or document number.
+    """Search by door number, building, road, name, phone or document number.
 
-    The form posts, so that a document or phone number never lands in a URL (browser
-    history, server logs); a document number is not echoed back, only its masked form.
+    A query that is personal data (a document or phone number, a name) is accepted only
+    by POST, so that it never lands in a URL, the browser's history, the access log or the
+    language link; by GET it is refused without being repeated. Door numbers, buildings and
+    roads are redirected to GET, so that Back works. A document number is never echoed
+    back, only its masked form.
     """
-    session, actor = db_session(), current_actor()
-    form = SearchForm(request.form if request.method == "POST" else request.args)
-    query = (form.q.data or "").strip()
-    today = clock.today()
-    searched_document = residences.as_document_number(query, today)
-    if searched_document:
+    if request.method == "GET":
+        form = SearchForm(request.args)
+        query = classify_query(form.q.data)
+        if form.document_type.data or (query.kind.is_personal and query.text):
+            flash(
+                _("Search for people with the search button: their details stay out of addresses."),
+                "error",
+            )
+            return redirect(url_for(".search"), 303)
+        return _search_results(form, query)
+    form = SearchForm(request.form)
+    try:
+        query = _posted_query(form)
+    except FieldError as error:
         form.q.data = ""
-    found = {"addresses": ([], False), "people": ([], False), "organisations": ([], False)}
-    masked, homes = {}, {}
-    if query:
-        found["addresses"] = addresses.search_addresses(session, actor, query)
-        found["people"] = residences.search_people(session, actor, cipher(), query, today)
-        found["organisations"] = organisations.search_organisations(session, actor, query)
-        people = found["people"][0]
+        form[error.field].errors = [str(error.message)]
+        return _search_results(form, None, status=422)
+    if not query.kind.is_personal:
+        return redirect(url_for(".search", q=query.text), 303)
+    if query.kind in (QueryKind.DOCUMENT, QueryKind.NUMBER):
+        form.q.data = ""  # the page never shows the number it was given
+    return _search_results(form, query)
+
+
+def _posted_query(form: SearchForm) -> SearchQuery:
+    if form.document_type.data:
+        return document_query(form.document_type.data, form.q.data, today=clock.today())
+    return classify_query(form.q.data)
+
+
+def _search_results(form: SearchForm, query: SearchQuery | None, status: int = 200):
+    session, actor = db_session(), current_actor()
+    found = masked = homes = None
+    if query is not None and query.text:
+        found = search_cells(session, actor, cipher(), query)
+        people = found.people[0]
         masked = {p.id: masked_document(cipher(), p) for p in people}
-        homes = residences.current_homes(session, actor, [p.id for p in people], today)
+        homes = residences.current_homes(session, actor, [p.id for p in people], clock.today())
         residences.record_list_views(session, actor, people, "search")
-    return render_template(
-        "gridwork/search.html",
-        form=form,
-        query=query,
-        searched_document=searched_document,
-        found=found,
-        masked=masked,
-        homes=homes,
+    searched = [mask_document_number(number) for _kind, number in query.documents] if query else []
+    response = make_response(
+        render_template(
+            "gridwork/search.html",
+            form=form,
+            found=found,
+            searched_documents=searched,
+            masked=masked or {},
+            homes=homes or {},
+        ),
+        status,
     )
+    if request.method == "POST":
+        response.headers["Cache-Control"] = "no-store"  # personal results stay out of caches
+    return response
 
 
 # -- addresses -----------------------------------------------------------------------------

@@ -6,7 +6,6 @@ version-checked and audited; document numbers reach the log only masked.
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import partial
@@ -23,7 +22,7 @@ from registry.dwelling.status import residence_is_current
 from registry.edits import check_version
 from registry.errors import InvalidInput, NotFound
 from registry.lease.models import LeaseFiling
-from registry.person.identity import IdentityCipher, mask_document_number
+from registry.person.identity import IdentityCipher
 from registry.person.models import Person, Relationship, Residence, ResidenceKind
 from registry.person.services import (
     PersonInput,
@@ -37,6 +36,8 @@ from registry.scope import get_in_scope, person_filter, visible_dwelling_ids
 from registry.validators import (
     DocumentType,
     FieldError,
+    QueryKind,
+    SearchQuery,
     ValidationErrors,
     parse_date,
     validate_birth_date,
@@ -357,23 +358,6 @@ def correct_occupant(
 # -- search --------------------------------------------------------------------------------
 
 
-def as_document_number(text: str, today: date) -> str | None:
-    """The masked number if ``text`` is an identity-document number, else None.
-
-    Numbers with a check digit count whatever they look like; a passport number only when
-    it has a letter, so that a phone number or a room number is not mistaken for one.
-    """
-    compact = "".join(unicodedata.normalize("NFKC", text or "").split()).upper()
-    for document_type in DocumentType:
-        if document_type is DocumentType.PASSPORT and not any(c.isalpha() for c in compact):
-            continue
-        try:
-            return mask_document_number(validate_document(document_type, compact, today=today))
-        except FieldError:
-            continue
-    return None
-
-
 CANDIDATE_LIMIT = 20_000
 
 
@@ -402,46 +386,35 @@ def search_people(
     session: Session,
     actor: UserAccount,
     cipher: IdentityCipher,
-    query: str,
-    today: date,
+    query: SearchQuery,
     limit: int = 30,
 ) -> tuple[list[Person], bool]:
     """People in scope by document number (blind index), phone number, or part of a name.
 
-    A document number is never matched by decrypting and scanning: each document type the
-    text is valid for is looked up through its blind index.
+    What is searched follows what the query was recognised as (registry/validators.py): a
+    document number goes only to the blind index, never decrypted and scanned and never
+    written into SQL; a phone number matches phones only; other text matches names.
     """
-    text = " ".join(unicodedata.normalize("NFKC", query or "").split())
-    if not text:
-        return [], False
     found: dict[int, Person] = {}
-    for document_type in DocumentType:
-        try:
-            number = validate_document(document_type, text, today=today)
-        except FieldError:
-            continue
+    for document_type, number in query.documents:
         person = find_visible_by_document(session, actor, cipher, document_type, number)
         if person is not None:
             found[person.id] = person
-    try:
-        phone = validate_phone(text)
-    except FieldError:
-        phone = None
-    needs_candidates = phone is not None or not any(char.isdigit() for char in text)
-    candidates = _candidates(session, actor) if needs_candidates else ()
-    if phone is not None:
+    if query.kind is QueryKind.PHONE:
         for person in session.scalars(
             select(Person)
-            .where(Person.phone == phone, person_filter(actor), *candidates)
+            .where(Person.phone == query.phone, person_filter(actor), *_candidates(session, actor))
             .limit(limit + 1)
         ):
             found.setdefault(person.id, person)
-    if not any(char.isdigit() for char in text):
-        escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    elif query.kind is QueryKind.TEXT:
+        escaped = query.text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         for person in session.scalars(
             select(Person)
             .where(
-                Person.name.ilike(f"%{escaped}%", escape="\\"), person_filter(actor), *candidates
+                Person.name.ilike(f"%{escaped}%", escape="\\"),
+                person_filter(actor),
+                *_candidates(session, actor),
             )
             .order_by(func.length(Person.name), Person.name, Person.id)
             .limit(limit + 1)

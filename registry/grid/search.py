@@ -1,0 +1,62 @@
+"""The grid worker's one search box: each kind of query goes only where it belongs.
+
+A document number is personal data of the most sensitive kind: it is looked up through
+its blind index and nowhere else, so it never reaches the address or organisation
+queries, whose parameters psycopg2 writes into the SQL text (pg_stat_activity, error
+logs). A phone number only matches phones; door numbers and roads only match places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from registry.accounts.models import UserAccount
+from registry.address.models import Address
+from registry.address.services import search_addresses
+from registry.organisation.models import Organisation
+from registry.organisation.services import search_organisations
+from registry.person.identity import IdentityCipher
+from registry.person.models import Person
+from registry.person.residences import search_people
+from registry.validators import FieldError, QueryKind, SearchQuery, validate_credit_code
+
+
+@dataclass(frozen=True)
+class CellSearch:
+    """What one search found in the worker's cells."""
+
+    query: SearchQuery
+    addresses: tuple[list[Address], bool] = ([], False)
+    people: tuple[list[Person], bool] = ([], False)
+    organisations: tuple[list[Organisation], bool] = ([], False)
+
+    @property
+    def nothing(self) -> bool:
+        return not (self.addresses[0] or self.people[0] or self.organisations[0])
+
+
+def search_cells(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, query: SearchQuery
+) -> CellSearch:
+    """Addresses, people and organisations in scope for ``query``, by what it was taken for."""
+    kind = query.kind
+    if kind in (QueryKind.DOCUMENT, QueryKind.PHONE):
+        return CellSearch(query, people=search_people(session, actor, cipher, query))
+    if kind is QueryKind.NUMBER:
+        # Part of a phone number or a mistyped document number: searched nowhere, except as
+        # the credit code of an organisation, which is not personal data.
+        try:
+            code = validate_credit_code(query.text)
+        except FieldError:
+            return CellSearch(query)
+        return CellSearch(query, organisations=search_organisations(session, actor, code))
+    addresses = search_addresses(session, actor, query.text)
+    if kind is QueryKind.DOOR:
+        return CellSearch(query, addresses=addresses)
+    organisations = search_organisations(session, actor, query.text)
+    if kind is QueryKind.PLACE:
+        return CellSearch(query, addresses=addresses, organisations=organisations)
+    people = search_people(session, actor, cipher, query)
+    return CellSearch(query, addresses=addresses, people=people, organisations=organisations)
