@@ -113,21 +113,47 @@ def test_an_id_number_typed_in_the_name_box_is_searched_exactly(officer, residen
     assert len(re.findall(r'href="/dashboard/people/\d+"', html)) == 1
 
 
-def test_look_up_by_a_malformed_id_number_says_why_and_keeps_the_input(officer):
+def test_look_up_by_a_malformed_id_number_says_why_without_echoing_it(officer):
+    typed = "420106196001011239"  # wrong check digit
     response = lookup(
-        officer,
-        {
-            "kind": "document",
-            "document_type": "resident_id",
-            "q": "42010619",
-            "lang": "en",
-        },
+        officer, {"kind": "document", "document_type": "resident_id", "q": typed, "lang": "en"}
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert 'value="42010619"' in html
-    assert "Must be 17 digits followed by a digit or X" in html or "18" in html
+    assert "Check digit is wrong" in html
     assert 'class="field grow has-error"' in html
+    assert typed not in html and typed[:14] not in html
+
+
+def test_a_found_id_number_is_not_echoed_in_the_search_box(officer, resident):
+    html = lookup(officer, {"q": resident["number"], "lang": "en"}).get_data(as_text=True)
+    assert f'/dashboard/people/{resident["id"]}"' in html
+    assert resident["number"] not in html
+    assert "Searched for document number " + mask_document_number(resident["number"]) in html
+
+
+def test_a_full_width_id_number_with_x_is_searched_exactly(officer, demo_db, cipher):
+    rows = demo_db.execute(
+        text("""SELECT p.id, p.document_ciphertext FROM person p
+                 JOIN residence r ON r.person_id = p.id
+                WHERE p.document_type = 'resident_id' ORDER BY p.id LIMIT 200""")
+    ).all()
+    holder = next(
+        (row.id, number)
+        for row in rows
+        if (number := cipher.decrypt(bytes(row.document_ciphertext))).endswith("X")
+    )
+    person_id, number = holder
+    full_width = number.translate(str.maketrans("0123456789X", "０１２３４５６７８９Ｘ"))
+    html = lookup(officer, {"q": full_width}).get_data(as_text=True)
+    assert f'/dashboard/people/{person_id}"' in html
+    assert len(re.findall(r'href="/dashboard/people/\d+"', html)) == 1
+
+
+def test_a_door_number_in_the_name_box_is_not_taken_for_a_phone(officer):
+    response = lookup(officer, {"q": "26-1-601", "lang": "en"})
+    assert response.status_code == 422
+    assert "looks like a door number" in response.get_data(as_text=True)
 
 
 def test_look_up_a_dwelling_by_address_text(officer, demo_db, resident):

@@ -59,7 +59,7 @@ def test_a_personal_query_by_get_is_refused_without_an_echo(worker, demo_db, cip
         assert response.status_code == 303
         assert response.headers["Location"] == "/cells/search"  # nothing carried along
         page = worker.get(response.headers["Location"]).get_data(as_text=True)
-        assert query not in page and "Search for people with the search button" in page
+        assert query not in page and "Search for a person with the Search button" in page
         assert f"/cells/people/{person.id}" not in page  # and nothing was searched
     chosen = worker.get(
         "/cells/search", query_string={"q": "E1234567", "document_type": "passport"}

@@ -8,7 +8,6 @@ over ``address`` are not correlated away into the outer query.
 
 from __future__ import annotations
 
-import re
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import date
@@ -75,15 +74,18 @@ from registry.scope import (
     organisation_filter,
     person_filter,
 )
-from registry.validators import DocumentType, FieldError, validate_document, validate_phone
+from registry.validators import (
+    DocumentType,
+    FieldError,
+    QueryKind,
+    classify_query,
+    validate_document,
+)
 
 DESK_ROLES = (Role.POLICE_OFFICER, Role.ADMIN)
 LOOKUP_LIMIT = 50
 MIN_ADDRESS_QUERY = 2
 MIN_PHONE_DIGITS = 4
-
-_PHONE_LIKE = re.compile(r"[+\d][\d\s\-()]*")
-_PHONE_SEPARATORS = re.compile(r"[\s\-()+]")
 
 
 def _require_desk(actor: UserAccount) -> None:
@@ -399,17 +401,17 @@ def find_people(
     if not text:
         raise _query_field_error(_l("Enter a name or a phone number"))
     query = select(Person).where(person_filter(actor), Person.anonymised_at.is_(None))
-    if _PHONE_LIKE.fullmatch(text):
-        digits = _PHONE_SEPARATORS.sub("", text)
-        try:
-            query = query.where(Person.phone == validate_phone(text))
-        except FieldError:
-            if len(digits) < MIN_PHONE_DIGITS:
-                raise _query_field_error(
-                    _l("Enter at least 4 digits of the phone number")
-                ) from None
-            query = query.where(Person.phone.contains(digits, autoescape=True))
+    typed = classify_query(text)
+    if typed.kind is QueryKind.PHONE:
+        query = query.where(Person.phone == typed.phone).order_by(Person.name, Person.id)
+    elif typed.is_number_only and (typed.kind is QueryKind.NUMBER or "-" not in typed.text):
+        if len(typed.digits) < MIN_PHONE_DIGITS:
+            raise _query_field_error(_l("Enter at least 4 digits of the phone number"))
+        query = query.where(Person.phone.contains(typed.digits, autoescape=True))
         query = query.order_by(Person.name, Person.id)
+    elif typed.kind is QueryKind.DOOR:
+        # "26-1-601" or "A1201" is a room, neither a name nor part of a phone number.
+        raise _query_field_error(_l("This looks like a door number: look up dwellings by address"))
     else:
         query = query.where(Person.name.ilike(_like_pattern(text), escape="\\")).order_by(
             (Person.name == text).desc(), Person.name, Person.id

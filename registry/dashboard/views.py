@@ -6,7 +6,6 @@ that show personal data are never cached by the browser.
 
 from __future__ import annotations
 
-import re
 from functools import wraps
 
 from flask import Blueprint, abort, make_response, render_template, request
@@ -28,7 +27,8 @@ from registry.dashboard.labels import (
 )
 from registry.dashboard.trail import trail_rows
 from registry.errors import InvalidInput
-from registry.validators import DocumentType
+from registry.person.identity import mask_document_number
+from registry.validators import QueryKind, classify_query, document_query
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today
 from registry.web.session import cipher, db_session
@@ -121,17 +121,22 @@ def lookup():
     # the browser's history or the server's access log.
     form = LookupForm()
     people = dwellings = None
+    searched = None
     status = 200
     if request.method == "POST" and form.validate():
         session, actor = db_session(), current_actor()
         kind = form.kind.data
-        if kind == "person" and looks_like_resident_id(form.q.data):
-            kind, form.document_type.data = "document", DocumentType.RESIDENT_ID.value
+        query = classify_query(form.q.data)
+        if kind == "person" and query.kind is QueryKind.DOCUMENT:
+            # A number with a valid check character is searched exactly, never by name.
+            kind, form.document_type.data = "document", query.documents[0][0].value
         try:
             if kind == "document":
+                number, form.q.data = form.q.data, ""  # never echoed back, even when refused
                 people = services.find_person_by_document(
-                    session, actor, cipher(), form.document_type.data, form.q.data, today()
+                    session, actor, cipher(), form.document_type.data, number, today()
                 )
+                searched = masked_query(form.document_type.data, number, today())
             elif kind == "dwelling":
                 dwellings = services.find_dwellings_by_address(session, actor, form.q.data, today())
             else:
@@ -146,14 +151,14 @@ def lookup():
         form=form,
         people=people,
         dwellings=dwellings,
+        searched=searched,
         limit=services.LOOKUP_LIMIT,
     ), status
 
 
-def looks_like_resident_id(text: str | None) -> bool:
-    """17 digits and a check character, however spaced: searched exactly, never by name."""
-    compact = re.sub(r"[\s-]", "", text or "")
-    return bool(re.fullmatch(r"\d{17}[\dXx]", compact))
+def masked_query(document_type: str, number: str, day) -> str:
+    """The searched number as the page may show it: masked."""
+    return mask_document_number(document_query(document_type, number, today=day).text)
 
 
 def _attach_errors(form, error: InvalidInput) -> None:

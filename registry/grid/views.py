@@ -205,7 +205,10 @@ def search():
         query = classify_query(form.q.data)
         if form.document_type.data or (query.kind.is_personal and query.text):
             flash(
-                _("Search for people with the search button: their details stay out of addresses."),
+                _(
+                    "Search for a person with the Search button: names, phone and document"
+                    " numbers never go into a web address."
+                ),
                 "error",
             )
             return redirect(url_for(".search"), 303)
