@@ -198,6 +198,13 @@ def test_reveal_demands_a_reason_then_shows_the_number_once_and_audits_the_reaso
     assert too_short.status_code == 422
     assert "查</textarea>" in too_short.get_data(as_text=True)  # the input is kept
     assert not [e for e in audit_entries(demo_db, "person", resident["id"]) if e.action == "reveal"]
+    refused = audit_entries(demo_db, "person", resident["id"], action="reveal_refused")
+    assert [(e.username, e.changes, e.reason) for e in refused] == [
+        ("officer1", {"refused": "reason"}, None),
+        ("officer1", {"refused": "reason"}, "查"),
+    ]
+    trail = officer.get(f"/dashboard/audit/person/{resident['id']}?lang=en").get_data(as_text=True)
+    assert "Reveal of the full ID number refused" in trail and "No reason given" in trail
 
     reason = "核查2026-118号案件线索"
     revealed = officer.post(f"{url}/reveal", data={"csrf_token": token, "reason": reason})
@@ -335,7 +342,16 @@ def test_records_of_another_station_are_not_found_and_not_touched(officer, demo_
         assert f'/dashboard/people/{ids["person"]}"' not in html, query
         assert f'/dashboard/dwellings/{ids["dwelling"]}"' not in html, query
         assert '<span class="muted">(0)</span>' in html, query
-    assert audit_entries(demo_db, "person", ids["person"]) == []
+    # Nothing was shown; the refused reveal is on the person's trail for their own station.
+    entries = audit_entries(demo_db, "person", ids["person"])
+    assert [(e.username, e.action, e.changes) for e in entries] == [
+        ("officer1", "reveal_refused", {"refused": "scope"})
+    ]
+    unknown = officer.post(
+        "/dashboard/people/987654321/reveal", data={"csrf_token": token, "reason": "核查案件线索"}
+    )
+    assert unknown.status_code == 404
+    assert audit_entries(demo_db, "person", 987654321) == []  # nobody to attach it to
 
     # The other station's officer sees their own records but not officer1's.
     other = log_in(officer.application, "officer99", lang=None)

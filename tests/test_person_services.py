@@ -3,10 +3,12 @@
 from datetime import date
 
 import pytest
-from helpers import DEMO_TODAY
+from helpers import DEMO_TODAY, account, audit_entries
+from sqlalchemy import func, select
 
-from registry.errors import InvalidInput
-from registry.person.services import PersonInput, clean_person
+from registry.errors import Forbidden, InvalidInput
+from registry.person.models import Person
+from registry.person.services import PersonInput, clean_person, reveal_document
 
 
 def test_birth_date_is_taken_from_a_resident_id_when_not_given():
@@ -28,3 +30,25 @@ def test_every_bad_field_is_reported_at_once():
     with pytest.raises(InvalidInput) as error:
         clean_person(PersonInput("", "resident_id", "110105194912310021", phone="12"), DEMO_TODAY)
     assert set(error.value.details["fields"]) == {"name", "document_number", "phone"}
+
+
+# -- a refused reveal ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("username", "reason", "refusal", "why"),
+    [("admin", " ", InvalidInput, "reason"), ("grid0001", "核查案件线索", Forbidden, "role")],
+)
+def test_a_refused_reveal_is_logged_and_outlives_the_rollback(
+    race_sessions, cipher, username, reason, refusal, why
+):
+    """The refusal rolls the request back; the entry was committed on its own before."""
+    with race_sessions() as session:
+        actor = account(session, username)
+        person_id = session.scalar(select(func.min(Person.id)))
+        with pytest.raises(refusal):
+            reveal_document(session, actor, cipher, person_id, reason)
+        session.rollback()
+    with race_sessions() as session:
+        entries = audit_entries(session, "person", person_id, action="reveal_refused")
+        assert [(e.username, e.changes) for e in entries] == [(username, {"refused": why})]

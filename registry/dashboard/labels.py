@@ -73,6 +73,15 @@ FILING_STATE_LABELS = {
 VIEW_CONTEXT_LABELS = {
     "search": _l("Search results"),
     "dwelling": _l("Occupants of a dwelling"),
+    "owner": _l("Owner of a dwelling"),
+    "correction": _l("Correction form"),
+    "trail": _l("Audit trail"),
+}
+# Why a reveal was refused (registry.person.services.REVEAL_REFUSALS).
+REVEAL_REFUSAL_LABELS = {
+    "role": _l("This role may not reveal ID numbers"),
+    "reason": _l("No reason given"),
+    "scope": _l("Person outside the user's scope"),
 }
 # The password is never logged, only that it was set or reset.
 PASSWORD_LABELS = {
@@ -100,6 +109,7 @@ ACTION_LABELS = {
     "delete": _l("Deleted"),
     "view": _l("Viewed"),
     "reveal": _l("Full ID number revealed"),
+    "reveal_refused": _l("Reveal of the full ID number refused"),
     "login": _l("Logged in"),
 }
 
@@ -118,6 +128,7 @@ FIELD_LABELS = {
     "kind": _l("Kind"),
     "relationship": _l("Relationship"),
     "context": _l("Shown in"),
+    "refused": _l("Refused because"),
     # addresses
     "code": _l("Code"),
     "full_text": _l("Address"),
@@ -202,6 +213,7 @@ VALUE_LABELS = {
     "signer_role": SIGNER_ROLE_LABELS,
     "role": ROLE_LABELS,
     "context": VIEW_CONTEXT_LABELS,
+    "refused": REVEAL_REFUSAL_LABELS,
     "password": PASSWORD_LABELS,
 }
 RECORD_VALUE_LABELS = {

@@ -540,11 +540,7 @@ def person_page(
 def reveal_person_document(
     session: Session, actor: UserAccount, cipher: IdentityCipher, person_id: int, reason: str
 ) -> str:
-    """The full number, through the audited reveal; a person without a number has none."""
-    _require_desk(actor)
-    person = get_in_scope(session, actor, Person, person_id)
-    if person.document_ciphertext is None:
-        raise NotFound()
+    """The full number, through the audited reveal (which also logs a refusal)."""
     return reveal_document(session, actor, cipher, person_id, reason)
 
 
@@ -914,9 +910,7 @@ def audit_trail(
     wanted = _referenced_ids(entries)
     if subjects:
         wanted.setdefault("person", set()).update(subjects.values())
-    if object_type == "person" and title is not None:
-        record(session, actor, Action.VIEW, "person", record_id)
-    return AuditTrail(
+    trail = AuditTrail(
         object_type,
         record_id,
         title,
@@ -925,3 +919,16 @@ def audit_trail(
         names=_names(session, actor, wanted),
         subjects=subjects,
     )
+    _log_people_named(session, actor, trail)
+    return trail
+
+
+def _log_people_named(session: Session, actor: UserAccount, trail: AuditTrail) -> None:
+    """A trail page names people, in its title and in its entries: a view of each, logged."""
+    named = set(trail.names.get("person", {}))
+    if trail.title is not None and trail.object_type == "person":
+        record(session, actor, Action.VIEW, "person", trail.object_id)
+        named.discard(trail.object_id)
+    if trail.title is not None and trail.object_type == "residence":
+        named.add(session.get(Residence, trail.object_id).person_id)
+    record_list_views(session, actor, [Person(id=i) for i in sorted(named)], "trail")

@@ -117,6 +117,12 @@ def _version() -> str | None:
     return request.form.get("version")
 
 
+def _log_shown(person_ids, context: str) -> None:
+    """The page about to be shown shows these people: a view of each, audited."""
+    shown = [Person(id=person_id) for person_id in person_ids if person_id is not None]
+    residences.record_list_views(db_session(), current_actor(), shown, context)
+
+
 def _save(
     form,
     action: Callable,
@@ -441,6 +447,7 @@ def dwelling(dwelling_id: int):
     shown = [r.person for r in current + former]
     masked = {p.id: masked_document(cipher(), p) for p in shown}
     residences.record_list_views(session, actor, {p.id: p for p in shown}.values(), "dwelling")
+    _log_shown([record.owner_person_id], "owner")
     # A recorded occupancy the residents contradict is shown, never changed: the worker
     # decides whether the occupancy or the list of residents is wrong.
     suggested = dwellings.suggested_occupancy(
@@ -474,6 +481,7 @@ def edit_dwelling(dwelling_id: int):
         for name, value in dwellings.dwelling_values(record).items():
             form[name].data = str(value)
         form.owner_kind.data = "keep"
+        _log_shown([record.owner_person_id], "owner")
         return _render_dwelling_form(form, record.address, record)
 
     def reload():
@@ -493,7 +501,8 @@ def edit_dwelling(dwelling_id: int):
         DWELLING_LABELS,
         reload,
     )
-    if failed:
+    if failed:  # the form again, or the conflict page: both show the owner
+        _log_shown([get_in_scope(session, actor, Dwelling, dwelling_id).owner_person_id], "owner")
         return failed
     flash(_("Dwelling saved."), "ok")
     return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
@@ -559,6 +568,7 @@ def move_out(residence_id: int):
 
     if request.method == "GET":
         form.moved_out.data = clock.today().isoformat()
+        _log_shown([residence.person_id], "correction")
         return render_template(
             "gridwork/move_out.html", form=form, residence=residence, masked=masked, unplaced=()
         )
@@ -576,7 +586,8 @@ def move_out(residence_id: int):
         PERSON_LABELS,
         reload,
     )
-    if failed:
+    if failed:  # the form again, or the conflict page: both about this person
+        _log_shown([residence.person_id], "correction")
         return failed
     flash(_("Moved out. The stay stays in the history."), "ok")
     return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
@@ -603,6 +614,7 @@ def edit_residence(residence_id: int):
     if request.method == "GET":
         for name, value in residences.residence_values(residence).items():
             form[name].data = "" if value is None else str(value)
+        _log_shown([residence.person_id], "correction")
         return render()
 
     def reload():
@@ -618,7 +630,8 @@ def edit_residence(residence_id: int):
         PERSON_LABELS,
         reload,
     )
-    if failed:
+    if failed:  # the form again, or the conflict page: both about this person
+        _log_shown([residence.person_id], "correction")
         return failed
     flash(_("Residence saved."), "ok")
     return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
@@ -660,6 +673,7 @@ def edit_person(person_id: int):
         form.document_type.data = str(record.document_type)
         form.phone.data = record.phone or ""
         form.birth_date.data = record.birth_date.isoformat() if record.birth_date else ""
+        _log_shown([person_id], "correction")
         return render()
 
     def reload():
@@ -682,7 +696,8 @@ def edit_person(person_id: int):
         PERSON_LABELS,
         reload,
     )
-    if failed:
+    if failed:  # the form again, or the conflict page with the stored name and number
+        _log_shown([person_id], "correction")
         return failed
     flash(_("Person saved."), "ok")
     return redirect(url_for(".person", person_id=person_id))

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, UserAccount
 from registry.audit.services import Action, record
+from registry.db import own_transaction
 from registry.edits import check_version
-from registry.errors import Forbidden, InvalidInput
+from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.person.identity import IdentityCipher, mask_document_number
 from registry.person.models import Person
 from registry.scope import get_in_scope, person_filter
@@ -161,15 +162,49 @@ def view_person(session: Session, actor: UserAccount, person_id: int) -> Person:
 def reveal_document(
     session: Session, actor: UserAccount, cipher: IdentityCipher, person_id: int, reason: str
 ) -> str:
-    """The full ID number, for officers and admins who give a reason; audited."""
-    if actor.role not in REVEAL_ROLES:
-        raise Forbidden()
+    """The full ID number, for officers and admins who give a reason; audited.
+
+    A refused reveal is audited too (see :func:`_log_refused_reveal`); a person without a
+    number has nothing to reveal (NotFound, not a refusal).
+    """
     reason = (reason or "").strip()
-    if len(reason) < MIN_REASON_LENGTH:
-        raise InvalidInput(fields={"reason": [_l("Say why you need the full number")]})
-    person = get_in_scope(session, actor, Person, person_id)
+    try:
+        if actor.role not in REVEAL_ROLES:
+            raise Forbidden()
+        if len(reason) < MIN_REASON_LENGTH:
+            raise InvalidInput(fields={"reason": [_l("Say why you need the full number")]})
+        person = get_in_scope(session, actor, Person, person_id)
+    except (Forbidden, InvalidInput, NotFound) as refusal:
+        _log_refused_reveal(session, actor, person_id, reason, refusal)
+        raise
+    if person.document_ciphertext is None:
+        raise NotFound()
     record(session, actor, Action.REVEAL, "person", person.id, reason=reason)
     return cipher.decrypt(bytes(person.document_ciphertext))
+
+
+# Why a reveal was refused, as the audit entry says it.
+REVEAL_REFUSALS = ((Forbidden, "role"), (InvalidInput, "reason"), (NotFound, "scope"))
+
+
+def _log_refused_reveal(
+    session: Session, actor: UserAccount, person_id: int, reason: str, refusal: Exception
+) -> None:
+    """Audit a refused reveal in a transaction of its own: the refusal rolls the request
+    back, the entry stays. An id that belongs to nobody is not logged, so the entry can
+    never attach to a person created later under that id."""
+    if isinstance(refusal, NotFound) and session.get(Person, person_id) is None:
+        return
+    with own_transaction(session) as own:
+        record(
+            own,
+            actor,
+            Action.REVEAL_REFUSED,
+            "person",
+            person_id,
+            {"refused": next(why for kind, why in REVEAL_REFUSALS if isinstance(refusal, kind))},
+            reason=reason or None,
+        )
 
 
 def correct_person(
