@@ -171,9 +171,9 @@ def reveal_document(
     try:
         if actor.role not in REVEAL_ROLES:
             raise Forbidden()
+        person = get_in_scope(session, actor, Person, person_id)
         if len(reason) < MIN_REASON_LENGTH:
             raise InvalidInput(fields={"reason": [_l("Say why you need the full number")]})
-        person = get_in_scope(session, actor, Person, person_id)
     except (Forbidden, InvalidInput, NotFound) as refusal:
         _log_refused_reveal(session, actor, person_id, reason, refusal)
         raise
