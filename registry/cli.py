@@ -259,8 +259,15 @@ def bench_load(settings: Settings, size: str, seed: int) -> None:
 def serve(host: str, port: int, debug: bool) -> None:
     """Serve the web app (development server; put a WSGI server in front in production)."""
     from registry.app import create_app
+    from registry.web.accesslog import RedactedRequestHandler
 
-    create_app().run(host=host, port=port, debug=debug, use_reloader=False)
+    create_app().run(
+        host=host,
+        port=port,
+        debug=debug,
+        use_reloader=False,
+        request_handler=RedactedRequestHandler,  # no query strings in the access log
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover
