@@ -349,7 +349,10 @@ def test_move_in_errors_keep_the_input(worker, demo_db):
     )
     body = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert 'value="新人丙"' in body and 'value="110101199003151230"' in body
+    assert 'value="新人丙"' in body
+    # The number is kept sealed, never echoed: shown masked, with the box left empty.
+    assert "110101199003151230" not in body
+    assert "Kept: 110101********1230" in body and 'name="document_number-sealed"' in body
     assert "Check digit is wrong" in body
     assert "The date is in the future" in body
     assert "Not a mainland mobile or landline number" in body

@@ -38,6 +38,7 @@ from registry.lease.models import (
     SecurityGuarantee,
     SignerRole,
 )
+from registry.person.identity import mask_document_number
 from registry.person.models import Person
 
 
@@ -211,7 +212,8 @@ def test_manager_day_file_tenants_sign_remind_renew(manager, demo_db):
     response = manager.post(f"/leases/dwellings/{dwelling_id}/file", data=more)
     body = response.get_data(as_text=True)
     assert response.status_code == 200
-    assert 'name="tenants-1-name"' in body and TENANT_A[1] in body
+    assert 'name="tenants-1-name"' in body and TENANT_A[1] not in body  # kept sealed
+    assert mask_document_number(TENANT_A[1]) in body
 
     audit_before = demo_db.scalar(select(func.count()).select_from(AuditEntry))
     response = manager.post(
@@ -431,18 +433,14 @@ def test_invalid_lease_keeps_every_input_and_says_which_field(manager, demo_db):
     assert "The rent cannot be negative" in body
     assert "Check digit is wrong" in body or "Must be 18 characters" in body
     assert "Must be 18 characters" in body  # the landlord's short number
-    # Everything typed is still there, tenant rows included.
-    for value in (
-        "2026-12-01",
-        "2026-11-01",
-        "-5",
-        "外来房东",
-        "12345",
-        TENANT_A[0],
-        TENANT_A[1],
-        bad_number,
-    ):
+    # Everything typed is still there, tenant rows included; numbers sealed and masked.
+    for value in ("2026-12-01", "2026-11-01", "-5", "外来房东", TENANT_A[0]):
         assert f'value="{value}"' in body, value
+    for number in ("12345", TENANT_A[1], bad_number):
+        assert f'value="{number}"' not in body, number
+        assert len(number) < 18 or number not in body, number
+        assert mask_document_number(number) in body, number
+    assert body.count('-document_number-sealed" value="') == 3
     assert 'id="landlord_choice-other" checked' in body
     # The error sits on the second tenant row's number, not on the first.
     second_row = body[body.index('name="tenants-1-document_number"') - 400 :]
@@ -771,7 +769,8 @@ def test_tenant_and_correction_errors_keep_the_input(manager, demo_db):
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Must be 5 to 17 letters and digits" in body
-    assert 'value="新租客"' in body and 'value="E1"' in body
+    assert 'value="新租客"' in body and 'value="E1"' not in body
+    assert 'name="document_number-sealed"' in body
     assert '<option selected value="passport">' in body
 
     response = manager.post(

@@ -10,6 +10,7 @@ from registry.dwelling.models import DwellingUse, Occupancy
 from registry.dwelling.services import DwellingInput, OwnerKind
 from registry.grid.forms import Choice
 from registry.validators import DocumentType
+from registry.web.sealed import DocumentNumberField
 
 USE_LABELS = {
     DwellingUse.RESIDENTIAL: _l("Residential"),
@@ -55,7 +56,7 @@ class DwellingForm(FlaskForm):
     owner_kind = Choice(LABELS["owner_kind"])
     owner_name = StringField(LABELS["owner_name"])
     owner_document_type = Choice(LABELS["owner_document_type"], choices=document_choices())
-    owner_document_number = StringField(LABELS["owner_document_number"])
+    owner_document_number = DocumentNumberField(LABELS["owner_document_number"])
     owner_credit_code = StringField(LABELS["owner_credit_code"])
 
     def set_owner_kinds(self, editing: bool) -> None:

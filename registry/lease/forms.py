@@ -25,6 +25,7 @@ from wtforms import (
 
 from registry.person.services import PersonInput
 from registry.validators import DocumentType
+from registry.web.sealed import DocumentNumberField
 
 DATE = {"type": "date"}
 
@@ -43,7 +44,7 @@ class PersonFields(Form):
         default=DocumentType.RESIDENT_ID.value,
         validate_choice=False,
     )
-    document_number = StringField(
+    document_number = DocumentNumberField(
         _l("Document number"), render_kw={"autocomplete": "off", "autocapitalize": "characters"}
     )
     phone = StringField(_l("Phone (optional)"), render_kw={"inputmode": "tel"})
@@ -91,7 +92,7 @@ class AddTenantForm(FlaskForm):
         default=DocumentType.RESIDENT_ID.value,
         validate_choice=False,
     )
-    document_number = StringField(
+    document_number = DocumentNumberField(
         _l("Document number"), render_kw={"autocomplete": "off", "autocapitalize": "characters"}
     )
     phone = StringField(_l("Phone (optional)"), render_kw={"inputmode": "tel"})

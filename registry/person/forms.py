@@ -11,6 +11,7 @@ from registry.person.models import Relationship, ResidenceKind
 from registry.person.residences import MoveInInput, ResidenceInput
 from registry.person.services import PersonInput
 from registry.validators import DocumentType
+from registry.web.sealed import DocumentNumberField
 
 KIND_LABELS = {
     ResidenceKind.REGISTERED: _l("Registered resident"),
@@ -51,7 +52,7 @@ def _relationship_choices():
 
 class MoveInForm(FlaskForm):
     document_type = Choice(LABELS["document_type"], choices=_document_choices())
-    document_number = StringField(LABELS["document_number"])
+    document_number = DocumentNumberField(LABELS["document_number"])
     name = StringField(LABELS["name"])
     phone = StringField(LABELS["phone"])
     birth_date = StringField(LABELS["birth_date"])
