@@ -196,6 +196,18 @@ def resident_id_number(born: str, sequence: str) -> str:
     return body + ric.calc_check_digit(body + "0")
 
 
+def unused_resident_id(session: Session, cipher, born: str, first: int = 100) -> str:
+    """A valid resident ID number (Beijing, 110101) born ``YYYYMMDD`` that nobody carries."""
+    from registry.person.services import find_by_document
+
+    for sequence in range(first, first + 200):
+        body = f"110101{born}{sequence % 1000:03d}"
+        number = body + ric.calc_check_digit(body + "0")
+        if find_by_document(session, cipher, "resident_id", number) is None:
+            return number
+    raise AssertionError("no free number")
+
+
 def add_second_police_station(session: Session) -> dict:
     """A second police station with its own officer ``officer99`` and one community holding
     a rented dwelling with a transient resident, a filed lease and an organisation.

@@ -15,15 +15,13 @@ from zoneinfo import ZoneInfo
 import pytest
 from click.testing import CliRunner
 from freezegun import freeze_time
-from helpers import DEMO_TODAY, dwelling_of_cell, log_in, post_form
+from helpers import DEMO_TODAY, dwelling_of_cell, log_in, post_form, unused_resident_id
 from sqlalchemy import select
-from stdnum.cn import ric
 
 from registry.clock import TimeZoneError, deployment_zone, start_of_day, today_in
 from registry.dwelling.models import CapacityRule
 from registry.dwelling.status import current_rule
 from registry.person.models import Person, Residence
-from registry.person.services import find_by_document
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # 02:30 on DEMO_TODAY in Shanghai is 18:30 UTC on the day before.
@@ -88,20 +86,10 @@ def test_the_capacity_rule_in_force_follows_the_day_given(demo_db) -> None:
     assert current_rule(demo_db, tomorrow).id == new.id
 
 
-def newborn_number(session, cipher, born: date) -> str:
-    """A resident ID nobody in the demo carries, for someone born on ``born``."""
-    for sequence in range(100, 300):
-        body = f"110101{born:%Y%m%d}{sequence:03d}"
-        number = body + ric.calc_check_digit(body + "0")
-        if find_by_document(session, cipher, "resident_id", number) is None:
-            return number
-    raise AssertionError("no free number")
-
-
 def test_at_half_past_two_in_shanghai_the_app_agrees_with_itself(demo_app, demo_db, cipher):
     demo_app.config["REGISTRY_TODAY"] = None  # no pinned day: the clock decides
     dwelling = dwelling_of_cell(demo_db, 1)
-    number = newborn_number(demo_db, cipher, DEMO_TODAY)
+    number = unused_resident_id(demo_db, cipher, f"{DEMO_TODAY:%Y%m%d}")
     with freeze_time(SMALL_HOURS_UTC):  # the machine's clock, in UTC
         worker = log_in(demo_app, "grid0001")
         response = post_form(

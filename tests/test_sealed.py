@@ -7,27 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from freezegun import freeze_time
-from helpers import DEMO_TODAY, dwelling_of_cell, log_in, token_of
+from helpers import DEMO_TODAY, dwelling_of_cell, log_in, token_of, unused_resident_id
 from sqlalchemy import select
-from stdnum.cn import ric
 
 from registry.person.models import Person
-from registry.person.services import find_by_document
 from registry.web.sealed import SEALED_SECONDS, seal, unseal
 
 
 @pytest.fixture
 def worker(demo_app):
     return log_in(demo_app, "grid0001")
-
-
-def unused_number(session, cipher) -> str:
-    for sequence in range(700, 900):
-        body = f"11010119880808{sequence:03d}"
-        number = body + ric.calc_check_digit(body + "0")
-        if find_by_document(session, cipher, "resident_id", number) is None:
-            return number
-    raise AssertionError("no free number")
 
 
 def sealed_value(html: str, name: str) -> str:
@@ -38,7 +27,7 @@ def sealed_value(html: str, name: str) -> str:
 
 def test_a_move_in_refused_for_the_date_keeps_the_number_sealed(worker, demo_db, cipher):
     dwelling = dwelling_of_cell(demo_db, 1)
-    number = unused_number(demo_db, cipher)
+    number = unused_resident_id(demo_db, cipher, "19880808", 700)
     url = f"/cells/dwellings/{dwelling.id}/move-in"
     fields = {
         "document_type": "resident_id",
