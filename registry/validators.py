@@ -6,8 +6,10 @@ registry. Messages are lazy English msgids translated later through Babel catalo
 never echo the rejected value, because that value is often personal data that would
 otherwise end up in logs.
 
-Region digits of document numbers are checked for format only: nothing here derives a
-place from them (DOMAIN.md, "Flags").
+Region digits of document numbers are checked only so far as a resident ID's province must
+exist (GB/T 2260): nothing here derives a place from them (DOMAIN.md, "Flags"). The search
+detector (:func:`classify_query`) and the one date parser (:func:`parse_date`) live here
+too, so every search box and every form reads a number or a date the same way.
 """
 
 from __future__ import annotations
