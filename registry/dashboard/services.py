@@ -57,6 +57,7 @@ from registry.lease.models import (
 )
 from registry.organisation.models import Organisation
 from registry.person.identity import IdentityCipher
+from registry.person.lookup import MIN_NAME_LENGTH, like_pattern, name_matches, phone_contains
 from registry.person.models import Person, Residence, ResidenceKind
 from registry.person.residences import record_list_views
 from registry.person.services import (
@@ -92,12 +93,6 @@ def _require_desk(actor: UserAccount) -> None:
     """Officers and admins only; anyone else is told the page does not exist."""
     if actor.role not in DESK_ROLES:
         raise NotFound()
-
-
-def _like_pattern(text: str) -> str:
-    """``%text%`` with LIKE's wildcards in the user's text taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 # -- the jurisdiction dashboard ------------------------------------------------------------
@@ -395,7 +390,8 @@ def _query_field_error(message: Any) -> InvalidInput:
 def find_people(
     session: Session, actor: UserAccount, cipher: IdentityCipher, text: str, today: date
 ) -> list[PersonHit]:
-    """People in scope by name (part of it) or by phone (whole number or at least 4 digits)."""
+    """People in scope by name (2 characters or more, anywhere in the name, see
+    registry.person.lookup) or by phone (the whole number, or at least 4 of its digits)."""
     _require_desk(actor)
     text = unicodedata.normalize("NFKC", text or "").strip()
     if not text:
@@ -407,13 +403,15 @@ def find_people(
     elif typed.is_number_only and (typed.kind is QueryKind.NUMBER or "-" not in typed.text):
         if len(typed.digits) < MIN_PHONE_DIGITS:
             raise _query_field_error(_l("Enter at least 4 digits of the phone number"))
-        query = query.where(Person.phone.contains(typed.digits, autoescape=True))
+        query = query.where(phone_contains(typed.digits))
         query = query.order_by(Person.name, Person.id)
     elif typed.kind is QueryKind.DOOR:
         # "26-1-601" or "A1201" is a room, neither a name nor part of a phone number.
         raise _query_field_error(_l("This looks like a door number: look up dwellings by address"))
     else:
-        query = query.where(Person.name.ilike(_like_pattern(text), escape="\\")).order_by(
+        if len(text) < MIN_NAME_LENGTH:
+            raise _query_field_error(_l("Enter at least 2 characters of the name"))
+        query = query.where(name_matches(text)).order_by(
             (Person.name == text).desc(), Person.name, Person.id
         )
     people = list(session.scalars(query.limit(LOOKUP_LIMIT)))
@@ -454,7 +452,7 @@ def find_dwellings_by_address(
     query = dwelling_status(
         select(Dwelling.id, Dwelling.occupancy, a.full_text)
         .join(a, a.id == Dwelling.address_id)
-        .where(a.full_text.ilike(_like_pattern(normalised), escape="\\"), dwelling_filter(actor))
+        .where(a.full_text.ilike(like_pattern(normalised), escape="\\"), dwelling_filter(actor))
         .order_by(a.full_text, Dwelling.id)
         .limit(LOOKUP_LIMIT),
         Dwelling,

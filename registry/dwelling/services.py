@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, case, func, literal, or_, select
+from sqlalchemy import Select, and_, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import UserAccount
@@ -21,19 +21,22 @@ from registry.address.services import natural_order
 from registry.audit.services import Action, changed, record
 from registry.dwelling.models import Dwelling, DwellingUse, Occupancy
 from registry.dwelling.status import (
+    OWNER_SIDE,
+    TENANT_SIDE,
+    OccupancyProblem,  # noqa: F401  (re-exported: the pages name problems by it)
+    capacity_sql,
     current_filing_id,
     current_rule,
     dwelling_status,
     has_pledges,
     legal_capacity,
+    occupancy_problem,
     occupants_now,
-    residence_is_current,
 )
 from registry.edits import load_for_correction
 from registry.errors import InvalidInput, NotFound
 from registry.organisation.models import Organisation
 from registry.person.identity import IdentityCipher
-from registry.person.models import Relationship, Residence
 from registry.person.services import PersonInput, create_or_find_person, masked_document
 from registry.scope import address_filter, dwelling_filter, get_in_scope
 from registry.validators import (
@@ -262,54 +265,6 @@ def dwelling_with_status(session: Session, actor: UserAccount, dwelling_id: int,
 # -- occupancy that contradicts the people living there -----------------------------------
 
 
-class OccupancyProblem:
-    """Why a dwelling's recorded occupancy does not fit the people living there today."""
-
-    VACANT_OCCUPIED = "vacant_occupied"  # 空置, yet somebody lives there
-    TENANTS_ONLY = "tenants_only"  # 自住, yet only tenants (no owner or family) live there
-
-
-OWNER_SIDE = (Relationship.OWNER, Relationship.OWNER_FAMILY)
-TENANT_SIDE = (Relationship.TENANT, Relationship.TENANT_FAMILY)
-
-
-def _residents_now(today: date, relationships) -> Any:
-    """Whether anybody of these relationships lives in ``Dwelling`` today (correlated)."""
-    return (
-        select(Residence.id)
-        .where(
-            Residence.dwelling_id == Dwelling.id,
-            residence_is_current(today),
-            Residence.relationship_to_dwelling.in_(relationships),
-        )
-        .correlate_except(Residence)
-        .exists()
-    )
-
-
-def occupancy_problem(today: date):
-    """An ``OccupancyProblem`` value for ``Dwelling`` in SQL, or NULL when all fits.
-
-    Only flagged, never changed here: the grid worker finds out whether the occupancy or
-    the list of residents is wrong, and corrects that one.
-    """
-    return case(
-        (
-            and_(Dwelling.occupancy == Occupancy.VACANT, occupants_now(Dwelling.id, today) > 0),
-            literal(OccupancyProblem.VACANT_OCCUPIED),
-        ),
-        (
-            and_(
-                Dwelling.occupancy == Occupancy.OWNER_OCCUPIED,
-                _residents_now(today, TENANT_SIDE),
-                ~_residents_now(today, OWNER_SIDE),
-            ),
-            literal(OccupancyProblem.TENANTS_ONLY),
-        ),
-        else_=literal(None),
-    )
-
-
 def suggested_occupancy(problem: str | None, relationships) -> Occupancy | None:
     """The occupancy the residents' relationships point to, for a one-tap correction."""
     if problem is None:
@@ -340,18 +295,10 @@ class StatusCounts:
     attention: int = 0  # dwellings with at least one of the problems above
 
 
-def _capacity_sql(rule):
-    """The legal capacity of ``Dwelling`` in SQL, the same rule as status.legal_capacity."""
-    if rule is None:
-        return None
-    by_area = func.floor(Dwelling.floor_area / rule.min_floor_area_per_person)
-    return func.least(by_area, Dwelling.rooms * rule.max_people_per_room)
-
-
 def _status_subquery(session: Session, base: Select, today: date):
     """``base`` (a select over Dwelling joined to Address) with status and capacity flags."""
     rule = current_rule(session, today)
-    capacity = _capacity_sql(rule)
+    capacity = capacity_sql(rule)
     query = dwelling_status(base, Dwelling, today)
     query = query.add_columns(
         (capacity if capacity is not None else literal(None)).label("capacity"),
@@ -523,7 +470,7 @@ def needing_attention(
     """Dwellings of a cell that lack a filing or a pledge, hold more than their capacity, or
     whose recorded occupancy contradicts the people living there."""
     rule = current_rule(session, today)
-    capacity = _capacity_sql(rule)
+    capacity = capacity_sql(rule)
     filing = current_filing_id(Dwelling.id, today)
     rental, guarantee = has_pledges(filing)
     problems = [

@@ -1,22 +1,46 @@
 """A dwelling's status at a glance, computed in SQL from the facts, never stored.
 
-One place defines what "filing current", "pledges complete", "occupants now" and "over
-capacity" mean; the grid worker's cell list, the property manager's list and the officer's
-dashboard all select from :func:`dwelling_status`.
+This module alone defines what "filing current", "pledges complete", "living there now",
+"legal capacity", "over capacity" and "occupancy to check" mean. The grid worker's lists,
+the property manager's list, the officer's pages, the precomputed per-cell figures
+(registry/figures) and the grid map all build on it, never on a copy.
+
+Each definition comes in the two shapes its callers need, built from the same predicates:
+- per dwelling, as correlated subqueries (:func:`dwelling_status`), for a page of a few
+  dozen dwellings;
+- for every dwelling at once, as grouped subqueries to join (:func:`current_filings`,
+  :func:`current_residents`), for figures over a whole district.
+The rules that combine the facts (:func:`over_capacity`, :func:`occupancy_problem_of`)
+take column expressions, so both shapes apply the very same rule.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import (
+    Select,
+    and_,
+    case,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    select,
+)
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from registry.clock import deployment_zone, end_of_day
-from registry.dwelling.models import CapacityRule
+from registry.dwelling.models import CapacityRule, Dwelling, Occupancy
 from registry.lease.models import LeaseFiling, RentalPledge, SecurityGuarantee
-from registry.person.models import Residence
+from registry.person.models import Relationship, Residence, ResidenceKind
+
+# A residence with no move-out date runs on forever; the index ix_residence_current holds
+# this very expression, so that "living there today" is read from the index.
+_OPEN_END = literal_column("'infinity'::date")
 
 
 def current_rule(session: Session, today: date) -> CapacityRule | None:
@@ -33,6 +57,9 @@ def current_rule(session: Session, today: date) -> CapacityRule | None:
     )
 
 
+# -- legal capacity ------------------------------------------------------------------------
+
+
 def legal_capacity(floor_area, rooms, rule: CapacityRule | None) -> int | None:
     """How many people the dwelling may hold: area per person and people per room."""
     if rule is None:
@@ -41,16 +68,85 @@ def legal_capacity(floor_area, rooms, rule: CapacityRule | None) -> int | None:
     return min(by_area, rooms * rule.max_people_per_room)
 
 
+def capacity_sql(rule: CapacityRule | None, dwelling=Dwelling) -> ColumnElement | None:
+    """:func:`legal_capacity` of ``dwelling`` in SQL (None without a rule)."""
+    if rule is None:
+        return None
+    by_area = func.floor(dwelling.floor_area / rule.min_floor_area_per_person)
+    return func.least(by_area, dwelling.rooms * rule.max_people_per_room)
+
+
+def over_capacity(occupants, capacity) -> ColumnElement[bool]:
+    """More people living there today than the legal capacity (never, without a rule)."""
+    if capacity is None:
+        return false()
+    return occupants > capacity
+
+
+# -- filings and residences ----------------------------------------------------------------
+
+
 def filing_is_current(today: date) -> ColumnElement[bool]:
     """The filing's term (registry/lease/models.py, both days included) covers today."""
     return LeaseFiling.covers(today)
 
 
-def residence_is_current(today: date) -> ColumnElement[bool]:
+def residence_is_current(today: date, residence=Residence) -> ColumnElement[bool]:
+    """Living there today: moved in by today and not moved out by today."""
     return and_(
-        Residence.moved_in <= today,
-        or_(Residence.moved_out.is_(None), Residence.moved_out > today),
+        residence.moved_in <= today,
+        func.coalesce(residence.moved_out, _OPEN_END) > today,
     )
+
+
+def pledges_complete(filing_id) -> ColumnElement[bool]:
+    """The filing has both the rental pledge and the security guarantee signed."""
+    rental, guarantee = has_pledges(filing_id)
+    return and_(rental, guarantee)
+
+
+def has_pledges(filing_id) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    rental = exists().where(RentalPledge.lease_filing_id == filing_id)
+    guarantee = exists().where(SecurityGuarantee.lease_filing_id == filing_id)
+    return rental, guarantee
+
+
+# -- occupancy that contradicts the people living there -----------------------------------
+
+
+class OccupancyProblem:
+    """Why a dwelling's recorded occupancy does not fit the people living there today."""
+
+    VACANT_OCCUPIED = "vacant_occupied"  # 空置, yet somebody lives there
+    TENANTS_ONLY = "tenants_only"  # 自住, yet only tenants (no owner or family) live there
+
+
+OWNER_SIDE = (Relationship.OWNER, Relationship.OWNER_FAMILY)
+TENANT_SIDE = (Relationship.TENANT, Relationship.TENANT_FAMILY)
+
+
+def occupancy_problem_of(occupancy, occupants, tenant_side, owner_side) -> ColumnElement:
+    """An ``OccupancyProblem`` value in SQL, or NULL when all fits.
+
+    ``occupants`` counts the people living there today; ``tenant_side`` and
+    ``owner_side`` say whether any of them is a tenant (or family), an owner (or family).
+    Only flagged, never changed: the grid worker finds out whether the occupancy or the
+    list of residents is wrong, and corrects that one.
+    """
+    return case(
+        (
+            and_(occupancy == Occupancy.VACANT, occupants > 0),
+            literal(OccupancyProblem.VACANT_OCCUPIED),
+        ),
+        (
+            and_(occupancy == Occupancy.OWNER_OCCUPIED, tenant_side, ~owner_side),
+            literal(OccupancyProblem.TENANTS_ONLY),
+        ),
+        else_=literal(None),
+    )
+
+
+# -- per dwelling: correlated subqueries ---------------------------------------------------
 
 
 def occupants_now(dwelling_id, today: date):
@@ -63,22 +159,40 @@ def occupants_now(dwelling_id, today: date):
     )
 
 
+def _living_now(dwelling_id, today: date, relationships) -> ColumnElement[bool]:
+    """Whether anybody of these relationships lives in the dwelling today (correlated)."""
+    return (
+        select(Residence.id)
+        .where(
+            Residence.dwelling_id == dwelling_id,
+            residence_is_current(today),
+            Residence.relationship_to_dwelling.in_(relationships),
+        )
+        .correlate_except(Residence)
+        .exists()
+    )
+
+
+def occupancy_problem(today: date, dwelling=Dwelling) -> ColumnElement:
+    """:func:`occupancy_problem_of` for ``dwelling``, from correlated subqueries."""
+    return occupancy_problem_of(
+        dwelling.occupancy,
+        occupants_now(dwelling.id, today),
+        _living_now(dwelling.id, today, TENANT_SIDE),
+        _living_now(dwelling.id, today, OWNER_SIDE),
+    )
+
+
 def current_filing_id(dwelling_id, today: date):
     """The id of the dwelling's current filing (the newest if several), or NULL."""
     return (
         select(LeaseFiling.id)
         .where(LeaseFiling.dwelling_id == dwelling_id, filing_is_current(today))
-        .order_by(LeaseFiling.starts_on.desc())
+        .order_by(LeaseFiling.starts_on.desc(), LeaseFiling.id.desc())
         .limit(1)
         .correlate_except(LeaseFiling)
         .scalar_subquery()
     )
-
-
-def has_pledges(filing_id) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    rental = exists().where(RentalPledge.lease_filing_id == filing_id)
-    guarantee = exists().where(SecurityGuarantee.lease_filing_id == filing_id)
-    return rental, guarantee
 
 
 def dwelling_status(base: Select, dwelling, today: date) -> Select:
@@ -101,4 +215,47 @@ def dwelling_status(base: Select, dwelling, today: date) -> Select:
         expired,
         rental.label("rental_pledge"),
         guarantee.label("security_guarantee"),
+    )
+
+
+# -- every dwelling at once: grouped subqueries to join ------------------------------------
+
+
+def current_filings(today: date):
+    """Per dwelling with a current filing: that filing (the newest, as in
+    :func:`current_filing_id`) and whether it has both pledges.
+
+    Columns: dwelling_id, filing_id, pledges_complete.
+    """
+    return (
+        select(
+            LeaseFiling.dwelling_id,
+            LeaseFiling.id.label("filing_id"),
+            pledges_complete(LeaseFiling.id).label("pledges_complete"),
+        )
+        .where(filing_is_current(today))
+        .ext(distinct_on(LeaseFiling.dwelling_id))
+        .order_by(LeaseFiling.dwelling_id, LeaseFiling.starts_on.desc(), LeaseFiling.id.desc())
+        .subquery("current_filing")
+    )
+
+
+def current_residents(today: date):
+    """Per dwelling somebody lives in today: how many, of which kind and relationship.
+
+    Columns: dwelling_id, occupants, registered, transient, tenant_side, owner_side.
+    """
+    relationship = Residence.relationship_to_dwelling
+    return (
+        select(
+            Residence.dwelling_id,
+            func.count().label("occupants"),
+            func.count().filter(Residence.kind == ResidenceKind.REGISTERED).label("registered"),
+            func.count().filter(Residence.kind == ResidenceKind.TRANSIENT).label("transient"),
+            func.bool_or(relationship.in_(TENANT_SIDE)).label("tenant_side"),
+            func.bool_or(relationship.in_(OWNER_SIDE)).label("owner_side"),
+        )
+        .where(residence_is_current(today))
+        .group_by(Residence.dwelling_id)
+        .subquery("current_residents")
     )

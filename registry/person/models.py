@@ -50,6 +50,22 @@ class Person(TimestampMixin, VersionedMixin, Base):
         CheckConstraint(
             "(document_ciphertext IS NULL) = (document_index IS NULL)", name="document_pair"
         ),
+        # Officers' look-up: a whole phone number, part of one (trigrams),
+        # a name of 3 or more characters (trigrams), one of 2 (character pairs).
+        Index("ix_person_phone", "phone"),
+        Index(
+            "ix_person_phone_trgm",
+            "phone",
+            postgresql_using="gin",
+            postgresql_ops={"phone": "gin_trgm_ops"},
+        ),
+        Index(
+            "ix_person_name_trgm",
+            "name",
+            postgresql_using="gin",
+            postgresql_ops={"name": "gin_trgm_ops"},
+        ),
+        Index("ix_person_name_bigrams", text("name_bigrams(name)"), postgresql_using="gin"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -74,10 +90,14 @@ class Residence(TimestampMixin, VersionedMixin, Base):
     __tablename__ = "residence"
     __table_args__ = (
         CheckConstraint("moved_out IS NULL OR moved_out >= moved_in", name="dates_in_order"),
+        # Serves residence_is_current (registry/dwelling/status.py) per dwelling: the
+        # people living in a dwelling today, counted from the index alone.
         Index(
             "ix_residence_current",
             "dwelling_id",
-            postgresql_where=text("moved_out IS NULL"),
+            text("COALESCE(moved_out, 'infinity'::date)"),
+            "moved_in",
+            postgresql_include=["moved_out"],
         ),
     )
 
