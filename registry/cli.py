@@ -15,6 +15,7 @@ import click
 from registry.clock import TimeZoneError, deployment_zone, today_in
 from registry.cluster import ClusterError, EmbeddedCluster, embedded_cluster
 from registry.config import Settings, load_settings
+from registry.figures.cli import figures as figures_commands
 
 
 def database_url(settings: Settings) -> str:
@@ -250,6 +251,47 @@ def bench_load(settings: Settings, size: str, seed: int) -> None:
     click.echo(
         run_load_benchmark(database_url(settings), settings.data_key, size, seed, command_today())
     )
+
+
+@bench.command("search")
+@click.option("--size", type=click.Choice(["small", "medium", "large"]), default="large")
+@click.option("--port", default=5001, show_default=True, type=int, help="The app's HTTP port.")
+@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn workers.")
+@click.option("--samples", default=50, show_default=True, type=int, help="Values per kind.")
+@click.option("--sessions", default=20, show_default=True, type=int, help="Concurrent sessions.")
+@click.option("--seconds", default=60, show_default=True, type=float, help="Length of the mix.")
+@click.pass_obj
+def bench_search(
+    settings: Settings,
+    size: str,
+    port: int,
+    workers: int,
+    samples: int,
+    sessions: int,
+    seconds: float,
+) -> None:
+    """Look-ups, dashboards and the export over HTTP on the loaded demo district."""
+    from registry.admin.services import local_today
+    from registry.bench.search import run_search_benchmark
+
+    try:
+        run_search_benchmark(
+            database_url(settings),
+            settings.data_key,
+            size,
+            local_today(),  # the web pages' today as well: the registry's time zone
+            port=port,
+            workers=workers,
+            samples=samples,
+            sessions=sessions,
+            seconds=seconds,
+            echo=click.echo,
+        )
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from error
+
+
+main.add_command(figures_commands)
 
 
 @main.command("serve")

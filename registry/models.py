@@ -6,6 +6,7 @@ from registry.area.models import Community, District, PoliceStation, SubDistrict
 from registry.audit.models import AuditEntry
 from registry.db import Base
 from registry.dwelling.models import CapacityRule, Dwelling, DwellingUse, Occupancy
+from registry.figures.models import CellFigures, FiguresRun
 from registry.grid.models import FocusArea, GridCell
 from registry.lease.models import (
     LeaseFiling,
@@ -25,10 +26,12 @@ __all__ = [
     "AuditEntry",
     "Base",
     "CapacityRule",
+    "CellFigures",
     "Community",
     "District",
     "Dwelling",
     "DwellingUse",
+    "FiguresRun",
     "FocusArea",
     "GridCell",
     "LeaseFiling",

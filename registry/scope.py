@@ -23,6 +23,7 @@ from registry.address.models import Address
 from registry.area.models import Community
 from registry.dwelling.models import Dwelling, managed_dwelling
 from registry.errors import NotFound
+from registry.figures.models import CellFigures
 from registry.grid.models import GridCell, grid_cell_worker
 from registry.lease.models import LeaseFiling, LeaseTenant
 from registry.organisation.models import Organisation
@@ -181,6 +182,23 @@ def grid_cell_filter(actor: UserAccount) -> ColumnElement[bool]:
             return _in_station(actor, GridCell.community_id)
         case Role.GRID_WORKER:
             return _worker_has_cell(actor, GridCell.id)
+    return false()
+
+
+def cell_figures_filter(actor: UserAccount) -> ColumnElement[bool]:
+    """Rows of the precomputed figures that count records in the actor's scope.
+
+    A row counts the addresses of one community in one grid cell, so officers take their
+    communities' rows and grid workers their cells' rows: the same records as
+    :func:`address_filter`. Property managers have no figures.
+    """
+    match actor.role:
+        case Role.ADMIN:
+            return true()
+        case Role.POLICE_OFFICER:
+            return _in_station(actor, CellFigures.community_id)
+        case Role.GRID_WORKER:
+            return _worker_has_cell(actor, CellFigures.grid_cell_id)
     return false()
 
 

@@ -1,5 +1,8 @@
 """The officer's jurisdiction dashboard and its XLSX, checked against plain-SQL counts.
 
+The pages read the precomputed per-cell figures; tests that change the data refresh them
+first, as ``registry figures refresh`` would.
+
 Runs the real app on the small demo district inside a transaction that is rolled back.
 Users log in with ``lang=None``: the pages keep their default language (Chinese), the one
 ``formatted`` writes the figures in.
@@ -15,6 +18,8 @@ from helpers import DEMO_TODAY, add_second_police_station, log_in
 from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from registry.figures.services import refresh_figures
 
 # Independent of the service's query: correlated subqueries per dwelling instead of
 # DISTINCT ON + GROUPING SETS, grouped by one level at a time.
@@ -249,6 +254,8 @@ def test_xlsx_headers_follow_the_users_language(demo_app):
 def test_each_officer_sees_only_their_stations_figures(demo_app, demo_db):
     before = plain_figures(demo_db, "total")["total"]
     add_second_police_station(demo_db)
+    refresh_figures(demo_db, DEMO_TODAY)
+    demo_db.commit()
     officer1 = log_in(demo_app, "officer1", lang=None)
     rows = table_rows(officer1.get("/dashboard/").get_data(as_text=True), "communities")
     assert "测试社区" not in [row[0] for row in rows]
@@ -278,6 +285,8 @@ def test_each_officer_sees_only_their_stations_figures(demo_app, demo_db):
 
 def test_admin_sees_the_district_and_can_narrow_it_to_a_station(demo_app, demo_db):
     ids = add_second_police_station(demo_db)
+    refresh_figures(demo_db, DEMO_TODAY)
+    demo_db.commit()
     admin = log_in(demo_app, "admin", lang=None)
     rows = table_rows(admin.get("/dashboard/").get_data(as_text=True), "communities")
     assert rows[-1][1:] == formatted(plain_figures(demo_db, "total")["total"])

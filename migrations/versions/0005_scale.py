@@ -1,8 +1,9 @@
-"""Indexes for district scale
+"""Indexes for district scale and the precomputed per-cell figures
 
 Look-up by phone (exact: btree; part of it: trigrams), by name (3 or more characters:
 trigrams; 2 characters: a GIN index over the name's character pairs, ``name_bigrams``),
-current residences (the index meets ``residence_is_current``).
+current residences (the index meets ``residence_is_current``), and the per-cell figures
+that the dashboards and the grid map read (``cell_figures``, ``figures_run``).
 
 Revision ID: 0005
 Revises: 0004
@@ -26,6 +27,25 @@ LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE AS $$
     FROM generate_series(1, char_length(name) - 1) AS i
 $$
 """
+
+COUNTS = (
+    "dwellings",
+    "rented",
+    "rented_filed",
+    "rented_unfiled",
+    "rented_pledged",
+    "filed",
+    "filed_pledged",
+    "pledges_missing",
+    "over_capacity",
+    "occupancy_to_check",
+    "attention",
+    "occupants",
+    "registered",
+    "transient",
+    "organisations",
+)
+
 
 def upgrade() -> None:
     op.execute(NAME_BIGRAMS)
@@ -55,8 +75,48 @@ def upgrade() -> None:
         postgresql_include=["moved_out"],
     )
 
+    op.create_table(
+        "figures_run",
+        sa.Column("id", sa.SmallInteger(), nullable=False),
+        sa.Column("as_of", sa.Date(), nullable=False),
+        sa.Column("computed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("seconds", sa.Float(), nullable=False),
+        sa.CheckConstraint("id = 1", name=op.f("ck_figures_run_one_row")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_figures_run")),
+    )
+    op.create_table(
+        "cell_figures",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("community_id", sa.Integer(), nullable=False),
+        sa.Column("grid_cell_id", sa.Integer(), nullable=True),
+        *(sa.Column(name, sa.Integer(), server_default="0", nullable=False) for name in COUNTS),
+        sa.ForeignKeyConstraint(
+            ["community_id"],
+            ["community.id"],
+            name=op.f("fk_cell_figures_community_id_community"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["grid_cell_id"],
+            ["grid_cell.id"],
+            name=op.f("fk_cell_figures_grid_cell_id_grid_cell"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_cell_figures")),
+    )
+    op.create_index(
+        "uq_cell_figures_area",
+        "cell_figures",
+        ["community_id", "grid_cell_id"],
+        unique=True,
+        postgresql_nulls_not_distinct=True,
+    )
+    op.create_index("ix_cell_figures_grid_cell_id", "cell_figures", ["grid_cell_id"])
+
 
 def downgrade() -> None:
+    op.drop_table("cell_figures")
+    op.drop_table("figures_run")
     op.drop_index("ix_residence_current", table_name="residence")
     op.create_index(
         "ix_residence_current",

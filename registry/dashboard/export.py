@@ -1,5 +1,6 @@
 """The dashboard's figures as an XLSX workbook: one sheet per level, headers in the user's
-language, counts and shares stored as numbers with number formats (not as text)."""
+language, counts and shares stored as numbers with number formats, names and codes as text
+cells that can never be formulas (registry.spreadsheet)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from registry.dashboard.services import AreaRow, Dashboard, Figures
+from registry.spreadsheet import append_row
 
 COUNT_FORMAT = "#,##0"
 SHARE_FORMAT = "0.0%"
@@ -44,14 +46,14 @@ def _sheet_name(text: str) -> str:
 
 def _write_sheet(sheet, label_headers: list[str], rows, labels_of, total: Figures) -> None:
     columns = figure_columns()
-    sheet.append(label_headers + [header for header, _attr, _fmt in columns])
+    append_row(sheet, label_headers + [header for header, _attr, _fmt in columns])
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
     for row in rows:
-        sheet.append(labels_of(row) + [getattr(row.figures, attr) for _h, attr, _f in columns])
+        append_row(sheet, labels_of(row) + [getattr(row.figures, attr) for _h, attr, _f in columns])
     total_labels = [_("Total")] + [""] * (len(label_headers) - 1)
-    sheet.append(total_labels + [getattr(total, attr) for _h, attr, _f in columns])
+    append_row(sheet, total_labels + [getattr(total, attr) for _h, attr, _f in columns])
     for cell in sheet[sheet.max_row]:
         cell.font = Font(bold=True)
     first_figure = len(label_headers) + 1

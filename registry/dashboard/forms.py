@@ -42,3 +42,7 @@ class StationFilterForm(FlaskForm):
         csrf = False
 
     station = SelectField(_l("Police station"), choices=[], validate_choice=False)
+
+
+class RefreshFiguresForm(FlaskForm):
+    """The button that recomputes the per-cell figures: a POST with a CSRF token."""

@@ -22,14 +22,12 @@ from sqlalchemy import (
     case,
     cast,
     exists,
-    false,
     func,
     select,
     true,
     tuple_,
     union_all,
 )
-from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session, aliased
 
 from registry.accounts.models import Role, UserAccount
@@ -47,6 +45,8 @@ from registry.dwelling.status import (
     residence_is_current,
 )
 from registry.errors import InvalidInput, NotFound
+from registry.figures.models import COUNTS, CellFigures
+from registry.figures.services import Figures, FiguresState, figure_sums, figures_state
 from registry.grid.models import GridCell
 from registry.lease.models import (
     LeaseFiling,
@@ -68,6 +68,8 @@ from registry.person.services import (
 )
 from registry.scope import (
     address_filter,
+    cell_figures_filter,
+    community_filter,
     dwelling_filter,
     get_in_scope,
     grid_cell_filter,
@@ -99,33 +101,6 @@ def _require_desk(actor: UserAccount) -> None:
 
 
 @dataclass
-class Figures:
-    """The counts of one community, one grid cell or the whole scope."""
-
-    dwellings: int = 0
-    rented: int = 0
-    rented_filed: int = 0  # rented, with a current lease filing
-    rented_pledged: int = 0  # of those, the current filing has both signed pledges
-    registered: int = 0  # current residences of registered residents 户籍人口
-    transient: int = 0  # current residences of the transient population 流动人口
-    organisations: int = 0
-
-    @property
-    def filed_share(self) -> float | None:
-        """Share of rented dwellings that have a current filing (None: nothing rented)."""
-        return self.rented_filed / self.rented if self.rented else None
-
-    @property
-    def pledged_share(self) -> float | None:
-        """Share of rented dwellings with a current filing whose filing has both pledges."""
-        return self.rented_pledged / self.rented_filed if self.rented_filed else None
-
-    @property
-    def population(self) -> int:
-        return self.registered + self.transient
-
-
-@dataclass
 class AreaRow:
     """One line of a dashboard table: a community or a grid cell (id None: no cell)."""
 
@@ -139,6 +114,7 @@ class AreaRow:
 @dataclass
 class Dashboard:
     today: date
+    state: FiguresState | None  # for which day and when the figures were computed
     station: PoliceStation | None  # the jurisdiction shown; None: the whole district
     stations: list[PoliceStation]  # what an admin may filter by (empty for officers)
     communities: list[AreaRow]
@@ -158,89 +134,20 @@ def _grouped(query: Select, address) -> Select:
     )
 
 
-def _station_condition(address, station_id: int | None):
+def _station_condition(community_id, station_id: int | None):
     if station_id is None:
         return true()
-    return address.community_id.in_(
-        select(Community.id).where(Community.police_station_id == station_id)
+    return community_id.in_(select(Community.id).where(Community.police_station_id == station_id))
+
+
+def _figure_rows(actor: UserAccount, station_id: int | None) -> Select:
+    """The precomputed rows in scope, summed per community, per grid cell and in total."""
+    return _grouped(
+        select(*figure_sums(CellFigures)).where(
+            cell_figures_filter(actor), _station_condition(CellFigures.community_id, station_id)
+        ),
+        CellFigures,
     )
-
-
-def _dwelling_counts(actor: UserAccount, today: date, station_id: int | None) -> Select:
-    a = aliased(Address, name="a")
-    current = (
-        select(
-            LeaseFiling.id.label("filing_id"),
-            LeaseFiling.dwelling_id,
-            and_(
-                exists().where(RentalPledge.lease_filing_id == LeaseFiling.id),
-                exists().where(SecurityGuarantee.lease_filing_id == LeaseFiling.id),
-            ).label("both_pledges"),
-        )
-        .where(filing_is_current(today), lease_filter(actor))
-        # The newest current filing counts, as in registry.dwelling.status.
-        .ext(distinct_on(LeaseFiling.dwelling_id))
-        .order_by(LeaseFiling.dwelling_id, LeaseFiling.starts_on.desc(), LeaseFiling.id.desc())
-        .subquery("current_filing")
-    )
-    rented = Dwelling.occupancy == Occupancy.RENTED
-    filed = and_(rented, current.c.filing_id.is_not(None))
-    query = (
-        select(
-            func.count(Dwelling.id).label("dwellings"),
-            func.count(Dwelling.id).filter(rented).label("rented"),
-            func.count(Dwelling.id).filter(filed).label("rented_filed"),
-            func.count(Dwelling.id)
-            .filter(and_(filed, current.c.both_pledges))
-            .label("rented_pledged"),
-        )
-        .select_from(Dwelling)
-        .join(a, a.id == Dwelling.address_id)
-        .outerjoin(current, current.c.dwelling_id == Dwelling.id)
-        .where(dwelling_filter(actor), _station_condition(a, station_id))
-    )
-    return _grouped(query, a)
-
-
-def _population_counts(actor: UserAccount, today: date, station_id: int | None) -> Select:
-    a = aliased(Address, name="a")
-    query = (
-        select(
-            func.count(Residence.id)
-            .filter(Residence.kind == ResidenceKind.REGISTERED)
-            .label("registered"),
-            func.count(Residence.id)
-            .filter(Residence.kind == ResidenceKind.TRANSIENT)
-            .label("transient"),
-        )
-        .select_from(Residence)
-        .join(Dwelling, Dwelling.id == Residence.dwelling_id)
-        .join(a, a.id == Dwelling.address_id)
-        .where(
-            residence_is_current(today), dwelling_filter(actor), _station_condition(a, station_id)
-        )
-    )
-    return _grouped(query, a)
-
-
-def _organisation_counts(actor: UserAccount, station_id: int | None) -> Select:
-    a = aliased(Address, name="a")
-    query = (
-        select(func.count(Organisation.id).label("organisations"))
-        .select_from(Organisation)
-        .join(a, a.id == Organisation.address_id)
-        .where(organisation_filter(actor), _station_condition(a, station_id))
-    )
-    return _grouped(query, a)
-
-
-def _community_filter(actor: UserAccount):
-    """Communities of the actor's jurisdiction (scope.py's rule for officers, all for admins)."""
-    if actor.role == Role.ADMIN:
-        return true()
-    if actor.role == Role.POLICE_OFFICER:
-        return Community.police_station_id == actor.police_station_id
-    return false()
 
 
 def jurisdiction_dashboard(
@@ -264,7 +171,7 @@ def jurisdiction_dashboard(
         station_id = None  # the scope filters already hold the officer to their station
         station = actor.police_station
 
-    community_condition = _community_filter(actor)
+    community_condition = community_filter(actor)
     if station_id is not None:
         community_condition = and_(community_condition, Community.police_station_id == station_id)
     communities = {
@@ -275,12 +182,7 @@ def jurisdiction_dashboard(
     }
     cell_condition = grid_cell_filter(actor)
     if station_id is not None:
-        cell_condition = and_(
-            cell_condition,
-            GridCell.community_id.in_(
-                select(Community.id).where(Community.police_station_id == station_id)
-            ),
-        )
+        cell_condition = and_(cell_condition, _station_condition(GridCell.community_id, station_id))
     cells: dict[int | None, AreaRow] = {
         cell.id: AreaRow(cell.id, cell.code, cell.name, community)
         for cell, community in session.execute(
@@ -305,19 +207,14 @@ def jurisdiction_dashboard(
             return cells[None].figures
         return cells[cell_id].figures
 
-    for query in (
-        _dwelling_counts(actor, today, station_id),
-        _population_counts(actor, today, station_id),
-        _organisation_counts(actor, station_id),
-    ):
-        for result in session.execute(query).mappings():
-            figures = row_for(result["level"], result["community_id"], result["grid_cell_id"])
-            for name, value in result.items():
-                if name not in ("level", "community_id", "grid_cell_id"):
-                    setattr(figures, name, int(value or 0))
+    for result in session.execute(_figure_rows(actor, station_id)):
+        figures = row_for(result.level, result.community_id, result.grid_cell_id)
+        for name in COUNTS:  # several cells outside the jurisdiction share one line
+            setattr(figures, name, getattr(figures, name) + int(getattr(result, name) or 0))
 
     return Dashboard(
         today=today,
+        state=figures_state(session),
         station=station,
         stations=stations,
         communities=list(communities.values()),

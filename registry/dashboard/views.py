@@ -8,14 +8,23 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import Blueprint, abort, make_response, render_template, request
+from flask import (
+    Blueprint,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from registry.accounts.models import Role
 from registry.dashboard import services
 from registry.dashboard.export import dashboard_workbook, figure_columns
-from registry.dashboard.forms import LookupForm, RevealForm, StationFilterForm
+from registry.dashboard.forms import LookupForm, RefreshFiguresForm, RevealForm, StationFilterForm
 from registry.dashboard.labels import (
     ACTION_LABELS,
     FILING_STATE_LABELS,
@@ -27,6 +36,8 @@ from registry.dashboard.labels import (
 )
 from registry.dashboard.trail import trail_rows
 from registry.errors import InvalidInput
+from registry.figures.services import refresh_on_request
+from registry.figures.web import refresh_after
 from registry.person.identity import mask_document_number
 from registry.validators import QueryKind, classify_query, document_query
 from registry.web.auth import current_actor, roles_required
@@ -90,14 +101,31 @@ def _dashboard_from_request():
 @desk_only
 def index():
     dashboard, form, station_id = _dashboard_from_request()
-    return render_template(
+    page = render_template(
         "dashboard/index.html",
         dashboard=dashboard,
         form=form,
+        refresh_form=RefreshFiguresForm(),
         station_id=station_id,
         columns=figure_columns(),
         show_cells=len(dashboard.cells) <= MAX_CELLS_ON_PAGE,
     )
+    return refresh_after(make_response(page), today())
+
+
+@blueprint.route("/figures/refresh", methods=["POST"])
+@desk_only
+def refresh_figures():
+    """Recompute the figures now (the officer's button), then show the dashboard again."""
+    form = RefreshFiguresForm()
+    if not form.validate_on_submit():
+        abort(400)
+    if refresh_on_request(db_session(), today()):
+        flash(_("The figures were computed again."), "ok")
+    else:
+        flash(_("The figures were computed moments ago; they are up to date."), "ok")
+    station = request.args.get("station", "")
+    return redirect(url_for("dashboard.index", station=station if station.isdigit() else None))
 
 
 @blueprint.route("/export.xlsx")
@@ -110,7 +138,7 @@ def export():
         f'attachment; filename="jurisdiction-{dashboard.today.isoformat()}.xlsx"'
     )
     response.headers["Cache-Control"] = "no-store"
-    return response
+    return refresh_after(response, today())
 
 
 @blueprint.route("/lookup", methods=["GET", "POST"])
