@@ -271,7 +271,6 @@ def bench_search(
     seconds: float,
 ) -> None:
     """Look-ups, dashboards and the export over HTTP on the loaded demo district."""
-    from registry.admin.services import local_today
     from registry.bench.search import run_search_benchmark
 
     try:
@@ -279,7 +278,7 @@ def bench_search(
             database_url(settings),
             settings.data_key,
             size,
-            local_today(),  # the web pages' today as well: the registry's time zone
+            command_today(),  # the web pages' today as well: the deployment's time zone
             port=port,
             workers=workers,
             samples=samples,

@@ -40,7 +40,7 @@ from registry.person.models import Residence, ResidenceKind
 def _expected(session) -> dict[tuple, dict[str, int]]:
     """Every measure per (community, grid cell), from one status row per dwelling."""
     a = aliased(Address, name="a")
-    capacity = capacity_sql(current_rule(session))
+    capacity = capacity_sql(current_rule(session, DEMO_TODAY))
     query = dwelling_status(
         select(Dwelling.occupancy, a.community_id, a.grid_cell_id, capacity.label("capacity"))
         .select_from(Dwelling)

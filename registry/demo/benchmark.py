@@ -1,8 +1,9 @@
 """`registry bench load`: the demo load's rate against a plain COPY of the same rows.
 
 Both are measured in one run on the same server and schema (indexes and triggers in
-place, except the look-up indexes that both build after the COPY): first the whole demo
-load (layout, generation, encryption, COPY, look-up indexes, sequences, ANALYZE, per-cell
+place; the look-up indexes, which the loader builds after its COPY, are dropped for the
+plain COPY too and rebuilt after it, outside its timing): first the whole demo load
+(layout, generation, encryption, COPY, look-up indexes, sequences, ANALYZE, per-cell
 figures), which also writes every table's COPY text to files; then the registry is emptied
 and the same files are sent with plain COPY. The ratio says how much of the server's
 COPY rate the loader keeps.

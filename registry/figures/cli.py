@@ -20,12 +20,11 @@ def figures() -> None:
 @click.pass_obj
 def refresh(settings, as_of) -> None:
     """Recompute every grid cell's figures (waits for a refresh already running)."""
-    from registry.admin.services import local_today
-    from registry.cli import database_url
+    from registry.cli import command_today, database_url
     from registry.db import make_engine, make_session_factory, transaction
     from registry.figures.services import refresh_figures
 
-    today = as_of.date() if as_of else local_today()
+    today = as_of.date() if as_of else command_today()
     engine = make_engine(database_url(settings))
     try:
         with transaction(make_session_factory(engine)) as session:

@@ -26,6 +26,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -50,6 +51,7 @@ from registry.scope import cell_figures_filter
 REFRESH_LOCK = 0x66696775726573
 # How old figures may get before the app refreshes them (also when the day has changed).
 DEFAULT_MAX_AGE = timedelta(minutes=15)
+REFRESH_WORK_MEM = "64MB"
 # A refresh asked for by hand is skipped when the figures are younger than this.
 MIN_INTERVAL = timedelta(seconds=30)
 
@@ -124,7 +126,7 @@ def _dwelling_rows(session: Session, today: date) -> Select:
     unfiled = and_(rented, filings.c.filing_id.is_(None))
     pledged = and_(filed, filings.c.pledges_complete)
     missing = and_(filed, ~filings.c.pledges_complete)
-    over = over_capacity(occupants, capacity_sql(current_rule(session), Dwelling))
+    over = over_capacity(occupants, capacity_sql(current_rule(session, today), Dwelling))
     problem = occupancy_problem_of(
         Dwelling.occupancy,
         occupants,
@@ -197,6 +199,8 @@ def refresh_figures(session: Session, today: date, *, locked: bool = False) -> F
     """
     if not locked:
         session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
+    # Grouping half a million dwellings: with the default work_mem the sorts spill to disk.
+    session.execute(text(f"SET LOCAL work_mem = '{REFRESH_WORK_MEM}'"))
     started = time.perf_counter()
     session.execute(delete(CellFigures).execution_options(synchronize_session=False))
     session.execute(figures_statement(session, today))
