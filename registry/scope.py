@@ -14,7 +14,9 @@ accident with a table of the query that uses them.
 
 from __future__ import annotations
 
-from sqlalchemy import Select, exists, false, select, true, union_all
+from datetime import date
+
+from sqlalchemy import Select, and_, exists, false, select, true, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -22,6 +24,7 @@ from registry.accounts.models import Role, UserAccount
 from registry.address.models import Address
 from registry.area.models import Community
 from registry.dwelling.models import Dwelling, managed_dwelling
+from registry.dwelling.status import residence_is_current
 from registry.errors import NotFound
 from registry.figures.models import CellFigures
 from registry.grid.models import GridCell, grid_cell_worker
@@ -162,6 +165,52 @@ def person_filter(actor: UserAccount) -> ColumnElement[bool]:
     return (
         select(links.c.dwelling_id).where(dwelling_id_visible(actor, links.c.dwelling_id)).exists()
     )
+
+
+def _current_ties(today: date):
+    """The dwellings ``Person`` (correlated) is tied to today: lives in, owns, lets under a
+    current filing as landlord, rents under one as a tenant still on it. Shaped like
+    :func:`_person_links`, with "current" as registry/dwelling/status.py defines it."""
+    residence = aliased(Residence)
+    owned = aliased(Dwelling)
+    filing = aliased(LeaseFiling)
+    tenancy = aliased(LeaseTenant)
+    tenancy_filing = aliased(LeaseFiling)
+    return union_all(
+        select(residence.dwelling_id.label("dwelling_id"))
+        .where(residence.person_id == Person.id, residence_is_current(today, residence))
+        .correlate(Person),
+        select(owned.id).where(owned.owner_person_id == Person.id).correlate(Person),
+        select(filing.dwelling_id)
+        .where(filing.landlord_person_id == Person.id, filing.covers(today))
+        .correlate(Person),
+        select(tenancy_filing.dwelling_id)
+        .join(tenancy, tenancy.lease_filing_id == tenancy_filing.id)
+        .where(
+            tenancy.person_id == Person.id,
+            tenancy.removed_on.is_(None),
+            tenancy_filing.covers(today),
+        )
+        .correlate(Person),
+    ).subquery("current_tie")
+
+
+def person_correctable_filter(actor: UserAccount, today: date) -> ColumnElement[bool]:
+    """People the actor may correct (name, document, phone, birth date).
+
+    Seeing is wider than correcting: ``person_filter`` lets in everyone who lives or lived
+    in a visible dwelling, so a worker who moves in someone from elsewhere sees them at
+    once. Correcting them is left to whoever holds every one of their current ties (their
+    home, the dwellings they own, the current filings they are landlord or tenant on);
+    otherwise one cell's worker could rewrite a person another cell's records rely on.
+    """
+    if actor.role == Role.ADMIN:
+        return true()
+    ties = _current_ties(today)
+    tied_outside = (
+        select(ties.c.dwelling_id).where(~dwelling_id_visible(actor, ties.c.dwelling_id)).exists()
+    )
+    return and_(person_filter(actor), ~tied_outside)
 
 
 def organisation_filter(actor: UserAccount) -> ColumnElement[bool]:

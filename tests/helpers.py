@@ -19,6 +19,7 @@ from registry.address.models import Address
 from registry.audit.models import AuditEntry
 from registry.db import SESSION_SETTINGS
 from registry.dwelling.models import Dwelling
+from registry.person.models import Person, Residence
 
 # The day the demo district is generated for, and the web pages' pinned "today" on it.
 DEMO_TODAY = date(2026, 11, 25)
@@ -175,6 +176,22 @@ def dwelling_of_cell(session: Session, cell_id: int, offset: int = 0, **where) -
     for name, value in where.items():
         query = query.where(getattr(Dwelling, name) == value)
     return session.scalar(query)
+
+
+def resident_of_cell(session: Session, cell_id: int) -> Residence:
+    """The first open stay of a resident-ID holder in a grid cell."""
+    return session.scalar(
+        select(Residence)
+        .join(Dwelling, Dwelling.id == Residence.dwelling_id)
+        .join(Address, Address.id == Dwelling.address_id)
+        .join(Person, Person.id == Residence.person_id)
+        .where(
+            Address.grid_cell_id == cell_id,
+            Residence.moved_out.is_(None),
+            Person.document_type == "resident_id",
+        )
+        .order_by(Residence.id)
+    )
 
 
 def rented_unfiled_dwelling(session: Session, username: str) -> int:

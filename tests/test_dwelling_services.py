@@ -113,6 +113,47 @@ def test_correcting_logs_only_what_changed_and_refuses_stale_versions(demo_sessi
     assert dwelling.owner_person_id == owner
 
 
+def test_an_owner_by_document_needs_the_holders_name(demo_session, worker, cipher):
+    dwelling = dwelling_of_cell(demo_session, 1)
+    holder = dwelling_of_cell(demo_session, 2, offset=3).owner_person or demo_session.scalar(
+        select(Person).where(Person.document_type == "resident_id").order_by(Person.id)
+    )
+    number = cipher.decrypt(bytes(holder.document_ciphertext))
+
+    def owned_by(name: str) -> DwellingInput:
+        return DwellingInput(
+            **services.dwelling_values(dwelling),
+            owner_kind="person",
+            owner_name=name,
+            owner_document_type=str(holder.document_type),
+            owner_document_number=number,
+        )
+
+    with pytest.raises(InvalidInput) as caught:
+        services.correct_dwelling(
+            demo_session,
+            worker,
+            cipher,
+            dwelling.id,
+            owned_by("随便编的"),
+            dwelling.version,
+            DEMO_TODAY,
+        )
+    assert set(caught.value.details["fields"]) == {"owner_name"}
+    assert holder.name not in str(caught.value.details["fields"]["owner_name"][0])
+    assert dwelling.owner_person_id != holder.id
+    services.correct_dwelling(
+        demo_session,
+        worker,
+        cipher,
+        dwelling.id,
+        owned_by(holder.name),
+        dwelling.version,
+        DEMO_TODAY,
+    )
+    assert dwelling.owner_person_id == holder.id
+
+
 def test_another_workers_dwelling_is_not_found(demo_session, worker, cipher):
     theirs = dwelling_of_cell(demo_session, 2)
     with pytest.raises(NotFound):

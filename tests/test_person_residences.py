@@ -6,36 +6,19 @@ import json
 from datetime import date, timedelta
 
 import pytest
-from helpers import DEMO_TODAY, dwelling_of_cell
+from helpers import DEMO_TODAY, audit_entries, dwelling_of_cell, resident_of_cell
 from sqlalchemy import func, select
 from stdnum.cn import ric
 
-from registry.address.models import Address
 from registry.audit.models import AuditEntry
-from registry.dwelling.models import Dwelling
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.person import residences
-from registry.person.models import Person, Residence
+from registry.person.models import Person
 from registry.person.residences import MoveInInput, ResidenceInput
 from registry.person.services import PersonInput, find_by_document
 from registry.validators import classify_query
 
 TODAY = DEMO_TODAY  # services are handed the day; they never read a clock
-
-
-def resident_of_cell(session, cell_id: int) -> Residence:
-    return session.scalar(
-        select(Residence)
-        .join(Dwelling, Dwelling.id == Residence.dwelling_id)
-        .join(Address, Address.id == Dwelling.address_id)
-        .join(Person, Person.id == Residence.person_id)
-        .where(
-            Address.grid_cell_id == cell_id,
-            Residence.moved_out.is_(None),
-            Person.document_type == "resident_id",
-        )
-        .order_by(Residence.id)
-    )
 
 
 def free_number(session, cipher) -> str:
@@ -58,7 +41,9 @@ def stay(**changes) -> dict:
     )
 
 
-def move_in_by_number(session, worker, cipher, dwelling_id: int, number: str, **fields):
+def move_in_by_number(
+    session, worker, cipher, dwelling_id: int, number: str, confirmed=None, **fields
+):
     """Move the holder of resident ID ``number`` in, as a transient tenant since 3 days ago."""
     return residences.move_in(
         session,
@@ -67,20 +52,86 @@ def move_in_by_number(session, worker, cipher, dwelling_id: int, number: str, **
         dwelling_id,
         MoveInInput(document_type="resident_id", document_number=number, **stay(**fields)),
         TODAY,
+        confirmed,
     )
 
 
-def test_someone_from_another_cell_moves_in_by_document_alone(demo_session, worker, cipher):
+def test_someone_from_another_cell_moves_in_with_their_name_once_the_move_is_confirmed(
+    demo_session, worker, cipher
+):
     elsewhere = resident_of_cell(demo_session, 2)
-    number = cipher.decrypt(bytes(elsewhere.person.document_ciphertext))
+    person = elsewhere.person
+    number = cipher.decrypt(bytes(person.document_ciphertext))
     people = demo_session.scalar(select(func.count()).select_from(Person))
     target = dwelling_of_cell(demo_session, 1)
-    residence = move_in_by_number(demo_session, worker, cipher, target.id, number)
-    assert residence.person_id == elsewhere.person_id
-    assert demo_session.scalar(select(func.count()).select_from(Person)) == people
     with pytest.raises(InvalidInput) as caught:
         move_in_by_number(demo_session, worker, cipher, target.id, number)
-    assert set(caught.value.details["fields"]) == {"document_number"}
+    assert set(caught.value.details["fields"]) == {"name"}  # the document alone is not enough
+    with pytest.raises(residences.MoveNeedsConfirmation) as asked:
+        move_in_by_number(demo_session, worker, cipher, target.id, number, name=person.name)
+    # The stay elsewhere is outside grid0001's cells: the page may not say where it is.
+    assert asked.value.details["homes"] == [residences.HomeElsewhere(elsewhere.id, None, None)]
+    assert elsewhere.moved_out is None
+    confirmed = residences.MoveConfirmation(person.id, (elsewhere.id,))
+    residence = move_in_by_number(
+        demo_session, worker, cipher, target.id, number, confirmed, name=person.name
+    )
+    assert residence.person_id == person.id
+    assert demo_session.scalar(select(func.count()).select_from(Person)) == people
+    assert elsewhere.moved_out == residence.moved_in
+    assert (elsewhere.ended_by_residence_id, elsewhere.end_checked_on) == (residence.id, None)
+    ended = [e.changes for e in audit_entries(demo_session, "residence", elsewhere.id)]
+    assert ended == [
+        {
+            "moved_out": [None, residence.moved_in.isoformat()],
+            "ended_by_residence_id": [None, residence.id],
+            "end_checked_on": [None, None],
+        }
+    ]
+    with pytest.raises(InvalidInput) as caught:
+        move_in_by_number(demo_session, worker, cipher, target.id, number, name=person.name)
+    assert set(caught.value.details["fields"]) == {"document_number"}  # lives here already
+
+
+def test_a_move_the_worker_can_see_names_the_dwelling_and_counts_as_checked(
+    demo_session, worker, cipher
+):
+    here, there = dwelling_of_cell(demo_session, 1), dwelling_of_cell(demo_session, 1, offset=1)
+    number = free_number(demo_session, cipher)
+    first = move_in_by_number(
+        demo_session, worker, cipher, here.id, number, name="新住户", moved_in="2026-10-01"
+    )
+    with pytest.raises(residences.MoveNeedsConfirmation) as asked:
+        move_in_by_number(demo_session, worker, cipher, there.id, number, name="新住户")
+    assert asked.value.details["homes"] == [
+        residences.HomeElsewhere(first.id, here.id, here.address.full_text)
+    ]
+    confirmed = residences.MoveConfirmation(first.person_id, (first.id,))
+    move_in_by_number(demo_session, worker, cipher, there.id, number, confirmed, name="新住户")
+    assert first.end_checked_on == TODAY  # seen on the confirmation page: nothing to check
+
+
+def test_a_confirmation_for_other_stays_asks_again(demo_session, worker, cipher):
+    elsewhere = resident_of_cell(demo_session, 2)
+    number = cipher.decrypt(bytes(elsewhere.person.document_ciphertext))
+    target = dwelling_of_cell(demo_session, 1)
+    stale = residences.MoveConfirmation(elsewhere.person_id, ())
+    with pytest.raises(residences.MoveNeedsConfirmation):
+        move_in_by_number(demo_session, worker, cipher, target.id, number, stale)
+    assert elsewhere.moved_out is None
+
+
+def test_a_move_in_before_a_stay_elsewhere_began_is_refused(demo_session, worker, cipher):
+    elsewhere = resident_of_cell(demo_session, 2)
+    person = elsewhere.person
+    number = cipher.decrypt(bytes(person.document_ciphertext))
+    target = dwelling_of_cell(demo_session, 1)
+    earlier = (elsewhere.moved_in - timedelta(days=1)).isoformat()
+    with pytest.raises(InvalidInput) as caught:
+        move_in_by_number(
+            demo_session, worker, cipher, target.id, number, name=person.name, moved_in=earlier
+        )
+    assert set(caught.value.details["fields"]) == {"moved_in"}
 
 
 def test_someone_new_needs_a_name_and_gets_the_birth_date_of_the_number(

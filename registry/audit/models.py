@@ -14,6 +14,7 @@ from sqlalchemy import (
     String,
     Text,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -33,6 +34,14 @@ class AuditEntry(Base):
     __table_args__ = (
         Index("ix_audit_log_object", "object_type", "object_id"),
         CheckConstraint("chain_version IN (1, 2)", name="chain_version_known"),
+        # Counting a user's recent refused names (registry.person.services) stays cheap
+        # however long the user's trail grows.
+        Index(
+            "ix_audit_log_name_mismatch",
+            "user_id",
+            "occurred_at",
+            postgresql_where=text("action = 'name_mismatch'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)

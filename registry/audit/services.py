@@ -45,10 +45,12 @@ class Action:
     REVEAL = "reveal"
     REVEAL_REFUSED = "reveal_refused"
     LOGIN = "login"
+    # A name refused for a document number: the refusal told whether the name was right.
+    NAME_MISMATCH = "name_mismatch"
 
 
 # Reads of personal data: their entries outlive a rollback of the request's writes.
-READS = frozenset({Action.VIEW, Action.REVEAL, Action.REVEAL_REFUSED})
+READS = frozenset({Action.VIEW, Action.REVEAL, Action.REVEAL_REFUSED, Action.NAME_MISMATCH})
 
 
 def changed(

@@ -1,7 +1,7 @@
 """Dwellings: create and correct, inside the actor's scope, version-checked and audited.
 
-The owner is a person (found by document through the blind index, or registered) or an
-organisation (by its credit code), never both.
+The owner is a person (found by document and name through ``resolve_person``, or
+registered) or an organisation (by its credit code), never both.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from registry.edits import load_for_correction
 from registry.errors import InvalidInput, NotFound
 from registry.organisation.models import Organisation
 from registry.person.identity import IdentityCipher
-from registry.person.services import PersonInput, create_or_find_person, masked_document
+from registry.person.models import Residence
+from registry.person.services import PersonInput, masked_document, resolve_person
 from registry.scope import address_filter, dwelling_filter, get_in_scope
 from registry.validators import (
     FieldError,
@@ -135,11 +136,7 @@ def _owner(
         document_type=data.owner_document_type or "",
         document_number=data.owner_document_number or "",
     )
-    try:
-        person = create_or_find_person(session, actor, cipher, person_input, today)
-    except InvalidInput as error:
-        fields = {f"owner_{name}": messages for name, messages in error.details["fields"].items()}
-        raise InvalidInput(fields=fields) from None
+    person = resolve_person(session, actor, cipher, person_input, today, field_prefix="owner_")
     return person.id, None
 
 
@@ -253,7 +250,10 @@ def dwelling_with_status(session: Session, actor: UserAccount, dwelling_id: int,
         select(Dwelling).where(Dwelling.id == dwelling_id, dwelling_filter(actor)),
         Dwelling,
         today,
-    ).add_columns(occupancy_problem(today).label("occupancy_problem"))
+    ).add_columns(
+        occupancy_problem(today).label("occupancy_problem"),
+        moved_away_to_check().label("moved_away_to_check"),
+    )
     row = session.execute(query).first()
     if row is None:
         raise NotFound()
@@ -263,6 +263,21 @@ def dwelling_with_status(session: Session, actor: UserAccount, dwelling_id: int,
 
 
 # -- occupancy that contradicts the people living there -----------------------------------
+
+
+def moved_away_to_check() -> Any:
+    """Whether somebody's stay in ``Dwelling`` was ended by a move-in that a worker without
+    this dwelling in scope recorded, and nobody here has checked it yet (correlated)."""
+    return (
+        select(Residence.id)
+        .where(
+            Residence.dwelling_id == Dwelling.id,
+            Residence.ended_by_residence_id.is_not(None),
+            Residence.end_checked_on.is_(None),
+        )
+        .correlate_except(Residence)
+        .exists()
+    )
 
 
 def suggested_occupancy(problem: str | None, relationships) -> Occupancy | None:
@@ -291,6 +306,7 @@ class StatusCounts:
     occupants: int = 0
     over_capacity: int = 0
     occupancy_to_check: int = 0  # recorded occupancy contradicts the residents
+    moves_to_check: int = 0  # a stay ended by a move-in recorded from outside the cell
 
     attention: int = 0  # dwellings with at least one of the problems above
 
@@ -304,6 +320,7 @@ def _status_subquery(session: Session, base: Select, today: date):
         (capacity if capacity is not None else literal(None)).label("capacity"),
         (Dwelling.occupancy == Occupancy.RENTED).label("is_rented"),
         occupancy_problem(today).label("occupancy_problem"),
+        moved_away_to_check().label("moved_away_to_check"),
     )
     return query.subquery()
 
@@ -313,6 +330,7 @@ def _counts(sub) -> list:
     filing = sub.c.current_filing_id
     over = sub.c.occupants_now > sub.c.capacity
     contradicted = sub.c.occupancy_problem.is_not(None)
+    moved_away = sub.c.moved_away_to_check
     return [
         func.count(sub.c.dwelling_id),
         func.count().filter(rented),
@@ -321,12 +339,14 @@ def _counts(sub) -> list:
         func.coalesce(func.sum(sub.c.occupants_now), 0),
         func.count().filter(over),
         func.count().filter(contradicted),
+        func.count().filter(moved_away),
         func.count().filter(
             or_(
                 and_(rented, filing.is_(None)),
                 and_(filing.is_not(None), ~(sub.c.rental_pledge & sub.c.security_guarantee)),
                 over,
                 contradicted,
+                moved_away,
             )
         ),
     ]
@@ -405,7 +425,8 @@ def _with_status(session: Session, query: Select, today: date) -> list:
     """(row, legal capacity) for a select of (Address, Dwelling or NULL) with status columns."""
     rule = current_rule(session, today)
     query = dwelling_status(query, Dwelling, today).add_columns(
-        occupancy_problem(today).label("occupancy_problem")
+        occupancy_problem(today).label("occupancy_problem"),
+        moved_away_to_check().label("moved_away_to_check"),
     )
     rows = []
     for row in session.execute(query):
@@ -467,8 +488,9 @@ def needing_attention(
     page: int,
     per_page: int,
 ):
-    """Dwellings of a cell that lack a filing or a pledge, hold more than their capacity, or
-    whose recorded occupancy contradicts the people living there."""
+    """Dwellings of a cell that lack a filing or a pledge, hold more than their capacity,
+    whose recorded occupancy contradicts the people living there, or where somebody's stay
+    was ended by a move-in recorded from outside the cell, for the worker to check."""
     rule = current_rule(session, today)
     capacity = capacity_sql(rule)
     filing = current_filing_id(Dwelling.id, today)
@@ -480,6 +502,7 @@ def needing_attention(
     if capacity is not None:
         problems.append(occupants_now(Dwelling.id, today) > capacity)
     problems.append(occupancy_problem(today).is_not(None))
+    problems.append(moved_away_to_check())
     where = (Address.grid_cell_id == cell_id, dwelling_filter(actor), or_(*problems))
     base = select(Dwelling).join(Address, Address.id == Dwelling.address_id).where(*where)
     total = session.scalar(select(func.count()).select_from(base.subquery())) or 0

@@ -24,6 +24,8 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -56,7 +58,12 @@ from registry.person.forms import (
 )
 from registry.person.identity import mask_document_number
 from registry.person.models import Person
-from registry.person.services import masked_document, view_person
+from registry.person.services import (
+    correctable_in_scope,
+    masked_document,
+    may_correct,
+    view_person,
+)
 from registry.scope import get_in_scope
 from registry.validators import (
     FieldError,
@@ -511,10 +518,59 @@ def edit_dwelling(dwelling_id: int):
 # -- occupants -----------------------------------------------------------------------------
 
 
+MOVE_CONFIRMATION_SALT = "move-in-confirmation"
+MOVE_CONFIRMATION_MAX_AGE = 30 * 60  # seconds: long enough to talk it over at the door
+
+
+def _move_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt=MOVE_CONFIRMATION_SALT)
+
+
+def _confirmed_move(actor, dwelling_id: int) -> residences.MoveConfirmation | None:
+    """The confirmation the page signed for this worker and dwelling, if one was posted.
+
+    The page carries a signed token instead of the document number, so the number is not
+    echoed into the confirmation page, and the person cannot be swapped on the way back.
+    """
+    token = request.form.get("confirmation")
+    if not token:
+        return None
+    try:
+        user_id, signed_dwelling, person_id, ending = _move_signer().loads(
+            token, max_age=MOVE_CONFIRMATION_MAX_AGE
+        )
+    except BadData:
+        user_id = signed_dwelling = None
+    if user_id != actor.id or signed_dwelling != dwelling_id:
+        raise InvalidInput(
+            fields={"document_number": [_l("The confirmation has expired: enter the move again")]}
+        )
+    return residences.MoveConfirmation(person_id, tuple(ending))
+
+
+def _ask_to_confirm_move(form, dwelling, asked: residences.MoveNeedsConfirmation):
+    person, homes = asked.details["person"], asked.details["homes"]
+    token = _move_signer().dumps(
+        [current_actor().id, dwelling.id, person.id, sorted(h.residence_id for h in homes)]
+    )
+    return render_template(
+        "gridwork/move_in_confirm.html",
+        form=form,
+        dwelling=dwelling,
+        person=person,
+        masked=masked_document(cipher(), person),
+        homes=homes,
+        moved_in=asked.details["moved_in"],
+        confirmation=token,
+    )
+
+
 @blueprint.route("/dwellings/<int:dwelling_id>/move-in", methods=["GET", "POST"])
 @worker_only
 def move_in(dwelling_id: int):
+    """Move someone in; someone who lives elsewhere is moved only after a confirmation."""
     session, actor = db_session(), current_actor()
+    today = clock.today()
     record = get_in_scope(session, actor, Dwelling, dwelling_id)
     form = MoveInForm()
 
@@ -525,17 +581,19 @@ def move_in(dwelling_id: int):
         )
 
     if request.method == "GET":
-        form.moved_in.data = clock.today().isoformat()
+        form.moved_in.data = today.isoformat()
         return render()
-    _created, failed = _save(
-        form,
-        lambda: residences.move_in(
-            session, actor, cipher(), record.id, form.to_input(), clock.today()
-        ),
-        render,
-        PERSON_LABELS,
-        lambda: ({}, 0),
-    )
+
+    def action():
+        confirmed = _confirmed_move(actor, record.id)
+        return residences.move_in(
+            session, actor, cipher(), record.id, form.to_input(), today, confirmed
+        )
+
+    try:
+        _created, failed = _save(form, action, render, PERSON_LABELS, lambda: ({}, 0))
+    except residences.MoveNeedsConfirmation as asked:
+        return _ask_to_confirm_move(form, record, asked)
     if failed:
         return failed
     flash(_("Moved in."), "ok")
@@ -593,6 +651,16 @@ def move_out(residence_id: int):
     return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
 
 
+@blueprint.route("/residences/<int:residence_id>/move-checked", methods=["POST"])
+@worker_only
+def check_move_away(residence_id: int):
+    """The worker has checked a move-out recorded from outside their cells."""
+    session, actor = db_session(), current_actor()
+    residence = residences.check_move_away(session, actor, residence_id, clock.today())
+    flash(_("Marked as checked."), "ok")
+    return redirect(url_for(".dwelling", dwelling_id=residence.dwelling_id))
+
+
 @blueprint.route("/residences/<int:residence_id>/edit", methods=["GET", "POST"])
 @worker_only
 def edit_residence(residence_id: int):
@@ -641,13 +709,15 @@ def edit_residence(residence_id: int):
 @worker_only
 def person(person_id: int):
     session, actor = db_session(), current_actor()
+    today = clock.today()
     record = view_person(session, actor, person_id)
     return render_template(
         "gridwork/person.html",
         person=record,
         masked=masked_document(cipher(), record),
         stays=residences.residences_of_person(session, actor, person_id),
-        today=clock.today(),
+        may_correct=may_correct(session, actor, person_id, today),
+        today=today,
     )
 
 
@@ -655,7 +725,8 @@ def person(person_id: int):
 @worker_only
 def edit_person(person_id: int):
     session, actor = db_session(), current_actor()
-    record = get_in_scope(session, actor, Person, person_id)
+    today = clock.today()
+    record = correctable_in_scope(session, actor, person_id, today)
     form = PersonForm()
 
     def render(unplaced=()):
@@ -690,7 +761,7 @@ def edit_person(person_id: int):
     _saved, failed = _save(
         form,
         lambda: residences.correct_occupant(
-            session, actor, cipher(), person_id, form.to_input(), _version(), clock.today()
+            session, actor, cipher(), person_id, form.to_input(), _version(), today
         ),
         render,
         PERSON_LABELS,

@@ -48,7 +48,7 @@ from registry.lease.term import (
 )
 from registry.person.identity import IdentityCipher
 from registry.person.models import Person, Relationship, Residence
-from registry.person.services import PersonInput, create_or_find_person, find_by_document
+from registry.person.services import PersonInput, resolve_person
 from registry.scope import get_in_scope
 from registry.validators import FieldError, ValidationErrors, parse_date
 
@@ -197,6 +197,7 @@ class _CleanLease:
 
 def _clean_lease(
     session: Session,
+    actor: UserAccount,
     cipher: IdentityCipher,
     dwelling: Dwelling,
     data: LeaseInput,
@@ -227,8 +228,11 @@ def _clean_lease(
     elif choice == "previous" and previous is not None:
         landlord_id = previous.landlord_person_id
     elif choice == "other" and data.landlord is not None:
-        clean = clean_person_into(errors, session, cipher, data.landlord, "landlord-", today)
-        if clean is not None:
+        matched = clean_person_into(
+            errors, session, actor, cipher, data.landlord, "landlord-", today
+        )
+        if matched is not None:
+            clean, _holder = matched
             landlord_input = data.landlord
             landlord_document = (clean.document_type, clean.document_number)
     else:
@@ -249,15 +253,15 @@ def _clean_lease(
         if is_blank(row):
             continue
         prefix = f"tenants-{position}-"
-        clean = clean_person_into(errors, session, cipher, row, prefix, today)
-        if clean is None:
+        matched = clean_person_into(errors, session, actor, cipher, row, prefix, today)
+        if matched is None:
             continue
+        clean, existing = matched
         key = (clean.document_type, clean.document_number)
         if key in seen_documents:
             errors.add(f"{prefix}document_number", _l("This person is entered twice"))
             continue
         seen_documents.add(key)
-        existing = find_by_document(session, cipher, clean.document_type, clean.document_number)
         if existing is not None and existing.id in kept_people:
             errors.add(f"{prefix}document_number", _l("This tenant is already kept on the lease"))
             continue
@@ -314,10 +318,10 @@ def file_lease(
     """File a lease for a dwelling in scope: validate all, then create people and filing."""
     require_role(actor, FILING_ROLES)
     dwelling = get_in_scope(session, actor, Dwelling, dwelling_id)
-    clean = _clean_lease(session, cipher, dwelling, data, renews, today)
+    clean = _clean_lease(session, actor, cipher, dwelling, data, renews, today)
     landlord_id = clean.landlord_id
     if clean.landlord_input is not None:
-        landlord_id = create_or_find_person(session, actor, cipher, clean.landlord_input, today).id
+        landlord_id = resolve_person(session, actor, cipher, clean.landlord_input, today).id
     new_id, number = _allocate_filing_number(session, dwelling)
     filing = LeaseFiling(
         id=new_id,
@@ -338,7 +342,7 @@ def file_lease(
     record(session, actor, Action.CREATE, "lease_filing", filing.id, changes)
     people = [t.person_id for t in clean.kept]
     for row in clean.tenant_inputs:
-        person = create_or_find_person(session, actor, cipher, row, today)
+        person = resolve_person(session, actor, cipher, row, today)
         people.append(person.id)
     for person_id in dict.fromkeys(people):
         add_tenancy(session, actor, filing, person_id, clean.starts_on)

@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import UserAccount
@@ -19,7 +18,7 @@ from registry.audit.services import Action, record
 from registry.errors import InvalidInput
 from registry.person.identity import IdentityCipher
 from registry.person.models import Person
-from registry.person.services import PersonInput, clean_person, find_by_document, masked_document
+from registry.person.services import PersonInput, masked_document, match_person
 from registry.validators import ValidationErrors
 
 
@@ -53,28 +52,22 @@ def is_blank(person: PersonInput) -> bool:
 def clean_person_into(
     errors: ValidationErrors,
     session: Session,
+    actor: UserAccount,
     cipher: IdentityCipher,
     data: PersonInput,
     prefix: str,
     today: date,
 ):
-    """Validate one person's fields into ``errors`` under ``prefix``; the clean data or None.
+    """Check one person against the records into ``errors`` under ``prefix``.
 
-    A document already on record under another name is refused: attaching that record
+    (clean details, the holder of the document or None), or None when refused. A document
+    on record under another name is refused (``match_person``): attaching that record
     silently would put the wrong person on the lease.
     """
     try:
-        clean = clean_person(data, today)
+        return match_person(session, actor, cipher, data, today, prefix)
     except InvalidInput as error:
         for name, messages in error.details.get("fields", {}).items():
             for message in messages:
-                errors.add(f"{prefix}{name}", message)
+                errors.add(name, message)
         return None
-    existing = find_by_document(session, cipher, clean.document_type, clean.document_number)
-    if existing is not None and existing.anonymised_at is None and existing.name != clean.name:
-        errors.add(
-            f"{prefix}name",
-            _l("This document is on record under another name: check the name and the number"),
-        )
-        return None
-    return clean

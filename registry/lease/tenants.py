@@ -28,7 +28,7 @@ from registry.lease.models import LeaseFiling, LeaseTenant
 from registry.lease.people import ShownPerson, clean_person_into
 from registry.person.identity import IdentityCipher
 from registry.person.models import Residence
-from registry.person.services import PersonInput, create_or_find_person, find_by_document
+from registry.person.services import PersonInput, resolve_person
 from registry.scope import get_in_scope
 from registry.validators import ValidationErrors
 
@@ -92,16 +92,15 @@ def add_tenant(
         person_id = resident
     else:
         errors = ValidationErrors()
-        clean = clean_person_into(
-            errors, session, cipher, person or PersonInput("", "", ""), "", today
-        )
-        if clean is not None:
-            existing = find_by_document(session, cipher, clean.document_type, clean.document_number)
+        entered = person or PersonInput("", "", "")
+        matched = clean_person_into(errors, session, actor, cipher, entered, "", today)
+        if matched is not None:
+            _clean, existing = matched
             if existing is not None and existing.id in current:
                 errors.add("document_number", _l("This person is already a tenant on this lease"))
         if errors.errors:
             raise InvalidInput(fields=errors.errors)
-        person_id = create_or_find_person(session, actor, cipher, person, today).id
+        person_id = resolve_person(session, actor, cipher, entered, today).id
     if person_id in current:
         raise InvalidInput(fields={"form": [_l("This person is already a tenant on this lease")]})
     tenancy = add_tenancy(session, actor, filing, person_id, max(today, filing.starts_on))

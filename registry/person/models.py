@@ -19,8 +19,11 @@ from sqlalchemy import (
     LargeBinary,
     String,
     UniqueConstraint,
+    func,
+    literal_column,
     text,
 )
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from registry.db import Base, TimestampMixin, VersionedMixin, enum_type
@@ -80,11 +83,21 @@ class Person(TimestampMixin, VersionedMixin, Base):
     residences: Mapped[list[Residence]] = relationship(back_populates="person")
 
 
+# A person lives in one dwelling at a time: no two of their stays share a day. A stay is the
+# half-open range [moved_in, moved_out), so a move-out and the next move-in on the same day
+# fit, and "current" (moved_out NULL or later than today) is covered as well.
+ONE_HOME = "ex_residence_one_home"
+
+
 class Residence(TimestampMixin, VersionedMixin, Base):
     """A person living in a dwelling from ``moved_in`` until ``moved_out`` (open if null).
 
     History is kept by closing a residence, never by deleting it; "who lives here now" is
     the residences of a dwelling with no ``moved_out`` (or one still in the future).
+
+    A stay ended because the person moved in elsewhere names that move-in in
+    ``ended_by_residence_id``. When the worker who recorded the move-in could not see this
+    dwelling, ``end_checked_on`` stays empty until this dwelling's worker has checked it.
     """
 
     __tablename__ = "residence"
@@ -99,6 +112,17 @@ class Residence(TimestampMixin, VersionedMixin, Base):
             "moved_in",
             postgresql_include=["moved_out"],
         ),
+        Index(
+            "ix_residence_end_to_check",
+            "dwelling_id",
+            postgresql_where=text("ended_by_residence_id IS NOT NULL AND end_checked_on IS NULL"),
+        ),
+        ExcludeConstraint(
+            (literal_column("person_id"), "="),
+            (func.daterange(literal_column("moved_in"), literal_column("moved_out")), "&&"),
+            using="gist",
+            name=ONE_HOME,
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -110,6 +134,8 @@ class Residence(TimestampMixin, VersionedMixin, Base):
     relationship_to_dwelling: Mapped[Relationship] = mapped_column(
         "relationship", enum_type(Relationship, "residence_relationship")
     )
+    ended_by_residence_id: Mapped[int | None] = mapped_column(ForeignKey("residence.id"))
+    end_checked_on: Mapped[date | None] = mapped_column(Date)
 
     person: Mapped[Person] = relationship(back_populates="residences")
     dwelling = relationship("Dwelling")

@@ -8,31 +8,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import partial
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, union
+from sqlalchemy import func, or_, select, union
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.exc import StaleDataError
 
 from registry.accounts.models import Role, UserAccount
 from registry.audit.services import Action, changed, record
+from registry.constraints import checked, refuse
 from registry.dwelling.models import Dwelling
 from registry.dwelling.status import residence_is_current
 from registry.edits import check_version
-from registry.errors import InvalidInput, NotFound
+from registry.errors import DomainError, InvalidInput, NotFound
 from registry.lease.models import LeaseFiling
 from registry.person.identity import IdentityCipher
-from registry.person.models import Person, Relationship, Residence, ResidenceKind
+from registry.person.models import ONE_HOME, Person, Relationship, Residence, ResidenceKind
 from registry.person.services import (
     PersonInput,
     clean_person,
     correct_person,
-    create_or_find_person,
+    correctable_in_scope,
     find_by_document,
     find_visible_by_document,
+    resolve_person,
 )
-from registry.scope import get_in_scope, person_filter, visible_dwelling_ids
+from registry.scope import dwelling_filter, get_in_scope, person_filter, visible_dwelling_ids
 from registry.validators import (
     DocumentType,
     FieldError,
@@ -40,10 +42,7 @@ from registry.validators import (
     SearchQuery,
     ValidationErrors,
     parse_date,
-    validate_birth_date,
     validate_document,
-    validate_name,
-    validate_phone,
 )
 
 
@@ -167,6 +166,57 @@ def residence_values(residence: Residence) -> dict[str, Any]:
 # -- writing -------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class HomeElsewhere:
+    """A stay elsewhere that a move-in ends on its move-in date.
+
+    ``address`` and ``dwelling_id`` are given only when the actor may see that dwelling:
+    otherwise the page says just that a residence elsewhere ends.
+    """
+
+    residence_id: int
+    dwelling_id: int | None
+    address: str | None
+
+
+@dataclass(frozen=True)
+class MoveConfirmation:
+    """A move-in the worker confirmed: this person, ending exactly these stays elsewhere.
+
+    Only trusted code builds one: the web page from a token it signed for this worker and
+    dwelling after :func:`move_in` resolved the person by document and name.
+    """
+
+    person_id: int
+    ending: tuple[int, ...]
+
+
+class MoveNeedsConfirmation(DomainError):
+    """The person lives elsewhere: moving them in ends that stay, so the worker confirms.
+
+    ``details``: ``person`` (the resolved Person), ``homes`` (HomeElsewhere list) and
+    ``moved_in`` (the day the stays would end).
+    """
+
+    status = 409
+    code = "confirm_move"
+    default_message = _l("This person lives somewhere else: confirm the move.")
+
+
+SIMULTANEOUS_MOVE = _l(
+    "Someone recorded a move of this person at the same time: check and try again"
+)
+
+refuse(
+    ONE_HOME,
+    "moved_in",
+    _l(
+        "This person is recorded living somewhere else during this time: "
+        "a person lives in one dwelling at a time"
+    ),
+)
+
+
 def move_in(
     session: Session,
     actor: UserAccount,
@@ -174,52 +224,29 @@ def move_in(
     dwelling_id: int,
     data: MoveInInput,
     today: date,
+    confirmed: MoveConfirmation | None = None,
 ) -> Residence:
-    """A person (found by document, or registered) starts living in a dwelling in scope."""
+    """A person (found by document and name, or registered) starts living in a dwelling.
+
+    Someone who lives elsewhere moves: their stay there ends on the move-in date, in the
+    same transaction, once the worker has confirmed it (until then MoveNeedsConfirmation
+    tells what would end). ``confirmed`` skips the look-up by document for a person the
+    worker already confirmed. The database refuses two homes at once (``ONE_HOME``).
+    """
     dwelling = get_in_scope(session, actor, Dwelling, dwelling_id)
     errors = ValidationErrors()
-    number = None
-    kind_of_document = None
-    try:
-        kind_of_document = DocumentType(str(data.document_type or ""))
-    except ValueError:
-        errors.add("document_type", _l("Unknown document type"))
-    if kind_of_document is not None:
-        with errors.collect():
-            number = validate_document(kind_of_document, data.document_number, today=today)
     moved_in, _out, kind, relationship = _stay(data, errors, today, with_out=False)
-    person = None
-    if number is None:
-        # Whether the person is new is unknown yet; still check what was typed.
-        for field, check in (
-            ("name", validate_name),
-            ("phone", validate_phone),
-            ("birth_date", partial(validate_birth_date, today=today)),
-        ):
-            if getattr(data, field):
-                with errors.collect():
-                    check(getattr(data, field))
+    if confirmed is None:
+        person = _person_moving_in(session, actor, cipher, data, errors, today)
     else:
-        person = find_by_document(session, cipher, kind_of_document, number)
-        if person is None:
-            # Someone new: their details are needed, and checked with the rest.
-            # clean_person takes the birth date from the number when none was typed.
-            details = PersonInput(
-                data.name or "", kind_of_document, number, data.phone, data.birth_date or None
-            )
-            try:
-                if errors.errors:
-                    clean_person(details, today)  # only to report its errors with the others
-                else:
-                    person = create_or_find_person(session, actor, cipher, details, today)
-            except InvalidInput as error:
-                for field, messages in error.details["fields"].items():
-                    for message in messages:
-                        errors.add(field, message)
-        elif _lives_here(session, person.id, dwelling.id, today):
-            errors.add("document_number", _l("This person already lives here"))
-    if errors.errors:
-        raise InvalidInput(fields=errors.errors)
+        person = session.get(Person, confirmed.person_id)
+        if errors.errors:
+            raise InvalidInput(fields=errors.errors)
+    ending = _stays_to_end(session, actor, person, dwelling.id, moved_in, today)
+    if ending and tuple(sorted(h.residence_id for h in ending)) != (
+        tuple(sorted(confirmed.ending)) if confirmed else None
+    ):
+        raise MoveNeedsConfirmation(person=person, homes=ending, moved_in=moved_in)
     residence = Residence(
         person_id=person.id,
         dwelling_id=dwelling.id,
@@ -227,8 +254,114 @@ def move_in(
         kind=kind,
         relationship_to_dwelling=relationship,
     )
-    session.add(residence)
+    try:
+        with checked(session):
+            ended = _end_stays(session, [h.residence_id for h in ending], moved_in)
+            session.add(residence)
+    except StaleDataError:
+        # Another worker ended the same stay at the same moment.
+        raise InvalidInput(fields={"moved_in": [SIMULTANEOUS_MOVE]}) from None
+    _log_move_in(session, actor, residence)
+    seen = {h.residence_id for h in ending if h.dwelling_id is not None}
+    for stay, moved_out_before in ended:
+        checked_on = today if stay.id in seen else None
+        _mark_ended_by(session, actor, stay, moved_out_before, residence, checked_on)
+    return residence
+
+
+def _person_moving_in(
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    data: MoveInInput,
+    errors: ValidationErrors,
+    today: date,
+) -> Person:
+    """The person by document and name, reporting their errors with the stay's."""
+    details = PersonInput(
+        data.name or "",
+        str(data.document_type or ""),
+        data.document_number or "",
+        data.phone or None,
+        data.birth_date or None,
+    )
+    if errors.errors:
+        try:
+            clean_person(details, today)  # only to report its errors with the others
+        except InvalidInput as error:
+            for field, messages in error.details["fields"].items():
+                for message in messages:
+                    errors.add(field, message)
+        raise InvalidInput(fields=errors.errors)
+    return resolve_person(session, actor, cipher, details, today)
+
+
+def _stays_to_end(
+    session: Session,
+    actor: UserAccount,
+    person: Person,
+    dwelling_id: int,
+    moved_in: date,
+    today: date,
+) -> list[HomeElsewhere]:
+    """The person's stays that a move-in on ``moved_in`` would overlap, ended on that day.
+
+    Refused instead: a stay in this very dwelling (they live here already), and a stay
+    that starts after ``moved_in`` (it cannot end before it began).
+    """
+    overlapping = list(
+        session.execute(
+            select(Residence, dwelling_filter(actor).label("visible"))
+            .join(Dwelling, Dwelling.id == Residence.dwelling_id)
+            .options(joinedload(Residence.dwelling).joinedload(Dwelling.address))
+            .where(
+                Residence.person_id == person.id,
+                or_(Residence.moved_out.is_(None), Residence.moved_out > moved_in),
+            )
+            .order_by(Residence.moved_in, Residence.id)
+        )
+    )
+    homes = []
+    for stay, visible in overlapping:
+        if stay.dwelling_id == dwelling_id and residence_is_current_on(stay, today):
+            raise InvalidInput(fields={"document_number": [_l("This person already lives here")]})
+        if stay.moved_in > moved_in or stay.dwelling_id == dwelling_id:
+            raise InvalidInput(
+                fields={
+                    "moved_in": [
+                        _l(
+                            "This person is recorded living somewhere else after this date: "
+                            "check the move-in date"
+                        )
+                    ]
+                }
+            )
+        if visible:
+            homes.append(HomeElsewhere(stay.id, stay.dwelling_id, stay.dwelling.address.full_text))
+        else:
+            homes.append(HomeElsewhere(stay.id, None, None))
+    return homes
+
+
+def residence_is_current_on(stay: Residence, day: date) -> bool:
+    """The Python twin of ``residence_is_current`` for one loaded stay."""
+    return stay.moved_in <= day and (stay.moved_out is None or stay.moved_out > day)
+
+
+def _end_stays(
+    session: Session, residence_ids: list[int], day: date
+) -> list[tuple[Residence, date | None]]:
+    """End these stays on ``day`` (the next home's move-in) and flush, before the insert
+    that the one-home constraint would otherwise refuse; (stay, former moved_out) each."""
+    stays = list(session.scalars(select(Residence).where(Residence.id.in_(residence_ids))))
+    ended = [(stay, stay.moved_out) for stay in stays]
+    for stay in stays:
+        stay.moved_out = day
     session.flush()
+    return ended
+
+
+def _log_move_in(session: Session, actor: UserAccount, residence: Residence) -> None:
     record(
         session,
         actor,
@@ -236,26 +369,39 @@ def move_in(
         "residence",
         residence.id,
         {
-            "person_id": [None, person.id],
-            "dwelling_id": [None, dwelling.id],
-            "moved_in": [None, moved_in],
-            "kind": [None, str(kind)],
-            "relationship": [None, str(relationship)],
+            "person_id": [None, residence.person_id],
+            "dwelling_id": [None, residence.dwelling_id],
+            "moved_in": [None, residence.moved_in],
+            "kind": [None, str(residence.kind)],
+            "relationship": [None, str(residence.relationship_to_dwelling)],
         },
     )
-    return residence
 
 
-def _lives_here(session: Session, person_id: int, dwelling_id: int, today: date) -> bool:
-    return (
-        session.scalar(
-            select(Residence.id).where(
-                Residence.person_id == person_id,
-                Residence.dwelling_id == dwelling_id,
-                residence_is_current(today),
-            )
-        )
-        is not None
+def _mark_ended_by(
+    session: Session,
+    actor: UserAccount,
+    stay: Residence,
+    moved_out_before: date | None,
+    move_in: Residence,
+    checked_on: date | None,
+) -> None:
+    """Name the move-in that ended ``stay``; audited. Unchecked (``checked_on`` None) it
+    appears in the needs-attention list of the stay's own grid worker."""
+    stay.ended_by_residence_id = move_in.id
+    stay.end_checked_on = checked_on
+    session.flush()
+    record(
+        session,
+        actor,
+        Action.UPDATE,
+        "residence",
+        stay.id,
+        {
+            "moved_out": [moved_out_before, stay.moved_out],
+            "ended_by_residence_id": [None, move_in.id],
+            "end_checked_on": [None, checked_on],
+        },
     )
 
 
@@ -284,6 +430,24 @@ def move_out(
     return residence
 
 
+def check_move_away(
+    session: Session, actor: UserAccount, residence_id: int, today: date
+) -> Residence:
+    """The dwelling's worker has checked a stay that a move-in elsewhere ended; audited.
+
+    Until then the dwelling is in their needs-attention list. Checking twice is harmless.
+    """
+    residence = residence_in_scope(session, actor, residence_id)
+    if residence.ended_by_residence_id is None or residence.end_checked_on is not None:
+        return residence
+    residence.end_checked_on = today
+    session.flush()
+    record(
+        session, actor, Action.UPDATE, "residence", residence.id, {"end_checked_on": [None, today]}
+    )
+    return residence
+
+
 def correct_residence(
     session: Session,
     actor: UserAccount,
@@ -309,11 +473,11 @@ def correct_residence(
     changes = changed(before, after)
     if not changes:
         return residence
-    residence.moved_in = moved_in
-    residence.moved_out = moved_out
-    residence.kind = kind
-    residence.relationship_to_dwelling = relationship
-    session.flush()
+    with checked(session):  # the new dates may overlap a stay elsewhere (ONE_HOME)
+        residence.moved_in = moved_in
+        residence.moved_out = moved_out
+        residence.kind = kind
+        residence.relationship_to_dwelling = relationship
     record(session, actor, Action.UPDATE, "residence", residence.id, changes)
     return residence
 
@@ -331,8 +495,9 @@ def correct_occupant(
 
     The worker never sees the stored number in clear, so the form cannot show it: leaving
     the field empty means "unchanged", and the stored number is passed through unseen.
+    Only people whose every current tie is in the worker's scope can be corrected.
     """
-    person = get_in_scope(session, actor, Person, person_id)
+    person = correctable_in_scope(session, actor, person_id, today)
     number = "".join(str(data.document_number or "").split())
     if not number and person.document_ciphertext is not None:
         number = cipher.decrypt(bytes(person.document_ciphertext))

@@ -1,26 +1,33 @@
-"""People: create, find by document, view (audited) and reveal an ID number (with a reason).
+"""People: resolve by document and name, view (audited), reveal an ID number, correct.
 
 Every view and change of a person is written to the audit log, and no document number
 ever reaches the log in clear: changes record the masked form.
+
+Whoever types a document number can attach its holder to a dwelling or a lease, whatever
+the user's scope: people move, and the worker at the door must be able to record them.
+:func:`resolve_person` is that one door, and it asks for the holder's name as well;
+correcting the person afterwards needs more (``person_correctable_filter``).
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, UserAccount
+from registry.audit.models import AuditEntry
 from registry.audit.services import Action, record
 from registry.db import own_transaction
 from registry.edits import check_version
 from registry.errors import Forbidden, InvalidInput, NotFound
 from registry.person.identity import IdentityCipher, mask_document_number
 from registry.person.models import Person
-from registry.scope import get_in_scope, person_filter
+from registry.scope import get_in_scope, person_correctable_filter, person_filter
 from registry.validators import (
     DocumentType,
     ValidationErrors,
@@ -34,6 +41,13 @@ from registry.validators import (
 REVEAL_ROLES = (Role.POLICE_OFFICER, Role.ADMIN)
 BIRTH_DATE_IN_NUMBER = (DocumentType.RESIDENT_ID, DocumentType.HMT_RESIDENCE_PERMIT)
 MIN_REASON_LENGTH = 4
+
+# A refused name tells the user that the name was wrong, so guessing is limited per user.
+NAME_MISMATCH_LIMIT = 5
+NAME_MISMATCH_WINDOW = timedelta(hours=1)
+NAME_MISMATCH_MESSAGE = _l(
+    "This document is on record under another name: check the name and the number"
+)
 
 
 @dataclass(frozen=True)
@@ -108,18 +122,104 @@ def find_visible_by_document(
     )
 
 
-def create_or_find_person(
+def same_name(recorded: str, typed: str) -> bool:
+    """Whether two spellings name the same person: equal after NFC, whitespace collapsed."""
+
+    def canonical(name: str) -> str:
+        return " ".join(unicodedata.normalize("NFC", name or "").split())
+
+    return canonical(recorded) == canonical(typed)
+
+
+def _mismatches_lately(session: Session, actor: UserAccount) -> int:
+    """The user's refused names within the window, from the audit log.
+
+    Run on the connection, not through the ORM: reading the log through the session
+    would first write the request's queued entries and hold the chain lock from then on.
+    """
+    query = (
+        select(func.count())
+        .select_from(AuditEntry)
+        .where(
+            AuditEntry.user_id == actor.id,
+            AuditEntry.action == Action.NAME_MISMATCH,
+            AuditEntry.occurred_at > func.now() - NAME_MISMATCH_WINDOW,
+        )
+    )
+    return session.connection().scalar(query)
+
+
+def _refuse_when_guessing(session: Session, actor: UserAccount, field: str) -> None:
+    """Refuse any look-up by document once the user has had too many names refused."""
+    if _mismatches_lately(session, actor) >= NAME_MISMATCH_LIMIT:
+        raise InvalidInput(
+            fields={
+                field: [
+                    _l(
+                        "Too many names did not match their documents in the last hour. "
+                        "Try again later, or read the name from the document itself."
+                    )
+                ]
+            }
+        )
+
+
+def resolve_person(
     session: Session,
     actor: UserAccount,
     cipher: IdentityCipher,
     data: PersonInput,
     today: date,
+    field_prefix: str = "",
 ) -> Person:
-    """The existing person with this document, or a new one (audited as created)."""
-    clean = clean_person(data, today)
+    """The person a form means by a document and a name: the holder, or someone new.
+
+    The one way to attach a person by document (move-in, dwelling owner, landlord,
+    tenant, import). The holder is found whatever the actor's scope, but only with their
+    name as recorded (see :func:`match_person`). Someone new is registered (audited as
+    created). Errors come back under ``field_prefix`` + the field's name.
+    """
+    clean, holder = match_person(session, actor, cipher, data, today, field_prefix)
+    return holder if holder is not None else _register(session, actor, cipher, clean)
+
+
+def match_person(
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    data: PersonInput,
+    today: date,
+    field_prefix: str = "",
+) -> tuple[CleanPerson, Person | None]:
+    """The typed details, clean, and the holder of the document (None: someone new).
+
+    Writes nothing but the audit entry of a refusal, so a form can check every person it
+    holds before anything is saved. A name that differs from the holder's (compared after
+    NFC, whitespace collapsed) is refused without saying the right one; the refusal is
+    audited and counted, and too many refusals stop look-ups by document for a while.
+    """
+    try:
+        clean = clean_person(data, today)
+        _refuse_when_guessing(session, actor, "name")
+    except InvalidInput as error:
+        fields = error.details.get("fields", {})
+        raise InvalidInput(
+            fields={f"{field_prefix}{name}": messages for name, messages in fields.items()}
+        ) from None
     existing = find_by_document(session, cipher, clean.document_type, clean.document_number)
-    if existing is not None:
-        return existing
+    anonymised = existing is not None and existing.anonymised_at is not None
+    if existing is not None and not anonymised and not same_name(existing.name, clean.name):
+        # Audited as a read, so the entry outlives the refused request's rollback: the
+        # entries are also what the limit counts.
+        record(session, actor, Action.NAME_MISMATCH, "person", existing.id)
+        raise InvalidInput(fields={f"{field_prefix}name": [NAME_MISMATCH_MESSAGE]})
+    return clean, existing
+
+
+def _register(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, clean: CleanPerson
+) -> Person:
+    """A new person from clean details, audited as created (the number only masked)."""
     person = Person(
         name=clean.name,
         document_type=clean.document_type,
@@ -207,6 +307,32 @@ def _log_refused_reveal(
         )
 
 
+def may_correct(session: Session, actor: UserAccount, person_id: int, today: date) -> bool:
+    """Whether every current tie of the person lies inside the actor's scope."""
+    return (
+        session.scalar(
+            select(Person.id).where(Person.id == person_id, person_correctable_filter(actor, today))
+        )
+        is not None
+    )
+
+
+def correctable_in_scope(
+    session: Session, actor: UserAccount, person_id: int, today: date
+) -> Person:
+    """A person the actor may correct; NotFound outside the scope, Forbidden when the
+    person also lives, owns or rents somewhere the actor cannot see."""
+    person = get_in_scope(session, actor, Person, person_id)
+    if not may_correct(session, actor, person_id, today):
+        raise Forbidden(
+            _l(
+                "This person also lives, owns or rents somewhere outside your scope: "
+                "their details are corrected there."
+            )
+        )
+    return person
+
+
 def correct_person(
     session: Session,
     actor: UserAccount,
@@ -217,7 +343,7 @@ def correct_person(
     today: date,
 ) -> Person:
     """Correct a person's details; refuses a stale version; logs before and after (masked)."""
-    person = get_in_scope(session, actor, Person, person_id)
+    person = correctable_in_scope(session, actor, person_id, today)
     clean = clean_person(data, today)
     old_number = (
         cipher.decrypt(bytes(person.document_ciphertext))
