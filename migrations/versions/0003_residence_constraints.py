@@ -87,4 +87,4 @@ def downgrade() -> None:
     op.drop_column("residence", "end_checked_on")
     op.drop_column("residence", "ended_by_residence_id")
     op.execute(f"ALTER TABLE residence DROP CONSTRAINT {ONE_HOME}")
-    # btree_gist stays: the lease constraints of 0002 may use it, and 0002 removes it.
+    # btree_gist stays, as in 0002: other schemas may use it.
