@@ -32,6 +32,8 @@ class Facts:
     residence: int  # a current residence in the dwelling
     person: int  # who lives there
     person_name: str
+    person_number: str  # in clear, as a worker types it
+    next_door: int  # another dwelling of grid0001's cell
     filing: int  # a current lease filing that manager1 manages
     landlord: int
 
@@ -78,6 +80,19 @@ PAGES = {
         form=lambda f: {"moved_out": "not a date", "version": "1"},
         status=422,
     ),
+    "worker: move-in confirmation": Page(
+        "grid0001",
+        lambda f: f"/cells/dwellings/{f.next_door}/move-in",
+        lambda f: {f.person},
+        lambda f: {
+            "document_type": "resident_id",
+            "document_number": f.person_number,
+            "name": f.person_name,
+            "moved_in": DEMO_TODAY.isoformat(),
+            "kind": "transient",
+            "relationship": "tenant",
+        },
+    ),
     "worker: search": Page(
         "grid0001", lambda f: "/cells/search", lambda f: {f.person}, lambda f: {"q": f.person_name}
     ),
@@ -118,7 +133,7 @@ def _ids(session, sql: str, **parameters) -> frozenset[int]:
 
 
 @pytest.fixture
-def facts(demo_db) -> Facts:
+def facts(demo_db, cipher) -> Facts:
     dwelling, owner = demo_db.execute(
         text("""
         SELECT d.id, d.owner_person_id FROM dwelling d JOIN address a ON a.id = d.address_id
@@ -132,11 +147,18 @@ def facts(demo_db) -> Facts:
     ).one()
     now = """SELECT person_id FROM residence WHERE dwelling_id = :d AND moved_in <= :today
                AND (moved_out IS NULL OR moved_out > :today)"""
-    residence, person, name = demo_db.execute(
-        text(f"""SELECT r.id, p.id, p.name FROM residence r JOIN person p ON p.id = r.person_id
-                  WHERE r.person_id IN ({now}) AND r.dwelling_id = :d ORDER BY r.id LIMIT 1"""),
+    residence, person, name, ciphertext = demo_db.execute(
+        text(f"""SELECT r.id, p.id, p.name, p.document_ciphertext
+                   FROM residence r JOIN person p ON p.id = r.person_id
+                  WHERE r.person_id IN ({now}) AND r.dwelling_id = :d
+                    AND p.document_type = 'resident_id' ORDER BY r.id LIMIT 1"""),
         {"d": dwelling, "today": DEMO_TODAY},
     ).one()
+    next_door = demo_db.scalar(
+        text("""SELECT d.id FROM dwelling d JOIN address a ON a.id = d.address_id
+                 WHERE a.grid_cell_id = 1 AND d.id <> :d ORDER BY d.id LIMIT 1"""),
+        {"d": dwelling},
+    )
     filing, landlord = demo_db.execute(
         text("""
         SELECT f.id, f.landlord_person_id FROM lease_filing f
@@ -162,6 +184,8 @@ def facts(demo_db) -> Facts:
         residence=residence,
         person=person,
         person_name=name,
+        person_number=cipher.decrypt(bytes(ciphertext)),
+        next_door=next_door,
         filing=filing,
         landlord=landlord,
     )

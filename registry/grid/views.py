@@ -553,6 +553,7 @@ def _ask_to_confirm_move(form, dwelling, asked: residences.MoveNeedsConfirmation
     token = _move_signer().dumps(
         [current_actor().id, dwelling.id, person.id, sorted(h.residence_id for h in homes)]
     )
+    _log_shown([person.id], "move-in confirmation")
     return render_template(
         "gridwork/move_in_confirm.html",
         form=form,
