@@ -180,6 +180,13 @@ def _app_on(connection, database_url: str, data_key: str, instance_path, **confi
     """The real app on ``database_url`` whose sessions are savepoints on ``connection``."""
     from sqlalchemy.orm import sessionmaker
 
+    factory = sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", info=session_info()
+    )
+    return _app_with(factory, database_url, data_key, instance_path, **config)
+
+
+def _app_with(factory, database_url: str, data_key: str, instance_path, **config):
     from registry.app import create_app
     from registry.config import Settings
 
@@ -190,9 +197,6 @@ def _app_on(connection, database_url: str, data_key: str, instance_path, **confi
         data_key=data_key,
         embedded_port=0,
         audit_key=os.environ[AUDIT_KEY_VARIABLE],
-    )
-    factory = sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", info=session_info()
     )
     return create_app(settings, session_factory=factory, TESTING=True, **config)
 
@@ -240,6 +244,22 @@ def race_sessions(race_database: str):
 
     engine = make_engine(race_database)
     yield sessionmaker(bind=engine, expire_on_commit=False, info=session_info())
+    engine.dispose()
+
+
+@pytest.fixture
+def committing_app(race_database: str, data_key: str, tmp_path):
+    """The real app on a throw-away copy of the demo district; its requests really commit.
+
+    For what only real transactions show: what a request commits or rolls back, and what a
+    transaction of its own (registry.db.own_transaction) keeps while the request's work is
+    rolled back. Inspect it with ``race_sessions``, which reads the same database.
+    """
+    from registry.db import make_session_factory
+
+    engine = make_engine(race_database)
+    factory = make_session_factory(engine, audit_key=os.environ[AUDIT_KEY_VARIABLE])
+    yield _app_with(factory, race_database, data_key, tmp_path, REGISTRY_TODAY=DEMO_TODAY)
     engine.dispose()
 
 

@@ -152,7 +152,8 @@ def test_login_is_refused_after_five_failures_for_the_account(app, client, admin
     assert refused.status_code == 429
     assert "in about 15 minutes" in refused.get_data(as_text=True)
     assert client.get("/").status_code == 302
-    assert admin.failed_logins == ACCOUNT_LIMIT
+    # That the fifth failure is counted although its 429 is rolled back needs real
+    # transactions: test_the_failure_that_trips_the_throttle_is_still_counted.
 
     clock = FakeClock(app.extensions[THROTTLE_EXTENSION].clock() + 15 * 60 + 1)
     app.extensions[THROTTLE_EXTENSION].clock = clock
@@ -262,3 +263,20 @@ def test_a_cheaper_hash_is_renewed_at_log_in(session, admin):
         assert "$m=16,t=2,p=1$" in admin.password_hash
     finally:
         passwords.use_parameters(profiles.CHEAPEST)
+
+
+def test_the_failure_that_trips_the_throttle_is_still_counted(committing_app, race_sessions):
+    """The 429 rolls the request back; the count is written in a transaction of its own."""
+    from sqlalchemy import select
+
+    from registry.accounts.models import UserAccount
+
+    client = committing_app.test_client()
+    for attempt in range(ACCOUNT_LIMIT):
+        response = submit_login(client, "admin", "wrong", address=f"10.0.2.{attempt}")
+    assert response.status_code == 429
+    with race_sessions() as session:
+        counted = session.scalar(
+            select(UserAccount.failed_logins).where(UserAccount.username == "admin")
+        )
+    assert counted == ACCOUNT_LIMIT

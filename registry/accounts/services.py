@@ -15,6 +15,7 @@ from registry.accounts.passwords import (
     verify_password,
 )
 from registry.audit.services import Action, record
+from registry.db import own_transaction
 
 
 def create_user(
@@ -53,14 +54,18 @@ def authenticate(
 ) -> UserAccount | None:
     """The active account with this username and password, or None.
 
-    A successful log-in is written to the audit log (with the client address).
+    A successful log-in is written to the audit log (with the client address). A wrong
+    password is counted in a transaction of its own: the count must stay even when the
+    request that refuses the log-in is rolled back (a 429 once the throttle steps in).
     """
     user = session.scalar(select(UserAccount).where(UserAccount.username == username.strip()))
     if user is None or not user.active:
         verify_against_nothing(password)
         return None
     if not verify_password(user.password_hash, password):
-        _touch_login_columns(session, user, failed_logins=UserAccount.failed_logins + 1)
+        with own_transaction(session) as bookkeeping:
+            _touch_login_columns(bookkeeping, user, failed_logins=UserAccount.failed_logins + 1)
+        session.expire(user, ["failed_logins"])
         return None
     values: dict = {"failed_logins": 0, "last_login_at": datetime.now(UTC)}
     if needs_rehash(user.password_hash):

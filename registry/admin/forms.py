@@ -173,14 +173,3 @@ class CapacityRuleForm(FlaskForm):
     max_people_per_room = StringField(_l("Maximum people per room"))
     valid_from = StringField(_l("Valid from"))
     note = StringField(_l("Note"), [Length(max=200)])
-
-
-def apply_field_errors(form, fields: dict) -> list:
-    """Put a service's field errors on the form's fields; return those with no field."""
-    orphans = []
-    for name, messages in (fields or {}).items():
-        if name in form:
-            form[name].errors = list(form[name].errors or []) + list(messages)
-        else:
-            orphans.extend(messages)
-    return orphans

@@ -8,10 +8,13 @@ else gets 404, as for a page that does not exist.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask import session as session_cookie
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy.orm.exc import StaleDataError
 
 from registry.accounts.models import Role
 from registry.accounts.views import CREDENTIAL, credential_mark
@@ -26,14 +29,14 @@ from registry.admin.forms import (
     UserCreateForm,
     UserEditForm,
     WorkerForm,
-    apply_field_errors,
 )
-from registry.errors import Conflict, InvalidInput
+from registry.errors import InvalidInput
 from registry.grid import services as grid
+from registry.grid.forms import apply_errors
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today
-from registry.web.conflict import render_conflict
 from registry.web.paging import page_number
+from registry.web.saving import save
 from registry.web.session import db_session
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -51,32 +54,35 @@ def _labels(form) -> dict[str, str]:
     return {field.name: str(field.label.text) for field in form}
 
 
-def _conflict(form, error: Conflict):
-    """The conflict page; the form's own version field is moved on so a resubmit works."""
-    if "version" in form:
-        form.version.data = error.details.get("version")
-    return render_conflict(error, form, _labels(form), db_session())
+def _submit(
+    form,
+    action: Callable[[], Any],
+    page: Callable[[], ResponseReturnValue],
+    done: Callable[[Any], ResponseReturnValue],
+    current_after_race: Callable | None = None,
+) -> ResponseReturnValue:
+    """A posted form: its own checks, then the shared save (registry/web/saving.py).
 
-
-def _save_edit(form, save, current_after_race, saved_url: str):
-    """Run an edit's save: the response to send, or None to show the form with its errors.
-
-    A stale version found by the service, or a lost race found at the UPDATE itself
-    (StaleDataError), both end on the conflict page with the values saved meanwhile.
+    ``page()`` shows the form again (422), the messages beside its fields; ``done`` gets
+    the service's result and answers (a redirect); ``current_after_race`` reads the
+    record's values and version after a lost race.
     """
-    try:
-        save()
-    except InvalidInput as error:
-        apply_field_errors(form, error.details.get("fields"))
-        return None
-    except Conflict as error:
-        return _conflict(form, error)
-    except StaleDataError:
-        db_session().rollback()
-        current, version = current_after_race()
-        return _conflict(form, Conflict(current=current, version=version))
-    flash(_("Saved."), "ok")
-    return redirect(saved_url)
+    if not form.validate():
+        return page(), 422
+
+    def invalid(fields) -> ResponseReturnValue:
+        apply_errors(form, fields)
+        return page()
+
+    saved, failed = save(
+        form, action, invalid=invalid, labels=_labels(form), current_after_race=current_after_race
+    )
+    return failed if failed is not None else done(saved)
+
+
+def _saved(url: str, message: str | None = None) -> ResponseReturnValue:
+    flash(message or _("Saved."), "ok")
+    return redirect(url)
 
 
 def _int_arg(name: str) -> int | None:
@@ -160,25 +166,31 @@ def _user_input(form) -> services.UserInput:
 def user_new():
     form = UserCreateForm()
     context = _prepare_user_form(form)
-    status = 200
+
+    def page():
+        return render_template("admin/user_form.html", form=form, user=None, **context)
+
+    def created(user):
+        return _saved(
+            url_for("admin.user_edit", user_id=user.id),
+            _("The account %(username)s was created.", username=user.username),
+        )
+
     if request.method == "POST" and _action() == SAVE:
-        if form.validate():
-            try:
-                user = services.create_user_account(
-                    db_session(),
-                    current_actor(),
-                    form.username.data or "",
-                    form.password.data or "",
-                    _user_input(form),
-                    password_again=form.password_again.data or "",
-                )
-            except InvalidInput as error:
-                apply_field_errors(form, error.details.get("fields"))
-            else:
-                flash(_("The account %(username)s was created.", username=user.username), "ok")
-                return redirect(url_for("admin.user_edit", user_id=user.id))
-        status = 422
-    return render_template("admin/user_form.html", form=form, user=None, **context), status
+        return _submit(
+            form,
+            lambda: services.create_user_account(
+                db_session(),
+                current_actor(),
+                form.username.data or "",
+                form.password.data or "",
+                _user_input(form),
+                password_again=form.password_again.data or "",
+            ),
+            page,
+            created,
+        )
+    return page()
 
 
 @blueprint.route("/users/<int:user_id>", methods=["GET", "POST"])
@@ -194,26 +206,25 @@ def user_edit(user_id: int):
         if user.grid_cells:
             form.cell_community.data = user.grid_cells[0].community_id
     context = _prepare_user_form(form)
-    status = 200
+
+    def page():
+        return render_template("admin/user_form.html", form=form, user=user, **context)
+
+    def current_after_race():
+        fresh = services.get_user_account(session, actor, user_id)
+        return services.user_current_values(fresh), fresh.version
+
     if request.method == "POST" and _action() == SAVE:
-        if form.validate():
-
-            def current_after_race():
-                fresh = services.get_user_account(session, actor, user_id)
-                return services.user_current_values(fresh), fresh.version
-
-            response = _save_edit(
-                form,
-                lambda: services.update_user_account(
-                    session, actor, user.id, _user_input(form), form.version.data
-                ),
-                current_after_race,
-                url_for("admin.user_edit", user_id=user.id),
-            )
-            if response is not None:
-                return response
-        status = 422
-    return render_template("admin/user_form.html", form=form, user=user, **context), status
+        return _submit(
+            form,
+            lambda: services.update_user_account(
+                session, actor, user.id, _user_input(form), form.version.data
+            ),
+            page,
+            lambda _user: _saved(url_for("admin.user_edit", user_id=user.id)),
+            current_after_race,
+        )
+    return page()
 
 
 @blueprint.route("/users/<int:user_id>/password", methods=["GET", "POST"])
@@ -222,27 +233,33 @@ def user_password(user_id: int):
     session, actor = db_session(), current_actor()
     user = services.get_user_account(session, actor, user_id)
     form = PasswordResetForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.reset_password(
-                session,
-                actor,
-                user.id,
-                form.password.data or "",
-                password_again=form.password_again.data or "",
-            )
-        except InvalidInput as error:
-            apply_field_errors(form, error.details.get("fields"))
-        else:
-            if user.id == actor.id:
-                # Changing one's own password keeps this session (it ends all the others).
-                session_cookie[CREDENTIAL] = credential_mark(user)
-            flash(_("The new password of %(username)s is set.", username=user.username), "ok")
-            return redirect(url_for("admin.user_edit", user_id=user.id))
-    if request.method == "POST":
-        status = 422
-    return render_template("admin/user_password.html", form=form, user=user), status
+
+    def page():
+        return render_template("admin/user_password.html", form=form, user=user)
+
+    def done(_result):
+        if user.id == actor.id:
+            # Changing one's own password keeps this session (it ends all the others).
+            session_cookie[CREDENTIAL] = credential_mark(user)
+        return _saved(
+            url_for("admin.user_edit", user_id=user.id),
+            _("The new password of %(username)s is set.", username=user.username),
+        )
+
+    if request.method == "GET":
+        return page()
+    return _submit(
+        form,
+        lambda: services.reset_password(
+            session,
+            actor,
+            user.id,
+            form.password.data or "",
+            password_again=form.password_again.data or "",
+        ),
+        page,
+        done,
+    )
 
 
 # -- police stations -----------------------------------------------------------------------
@@ -284,18 +301,18 @@ def station_new():
     _prepare_station_form(form)
     if request.method == "GET" and form.district_id.choices:
         form.district_id.data = form.district_id.choices[0][0]
-    status = 200
-    if form.validate_on_submit():
-        try:
-            station = services.create_station(db_session(), current_actor(), _station_input(form))
-        except InvalidInput as error:
-            apply_field_errors(form, error.details.get("fields"))
-        else:
-            flash(_("Saved."), "ok")
-            return redirect(url_for("admin.station_edit", station_id=station.id))
-    if request.method == "POST":
-        status = 422
-    return render_template("admin/station_form.html", form=form, station=None), status
+
+    def page():
+        return render_template("admin/station_form.html", form=form, station=None)
+
+    if request.method == "GET":
+        return page()
+    return _submit(
+        form,
+        lambda: services.create_station(db_session(), current_actor(), _station_input(form)),
+        page,
+        lambda station: _saved(url_for("admin.station_edit", station_id=station.id)),
+    )
 
 
 @blueprint.route("/stations/<int:station_id>", methods=["GET", "POST"])
@@ -315,25 +332,23 @@ def station_edit(station_id: int):
     form._station_id = station.id
     _prepare_station_form(form)
     form.district_id.data = station.district_id
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.update_station(
-                session, actor, station.id, _station_input(form), form.version.data
-            )
-        except InvalidInput as error:
-            apply_field_errors(form, error.details.get("fields"))
-        except Conflict as error:
-            return _conflict(form, error)
-        else:
-            flash(_("Saved."), "ok")
-            return redirect(url_for("admin.station_edit", station_id=station.id))
-    if request.method == "POST":
-        status = 422
-    officers = services.station_officers(session, actor, station.id)
-    return render_template(
-        "admin/station_form.html", form=form, station=station, officers=officers
-    ), status
+
+    def page():
+        officers = services.station_officers(session, actor, station.id)
+        return render_template(
+            "admin/station_form.html", form=form, station=station, officers=officers
+        )
+
+    if request.method == "GET":
+        return page()
+    return _submit(
+        form,
+        lambda: services.update_station(
+            session, actor, station.id, _station_input(form), form.version.data
+        ),
+        page,
+        lambda _station: _saved(url_for("admin.station_edit", station_id=station.id)),
+    )
 
 
 # -- grid cells ----------------------------------------------------------------------------
@@ -392,19 +407,33 @@ def _cell_input(form, text, source, community_id=None) -> grid.CellInput:
     )
 
 
-def _flash_moves(change: grid.CellChange) -> None:
+def _cell_saved(change: grid.CellChange) -> ResponseReturnValue:
+    """Back to the cell, saying how many addresses a new boundary moved."""
+    message = None
     if change.geometry_changed:
-        flash(
-            _(
-                "The boundary was saved: %(joined)s addresses joined this cell, "
-                "%(left)s addresses left it.",
-                joined=change.joined,
-                left=change.left,
-            ),
-            "ok",
+        message = _(
+            "The boundary was saved: %(joined)s addresses joined this cell, "
+            "%(left)s addresses left it.",
+            joined=change.joined,
+            left=change.left,
         )
-    else:
-        flash(_("Saved."), "ok")
+    return _saved(url_for("admin.cell_edit", cell_id=change.cell.id), message)
+
+
+def _uploaded_or_drawn(form) -> tuple[str | None, str, Callable[[], None]]:
+    """The cell's new shape and its field, and a check that raises the upload's errors.
+
+    An uploaded shape is kept as the drawing at once, so that a form shown again (with
+    errors, or on the conflict page) need not be sent the file again.
+    """
+    text, source, upload_errors = _geometry_source(form)
+    _keep_uploaded_shape(form, text, source)
+
+    def check() -> None:
+        if upload_errors:
+            raise InvalidInput(fields={source: upload_errors})
+
+    return text, source, check
 
 
 @blueprint.route("/cells/new", methods=["GET", "POST"])
@@ -421,31 +450,28 @@ def cell_new():
         if form.community_id.data
         else None
     )
-    status = 200
-    if form.validate_on_submit():
-        text, source, upload_errors = _geometry_source(form)
-        try:
-            if upload_errors:
-                raise InvalidInput(fields={source: upload_errors})
-            change = grid.create_cell(
-                session, actor, _cell_input(form, text, source, form.community_id.data)
-            )
-        except InvalidInput as error:
-            apply_field_errors(form, error.details.get("fields"))
-            _keep_uploaded_shape(form, text, source)
-        else:
-            _flash_moves(change)
-            return redirect(url_for("admin.cell_edit", cell_id=change.cell.id))
-    if request.method == "POST":
-        status = 422
-    map_data = grid.cell_map_data(session, actor, community.id) if community else None
-    return render_template(
-        "admin/cell_form.html",
-        form=form,
-        cell=None,
-        community=community,
-        map_data=map_data,
-    ), status
+
+    def page():
+        map_data = grid.cell_map_data(session, actor, community.id) if community else None
+        return render_template(
+            "admin/cell_form.html",
+            form=form,
+            cell=None,
+            community=community,
+            map_data=map_data,
+        )
+
+    if request.method == "GET":
+        return page()
+    text, source, check_upload = _uploaded_or_drawn(form)
+
+    def create():
+        check_upload()
+        return grid.create_cell(
+            session, actor, _cell_input(form, text, source, form.community_id.data)
+        )
+
+    return _submit(form, create, page, _cell_saved)
 
 
 @blueprint.route("/cells/<int:cell_id>", methods=["GET", "POST"])
@@ -459,33 +485,25 @@ def cell_edit(cell_id: int):
         form = CellForm(data={"code": cell.code, "name": cell.name, "version": cell.version})
     form.community_id.choices = [(cell.community_id, cell.community.name)]
     form.community_id.data = cell.community_id
-    status = 200
-    if form.validate_on_submit():
-        text, source, upload_errors = _geometry_source(form)
-        try:
-            if upload_errors:
-                raise InvalidInput(fields={source: upload_errors})
-            change = grid.update_cell(
-                session, actor, cell.id, _cell_input(form, text, source), form.version.data
-            )
-        except InvalidInput as error:
-            apply_field_errors(form, error.details.get("fields"))
-            _keep_uploaded_shape(form, text, source)
-        except (Conflict, StaleDataError) as error:
-            if isinstance(error, StaleDataError):
-                session.rollback()
-                cell = grid.get_cell(session, actor, cell_id)
-                error = Conflict(
-                    current=grid.cell_current_values(session, cell), version=cell.version
-                )
-            _keep_uploaded_shape(form, text, source)
-            return _conflict(form, error)
-        else:
-            _flash_moves(change)
-            return redirect(url_for("admin.cell_edit", cell_id=cell.id))
-    if request.method == "POST":
-        status = 422
-    return _render_cell_edit(form, cell, WorkerForm(formdata=None)), status
+
+    def page():
+        return _render_cell_edit(form, cell, WorkerForm(formdata=None))
+
+    def current_after_race():
+        fresh = grid.get_cell(session, actor, cell_id)
+        return grid.cell_current_values(session, fresh), fresh.version
+
+    if request.method == "GET":
+        return page()
+    text, source, check_upload = _uploaded_or_drawn(form)
+
+    def update():
+        check_upload()
+        return grid.update_cell(
+            session, actor, cell.id, _cell_input(form, text, source), form.version.data
+        )
+
+    return _submit(form, update, page, _cell_saved, current_after_race)
 
 
 def _render_cell_edit(form, cell, worker_form):
@@ -508,27 +526,30 @@ def cell_worker_add(cell_id: int):
     session, actor = db_session(), current_actor()
     cell = grid.get_cell(session, actor, cell_id)
     worker_form = WorkerForm()
-    if worker_form.validate():
-        try:
-            worker = grid.assign_worker(session, actor, cell.id, worker_form.username.data)
-        except InvalidInput as error:
-            apply_field_errors(worker_form, error.details.get("fields"))
-        else:
-            flash(_("%(username)s works in this cell now.", username=worker.username), "ok")
-            return redirect(url_for("admin.cell_edit", cell_id=cell.id) + "#workers")
-    form = CellForm(
-        formdata=None, data={"code": cell.code, "name": cell.name, "version": cell.version}
+
+    def page():
+        form = CellForm(
+            formdata=None, data={"code": cell.code, "name": cell.name, "version": cell.version}
+        )
+        form.community_id.choices = [(cell.community_id, cell.community.name)]
+        return _render_cell_edit(form, cell, worker_form)
+
+    return _submit(
+        worker_form,
+        lambda: grid.assign_worker(session, actor, cell.id, worker_form.username.data),
+        page,
+        lambda worker: _saved(
+            url_for("admin.cell_edit", cell_id=cell.id) + "#workers",
+            _("%(username)s works in this cell now.", username=worker.username),
+        ),
     )
-    form.community_id.choices = [(cell.community_id, cell.community.name)]
-    return _render_cell_edit(form, cell, worker_form), 422
 
 
 @blueprint.route("/cells/<int:cell_id>/workers/<int:user_id>/remove", methods=["POST"])
 @roles_required(Role.ADMIN)
 def cell_worker_remove(cell_id: int, user_id: int):
     grid.remove_worker(db_session(), current_actor(), cell_id, user_id)
-    flash(_("Saved."), "ok")
-    return redirect(url_for("admin.cell_edit", cell_id=cell_id) + "#workers")
+    return _saved(url_for("admin.cell_edit", cell_id=cell_id) + "#workers")
 
 
 # -- focus areas ---------------------------------------------------------------------------
@@ -562,18 +583,18 @@ def _focus_input(form) -> grid.FocusAreaInput:
 def focus_area_new():
     form = FocusAreaForm()
     _prepare_focus_form(form)
-    status = 200
+
+    def page():
+        return render_template("admin/focus_area_form.html", form=form, area=None)
+
     if request.method == "POST" and _action() == SAVE:
-        if form.validate():
-            try:
-                area = grid.create_focus_area(db_session(), current_actor(), _focus_input(form))
-            except InvalidInput as error:
-                apply_field_errors(form, error.details.get("fields"))
-            else:
-                flash(_("Saved."), "ok")
-                return redirect(url_for("admin.focus_area_edit", area_id=area.id))
-        status = 422
-    return render_template("admin/focus_area_form.html", form=form, area=None), status
+        return _submit(
+            form,
+            lambda: grid.create_focus_area(db_session(), current_actor(), _focus_input(form)),
+            page,
+            lambda area: _saved(url_for("admin.focus_area_edit", area_id=area.id)),
+        )
+    return page()
 
 
 @blueprint.route("/focus-areas/<int:area_id>", methods=["GET", "POST"])
@@ -588,26 +609,25 @@ def focus_area_edit(area_id: int):
         if area.cells:
             form.cell_community.data = area.cells[0].community_id
     _prepare_focus_form(form)
-    status = 200
+
+    def page():
+        return render_template("admin/focus_area_form.html", form=form, area=area)
+
+    def current_after_race():
+        fresh = grid.get_focus_area(session, actor, area_id)
+        return grid.focus_area_current_values(fresh), fresh.version
+
     if request.method == "POST" and _action() == SAVE:
-        if form.validate():
-
-            def current_after_race():
-                fresh = grid.get_focus_area(session, actor, area_id)
-                return grid.focus_area_current_values(fresh), fresh.version
-
-            response = _save_edit(
-                form,
-                lambda: grid.update_focus_area(
-                    session, actor, area.id, _focus_input(form), form.version.data
-                ),
-                current_after_race,
-                url_for("admin.focus_area_edit", area_id=area.id),
-            )
-            if response is not None:
-                return response
-        status = 422
-    return render_template("admin/focus_area_form.html", form=form, area=area), status
+        return _submit(
+            form,
+            lambda: grid.update_focus_area(
+                session, actor, area.id, _focus_input(form), form.version.data
+            ),
+            page,
+            lambda _area: _saved(url_for("admin.focus_area_edit", area_id=area.id)),
+            current_after_race,
+        )
+    return page()
 
 
 # -- capacity rule -------------------------------------------------------------------------
@@ -618,28 +638,30 @@ def focus_area_edit(area_id: int):
 def capacity_rule():
     session, actor = db_session(), current_actor()
     form = CapacityRuleForm()
+
+    def page():
+        rules = services.capacity_rules(session, actor, today())
+        return render_template("admin/capacity_rule.html", form=form, rules=rules)
+
     if request.method == "GET":
         form.valid_from.data = today().isoformat()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            services.add_capacity_rule(
-                session,
-                actor,
-                services.RuleInput(
-                    min_floor_area_per_person=form.min_floor_area_per_person.data,
-                    max_people_per_room=form.max_people_per_room.data,
-                    valid_from=form.valid_from.data,
-                    note=form.note.data or "",
-                ),
-                today(),
-            )
-        except InvalidInput as error:
-            apply_field_errors(form, error.details.get("fields"))
-        else:
-            flash(_("The new rule was saved; the earlier rules stay in the history."), "ok")
-            return redirect(url_for("admin.capacity_rule"))
-    if request.method == "POST":
-        status = 422
-    rules = services.capacity_rules(session, actor, today())
-    return render_template("admin/capacity_rule.html", form=form, rules=rules), status
+        return page()
+    return _submit(
+        form,
+        lambda: services.add_capacity_rule(
+            session,
+            actor,
+            services.RuleInput(
+                min_floor_area_per_person=form.min_floor_area_per_person.data,
+                max_people_per_room=form.max_people_per_room.data,
+                valid_from=form.valid_from.data,
+                note=form.note.data or "",
+            ),
+            today(),
+        ),
+        page,
+        lambda _rule: _saved(
+            url_for("admin.capacity_rule"),
+            _("The new rule was saved; the earlier rules stay in the history."),
+        ),
+    )

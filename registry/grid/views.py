@@ -27,7 +27,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from registry.accounts.models import Role
 from registry.address import services as addresses
@@ -38,7 +37,7 @@ from registry.dwelling import services as dwellings
 from registry.dwelling.forms import LABELS as DWELLING_LABELS
 from registry.dwelling.forms import OCCUPANCY_LABELS, USE_LABELS, DwellingForm
 from registry.dwelling.models import Dwelling
-from registry.errors import Conflict, InvalidInput
+from registry.errors import InvalidInput
 from registry.grid.forms import SearchForm, apply_errors
 from registry.grid.search import search_cells
 from registry.organisation import services as organisations
@@ -74,8 +73,8 @@ from registry.validators import (
 )
 from registry.web import clock
 from registry.web.auth import current_actor, roles_required
-from registry.web.conflict import render_conflict
 from registry.web.paging import page_number
+from registry.web.saving import Outcome, save
 from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("gridwork", __name__, url_prefix="/cells")
@@ -130,27 +129,19 @@ def _log_shown(person_ids, context: str) -> None:
     residences.record_list_views(db_session(), current_actor(), shown, context)
 
 
-def _save(
-    form,
-    action: Callable,
-    render: Callable,
-    labels: dict,
-    reload: Callable[[], tuple[dict, int]],
-):
-    """Run a service; on field errors re-render with the input, on a stale version conflict."""
-    session = db_session()
-    try:
-        return action(), None
-    except InvalidInput as error:
-        session.rollback()
-        unplaced = apply_errors(form, error.details.get("fields", {}))
-        return None, (render(unplaced), 422)
-    except Conflict as error:
-        return None, render_conflict(error, form, labels, session)
-    except StaleDataError:
-        session.rollback()
-        current, version = reload()
-        return None, render_conflict(Conflict(current=current, version=version), form, labels)
+def _save(form, action: Callable, render: Callable, labels: dict, reload=None) -> Outcome:
+    """The shared save (registry/web/saving.py); field errors go beside this form's fields.
+
+    ``render(unplaced)`` shows the form again; ``reload()`` reads the record's current
+    values and version after a lost race (edits only).
+    """
+    return save(
+        form,
+        action,
+        invalid=lambda fields: render(apply_errors(form, fields)),
+        labels=labels,
+        current_after_race=reload,
+    )
 
 
 def _pledge_links(filing_id: int | None) -> dict[str, str]:
@@ -314,7 +305,6 @@ def new_address():
             lambda: addresses.create_address(session, actor, form.to_input()),
             lambda unplaced: _render_address_form(form, unplaced=unplaced, parent=parent),
             ADDRESS_LABELS,
-            lambda: ({}, 0),
         )
         if failed:
             return failed
@@ -434,7 +424,6 @@ def new_dwelling(address_id: int):
                 form, get_in_scope(session, actor, Address, address_id), unplaced=unplaced
             ),
             DWELLING_LABELS,
-            lambda: ({}, 0),
         )
         if failed:
             return failed
@@ -592,7 +581,7 @@ def move_in(dwelling_id: int):
         )
 
     try:
-        _created, failed = _save(form, action, render, PERSON_LABELS, lambda: ({}, 0))
+        _created, failed = _save(form, action, render, PERSON_LABELS)
     except residences.MoveNeedsConfirmation as asked:
         return _ask_to_confirm_move(form, record, asked)
     if failed:
@@ -802,7 +791,6 @@ def new_organisation(address_id: int):
         lambda: organisations.create_organisation(session, actor, form.to_input()),
         lambda unplaced: _render_organisation_form(form, unplaced=unplaced),
         ORGANISATION_LABELS,
-        lambda: ({}, 0),
     )
     if failed:
         return failed

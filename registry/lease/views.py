@@ -21,12 +21,10 @@ from flask import (
 )
 from flask_babel import format_currency
 from flask_babel import gettext as _
-from sqlalchemy.orm.exc import StaleDataError
 from wtforms import FieldList, FormField
 from wtforms.csrf.core import CSRFTokenField
 
 from registry.accounts.models import Role
-from registry.errors import Conflict, InvalidInput
 from registry.lease import changes, filings, overview, pledges, tenants, term
 from registry.lease.forms import (
     AddTenantForm,
@@ -40,8 +38,9 @@ from registry.lease.models import LeaseFiling, LeaseStatus, PledgeKind, SignerRo
 from registry.lease.signature import decode_signature_data_url
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today as _today
-from registry.web.conflict import iso_date_label, render_conflict
+from registry.web.conflict import iso_date_label
 from registry.web.paging import page_number
+from registry.web.saving import Outcome, save
 from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("leases", __name__, url_prefix="/leases")
@@ -122,18 +121,26 @@ def status_value_label(value) -> str:
     }.get(LeaseStatus(value), str(value))
 
 
-def _conflict(error: Conflict, form):
-    return render_conflict(error, form, _conflict_labels(), db_session(), _conflict_shown())
+def _save(form, action, page, filing_id: int | None = None) -> Outcome:
+    """The shared save (registry/web/saving.py) with this blueprint's labels and errors.
 
+    ``page(rest)`` shows the form again, ``rest`` holding the messages no field shows;
+    ``filing_id`` names the filing whose saved values a lost race shows (edits only).
+    """
 
-def _stale(form, filing_id: int):
-    """A save that lost the race after its version check: show what was saved meanwhile."""
-    session = db_session()
-    session.rollback()
-    filing = session.get(LeaseFiling, filing_id)
-    session.refresh(filing)
-    error = Conflict(current=changes.conflict_values(session, filing), version=filing.version)
-    return render_conflict(error, form, _conflict_labels(), None, _conflict_shown())
+    def current_after_race():
+        session = db_session()
+        filing = session.get(LeaseFiling, filing_id)
+        return changes.conflict_values(session, filing), filing.version
+
+    return save(
+        form,
+        action,
+        invalid=lambda fields: page(_apply_errors(form, fields)),
+        labels=_conflict_labels(),
+        shown=_conflict_shown(),
+        current_after_race=current_after_race if filing_id is not None else None,
+    )
 
 
 @blueprint.context_processor
@@ -261,23 +268,23 @@ def _handle_lease_form(form, *, dwelling_id: int, previous=None):
             form, dwelling_id=dwelling_id, previous=previous, rest=_csrf_problem(form), status=400
         )
     session, actor = db_session(), current_actor()
-    try:
+
+    def action():
         if previous is None:
-            filing = filings.file_lease(
+            return filings.file_lease(
                 session, actor, cipher(), dwelling_id, _lease_input(form), _today()
             )
-        else:
-            filing = filings.renew_lease(
-                session, actor, cipher(), previous.id, _lease_input(form), _today()
-            )
-    except InvalidInput as error:
-        session.rollback()
-        rest = _apply_errors(form, error.details.get("fields", {}))
-        if previous is not None:
-            previous = filings.get_filing(session, actor, previous.id)
-        return _lease_form_page(
-            form, dwelling_id=dwelling_id, previous=previous, rest=rest, status=422
+        return filings.renew_lease(
+            session, actor, cipher(), previous.id, _lease_input(form), _today()
         )
+
+    filing, failed = _save(
+        form,
+        action,
+        lambda rest: _lease_form_page(form, dwelling_id=dwelling_id, previous=previous, rest=rest),
+    )
+    if failed:
+        return failed
     flash(_("Lease filed as %(number)s.", number=filing.filing_number), "ok")
     return redirect(url_for("leases.filing", filing_id=filing.id))
 
@@ -361,66 +368,56 @@ def edit_filing(filing_id: int):
     session, actor = db_session(), current_actor()
     record = filings.get_filing(session, actor, filing_id)
     form = CorrectFilingForm()
-    rest: dict = {}
-    status = 200
-    version = record.version
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                filings.correct_filing(
-                    session,
-                    actor,
-                    filing_id,
-                    form.starts_on.data,
-                    form.ends_on.data,
-                    form.monthly_rent.data,
-                    _seen_version(),
-                    _today(),
-                )
-                session.flush()
-            except Conflict as error:
-                return _conflict(error, form)
-            except StaleDataError:
-                return _stale(form, filing_id)
-            except InvalidInput as error:
-                session.rollback()
-                rest = _apply_errors(form, error.details.get("fields", {}))
-                status = 422
-            else:
-                flash(_("Filing corrected."), "ok")
-                return redirect(url_for("leases.filing", filing_id=filing_id))
-        else:
-            rest, status = _csrf_problem(form), 400
-        version = _seen_version()
-    else:
+
+    def page(rest=None, version=None):
+        return render_template(
+            "leases/edit_filing.html",
+            form=form,
+            filing=filings.get_filing(session, actor, filing_id),
+            version=_seen_version() if version is None else version,
+            rest=rest or {},
+        )
+
+    if request.method == "GET":
         form.starts_on.data = record.starts_on.isoformat()
         form.ends_on.data = record.ends_on.isoformat()
         form.monthly_rent.data = str(record.monthly_rent)
-    record = filings.get_filing(session, actor, filing_id)
-    return (
-        render_template(
-            "leases/edit_filing.html", form=form, filing=record, version=version, rest=rest
+        return page(version=record.version)
+    if not form.validate_on_submit():
+        return page(_csrf_problem(form)), 400
+    _saved, failed = _save(
+        form,
+        lambda: filings.correct_filing(
+            session,
+            actor,
+            filing_id,
+            form.starts_on.data,
+            form.ends_on.data,
+            form.monthly_rent.data,
+            _seen_version(),
+            _today(),
         ),
-        status,
+        page,
+        filing_id,
     )
+    if failed:
+        return failed
+    flash(_("Filing corrected."), "ok")
+    return redirect(url_for("leases.filing", filing_id=filing_id))
 
 
 def _edit_action(filing_id: int, form, action, success_message: str, form_slot: str):
     """Run one edit posted from the filing page: redirect, conflict page, or page with errors."""
-    session = db_session()
     if not form.validate_on_submit():
         return _filing_page(filing_id, rest=_csrf_problem(form), status=400, **{form_slot: form})
-    try:
-        action()
-        session.flush()
-    except Conflict as error:
-        return _conflict(error, form)
-    except StaleDataError:
-        return _stale(form, filing_id)
-    except InvalidInput as error:
-        session.rollback()
-        rest = _apply_errors(form, error.details.get("fields", {}))
-        return _filing_page(filing_id, rest=rest, status=422, **{form_slot: form})
+    _saved, failed = _save(
+        form,
+        action,
+        lambda rest: _filing_page(filing_id, rest=rest, **{form_slot: form}),
+        filing_id,
+    )
+    if failed:
+        return failed
     flash(success_message, "ok")
     return redirect(url_for("leases.filing", filing_id=filing_id))
 
@@ -496,37 +493,38 @@ def remove_tenant(filing_id: int, tenancy_id: int):
 def sign_pledge(filing_id: int, kind: str):
     session, actor, today = db_session(), current_actor(), _today()
     form = SignForm()
-    rest: dict = {}
-    status = 200
-    if request.method == "POST":
-        if form.validate_on_submit():
-            try:
-                pledges.sign_pledge(
-                    session,
-                    actor,
-                    cipher(),
-                    filing_id,
-                    kind,
-                    signer_key=form.signer.data,
-                    confirmed=bool(form.confirm.data),
-                    signature=decode_signature_data_url(form.signature.data),
-                    today=today,
-                    now=datetime.now(UTC),
-                )
-            except InvalidInput as error:
-                session.rollback()
-                rest = _apply_errors(form, error.details.get("fields", {}))
-                status = 422
-            else:
-                flash(_("Signature saved: %(pledge)s.", pledge=pledge_label(kind)), "ok")
-                return redirect(url_for("leases.filing", filing_id=filing_id))
-        else:
-            rest, status = _csrf_problem(form), 400
-    context = pledges.signing_context(session, actor, cipher(), filing_id, kind, today)
-    form.signer.choices = [(s.key, s.person.name) for s in context.signers]
+
+    def page(rest=None):
+        context = pledges.signing_context(session, actor, cipher(), filing_id, kind, today)
+        form.signer.choices = [(s.key, s.person.name) for s in context.signers]
+        if request.method == "GET":
+            form.signer.data = context.first_unsigned
+        return render_template("leases/sign.html", form=form, context=context, rest=rest or {})
+
     if request.method == "GET":
-        form.signer.data = context.first_unsigned
-    return render_template("leases/sign.html", form=form, context=context, rest=rest), status
+        return page()
+    if not form.validate_on_submit():
+        return page(_csrf_problem(form)), 400
+    _saved, failed = _save(
+        form,
+        lambda: pledges.sign_pledge(
+            session,
+            actor,
+            cipher(),
+            filing_id,
+            kind,
+            signer_key=form.signer.data,
+            confirmed=bool(form.confirm.data),
+            signature=decode_signature_data_url(form.signature.data),
+            today=today,
+            now=datetime.now(UTC),
+        ),
+        page,
+    )
+    if failed:
+        return failed
+    flash(_("Signature saved: %(pledge)s.", pledge=pledge_label(kind)), "ok")
+    return redirect(url_for("leases.filing", filing_id=filing_id))
 
 
 @blueprint.route(

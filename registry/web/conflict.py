@@ -10,7 +10,6 @@ from typing import Any
 from flask import render_template
 from flask_babel import format_date
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
 from wtforms import BooleanField, DateField
 from wtforms.fields.choices import SelectFieldBase
 
@@ -108,8 +107,7 @@ def displayed(value: Any, field=None, show: Callable[[Any], str] | None = None) 
 def render_conflict(
     error: Conflict,
     form,
-    labels: dict[str, str],
-    session: Session | None = None,
+    labels: Mapping[str, Any],
     shown: Mapping[str, Callable[[Any], str]] | None = None,
 ):
     """The conflict page: each field's submitted value next to the value saved meanwhile.
@@ -118,8 +116,6 @@ def render_conflict(
     the hidden inputs that re-post the user's input keep the raw values. ``shown`` turns
     values of names that are not form fields (a status, say) into text.
     """
-    if session is not None:
-        session.rollback()
     current = error.details.get("current", {})
     shown = shown or {}
     rows = []

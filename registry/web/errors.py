@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
@@ -34,38 +34,43 @@ def _respond(status: int, code: str, title: str, detail: str):
     return render_template("error.html", status=status, title=title, detail=detail), status
 
 
+def domain_error_response(error: DomainError):
+    title, detail = HTTP_MESSAGES.get(error.status, (None, None))
+    if error.message is not type(error).default_message or title is None:
+        title, detail = error.message, ""
+    return _respond(error.status, error.code, str(title), str(detail))
+
+
+def csrf_error_response(error: CSRFError):
+    return _respond(
+        400,
+        "form_expired",
+        _("The form has expired"),
+        _(
+            "The page was open too long or you logged in again elsewhere. "
+            "Go back, reload the page and submit it again."
+        ),
+    )
+
+
+def http_error_response(error: HTTPException):
+    status = error.code or 500
+    title, detail = HTTP_MESSAGES.get(status, (error.name, error.description or ""))
+    return _respond(status, error.name.lower().replace(" ", "_"), str(title), str(detail))
+
+
+def unexpected_error_response(error: BaseException):
+    current_app.logger.error("unhandled error on %s", request.path, exc_info=error)
+    return _respond(
+        500,
+        "internal_error",
+        _("Something went wrong"),
+        _("The error has been logged. Please try again later."),
+    )
+
+
 def init_error_handlers(app: Flask) -> None:
-    @app.errorhandler(DomainError)
-    def _domain_error(error: DomainError):
-        title, detail = HTTP_MESSAGES.get(error.status, (None, None))
-        if error.message is not type(error).default_message or title is None:
-            title, detail = error.message, ""
-        return _respond(error.status, error.code, str(title), str(detail))
-
-    @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError):
-        return _respond(
-            400,
-            "form_expired",
-            _("The form has expired"),
-            _(
-                "The page was open too long or you logged in again elsewhere. "
-                "Go back, reload the page and submit it again."
-            ),
-        )
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
-        status = error.code or 500
-        title, detail = HTTP_MESSAGES.get(status, (error.name, error.description or ""))
-        return _respond(status, error.name.lower().replace(" ", "_"), str(title), str(detail))
-
-    @app.errorhandler(Exception)
-    def _unexpected(error: Exception):
-        app.logger.exception("unhandled error on %s", request.path)
-        return _respond(
-            500,
-            "internal_error",
-            _("Something went wrong"),
-            _("The error has been logged. Please try again later."),
-        )
+    app.register_error_handler(DomainError, domain_error_response)
+    app.register_error_handler(CSRFError, csrf_error_response)
+    app.register_error_handler(HTTPException, http_error_response)
+    app.register_error_handler(Exception, unexpected_error_response)
