@@ -198,13 +198,8 @@ def test_reveal_demands_a_reason_then_shows_the_number_once_and_audits_the_reaso
     assert too_short.status_code == 422
     assert "查</textarea>" in too_short.get_data(as_text=True)  # the input is kept
     assert not [e for e in audit_entries(demo_db, "person", resident["id"]) if e.action == "reveal"]
-    refused = audit_entries(demo_db, "person", resident["id"], action="reveal_refused")
-    assert [(e.username, e.changes, e.reason) for e in refused] == [
-        ("officer1", {"refused": "reason"}, None),
-        ("officer1", {"refused": "reason"}, "查"),
-    ]
-    trail = officer.get(f"/dashboard/audit/person/{resident['id']}?lang=en").get_data(as_text=True)
-    assert "Reveal of the full ID number refused" in trail and "No reason given" in trail
+    # The refusals are logged although their requests roll back: that needs real commits,
+    # see test_refused_reveals_are_logged_although_their_requests_roll_back.
 
     reason = "核查2026-118号案件线索"
     revealed = officer.post(f"{url}/reveal", data={"csrf_token": token, "reason": reason})
@@ -342,16 +337,10 @@ def test_records_of_another_station_are_not_found_and_not_touched(officer, demo_
         assert f'/dashboard/people/{ids["person"]}"' not in html, query
         assert f'/dashboard/dwellings/{ids["dwelling"]}"' not in html, query
         assert '<span class="muted">(0)</span>' in html, query
-    # Nothing was shown; the refused reveal is on the person's trail for their own station.
+    # Nothing was shown (the refused reveal's entry needs real commits: see
+    # test_refused_reveals_are_logged_although_their_requests_roll_back).
     entries = audit_entries(demo_db, "person", ids["person"])
-    assert [(e.username, e.action, e.changes) for e in entries] == [
-        ("officer1", "reveal_refused", {"refused": "scope"})
-    ]
-    unknown = officer.post(
-        "/dashboard/people/987654321/reveal", data={"csrf_token": token, "reason": "核查案件线索"}
-    )
-    assert unknown.status_code == 404
-    assert audit_entries(demo_db, "person", 987654321) == []  # nobody to attach it to
+    assert [e.action for e in entries if e.action != "reveal_refused"] == []
 
     # The other station's officer sees their own records but not officer1's.
     other = log_in(officer.application, "officer99", lang=None)
@@ -406,3 +395,44 @@ def test_people_shown_in_results_and_on_a_dwelling_are_logged_as_viewed(officer,
         for entry in audit_entries(demo_db, "person", resident["id"], action="view")
     ]
     assert "search" in contexts and "dwelling" in contexts
+
+
+def test_refused_reveals_are_logged_although_their_requests_roll_back(
+    committing_app, race_sessions
+):
+    """Each refusal (no reason, too short, out of scope) rolls its request back; its entry
+    is written in a transaction of its own and stays. An unknown id logs nothing."""
+    with race_sessions() as session:
+        mine = session.execute(
+            text("""
+            SELECT p.id FROM person p JOIN residence r ON r.person_id = p.id
+             WHERE p.document_type = 'resident_id'
+               AND r.moved_in <= :d AND (r.moved_out IS NULL OR r.moved_out > :d)
+             ORDER BY p.id LIMIT 1"""),
+            {"d": DEMO_TODAY},
+        ).scalar_one()
+        elsewhere = add_second_police_station(session)["person"]
+    officer = log_in(committing_app, "officer1")
+    token = csrf_token_from(officer.get(f"/dashboard/people/{mine}").get_data(as_text=True))
+    for person_id, reason, status in (
+        (mine, "  ", 422),
+        (mine, "查", 422),
+        (elsewhere, "核查案件线索", 404),
+        (987654321, "核查案件线索", 404),
+    ):
+        response = officer.post(
+            f"/dashboard/people/{person_id}/reveal", data={"csrf_token": token, "reason": reason}
+        )
+        assert response.status_code == status
+    with race_sessions() as session:
+        refused = [
+            (int(e.object_id), e.username, e.changes, e.reason)
+            for e in audit_entries(session, "person", action="reveal_refused")
+        ]
+    assert refused == [
+        (mine, "officer1", {"refused": "reason"}, None),
+        (mine, "officer1", {"refused": "reason"}, "查"),
+        (elsewhere, "officer1", {"refused": "scope"}, "核查案件线索"),
+    ]
+    trail = officer.get(f"/dashboard/audit/person/{mine}?lang=en").get_data(as_text=True)
+    assert "Reveal of the full ID number refused" in trail and "No reason given" in trail
