@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from helpers import DEMO_TODAY, account, dwelling_of_cell
+from helpers import DEMO_TODAY, account, dwelling_of_cell, resident_of_cell
 from race import race
 from sqlalchemy import text
 
@@ -116,6 +116,45 @@ def test_two_move_ins_of_one_person_at_once_one_lands_the_other_is_told_why(
     assert second.error.details["constraint"] == ONE_HOME
     message = str(second.error.details["fields"]["moved_in"][0])
     assert "one dwelling at a time" in message
+    with race_sessions() as session:
+        homes = session.execute(
+            text("SELECT dwelling_id FROM residence WHERE person_id = :p AND moved_out IS NULL"),
+            {"p": person.id},
+        ).scalars()
+        assert list(homes) == [targets[0]]
+
+
+def test_two_confirmed_moves_of_one_person_at_once_end_their_old_stay_once(race_sessions, data_key):
+    """Both workers confirmed ending the same stay; the second is told to check again."""
+    cipher = IdentityCipher(data_key)
+    with race_sessions() as session:
+        stay = resident_of_cell(session, 2)
+        person = stay.person
+        data = MoveInInput(
+            document_type="resident_id",
+            document_number=cipher.decrypt(bytes(person.document_ciphertext)),
+            name=person.name,
+            moved_in=DEMO_TODAY.isoformat(),
+            kind="transient",
+            relationship="tenant",
+        )
+        confirmed = residences.MoveConfirmation(person.id, (stay.id,))
+        targets = (dwelling_of_cell(session, 1).id, dwelling_of_cell(session, 1, offset=1).id)
+
+    def moving_into(dwelling_id):
+        def work(session):
+            worker = account(session, "grid0001")
+            return residences.move_in(
+                session, worker, cipher, dwelling_id, data, DEMO_TODAY, confirmed
+            ).id
+
+        return work
+
+    first, second = race(race_sessions, moving_into(targets[0]), moving_into(targets[1]))
+    assert first.succeeded
+    assert isinstance(second.error, InvalidInput)
+    assert list(second.error.details["fields"]) == ["moved_in"]
+    assert "at the same time" in str(second.error.details["fields"]["moved_in"][0])
     with race_sessions() as session:
         homes = session.execute(
             text("SELECT dwelling_id FROM residence WHERE person_id = :p AND moved_out IS NULL"),
