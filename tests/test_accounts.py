@@ -85,8 +85,33 @@ def _where_log_in_leads(client, next_url: str) -> str:
     return response.headers["Location"]
 
 
-def test_next_parameter_never_leads_off_site(client, admin):
-    assert _where_log_in_leads(client, "//evil.example/") == "/"
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "//evil.example/",
+        "/\\evil.example/",
+        "%2F%09%2Fevil.example",  # a tab, dropped by browsers: //evil.example
+        "/%0A/evil.example",  # a line break: no 500 from the Location header either
+        "/%0D%0A/evil.example",
+        "%09//evil.example",
+        "/%00/evil.example",
+        "https://evil.example/",
+        "https:/evil.example/",
+        "javascript:alert(1)",
+        "evil.example",
+        "",
+    ],
+)
+def test_next_parameter_never_leads_off_site(client, admin, next_url):
+    assert _where_log_in_leads(client, next_url) == "/"
+
+
+@pytest.mark.parametrize(
+    ("next_url", "followed"),
+    [("/admin/users", "/admin/users"), ("/cells/search%3Fq%3D13800000000", "/cells/search")],
+)
+def test_next_parameter_follows_a_path_of_this_site_only(client, admin, next_url, followed):
+    assert _where_log_in_leads(client, next_url) == followed
 
 
 def test_unknown_page_is_a_friendly_404(client):
@@ -219,8 +244,16 @@ def test_logout_ends_the_session(client, admin):
     assert "/login" in client.get("/").headers["Location"]
 
 
-def test_backslash_next_parameter_is_not_followed(client, admin):
-    assert _where_log_in_leads(client, "/\\evil.example/") == "/"
+def test_the_way_back_after_log_in_carries_the_path_never_the_query(client, admin):
+    """A query can hold a searched name or number: it is not put into the log-in URL."""
+    asked = client.get("/cells/search?q=13800000000&lang=en")
+    assert asked.status_code == 302
+    assert asked.headers["Location"] == "/login?next=/cells/search"
+    submit_login(client, "admin1", "correct horse", address="10.0.0.1")
+    with client.session_transaction() as stored:
+        stored[LAST_ACTIVE] -= 31 * 60
+    expired = client.get("/admin/users?q=13800000000")
+    assert expired.headers["Location"] == "/login?next=/admin/users"
 
 
 def test_production_hashes_with_rfc_9106_low_memory_parameters():

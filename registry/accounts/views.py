@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
@@ -18,7 +20,6 @@ from flask import (
 )
 from flask_babel import format_datetime
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from registry.accounts import services
@@ -29,12 +30,10 @@ from registry.web.session import db_session
 blueprint = Blueprint("accounts", __name__)
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
-# flask-login flashes this msgid through gettext when a page needs a log-in.
-login_manager.login_message = "Please log in to see this page."
-_l("Please log in to see this page.")  # puts the msgid in the catalog
-login_manager.login_message_category = "info"
-login_manager.localize_callback = _
 
+# Browsers drop tabs and line breaks anywhere in a URL (and a line break in a Location
+# header is refused by the server), so "/\t/example.com" is read as "//example.com".
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 THROTTLE_EXTENSION = "registry.login_throttle"
 LAST_ACTIVE = "last_active"  # epoch seconds of the session's latest request
 CREDENTIAL = "credential"  # a mark of the password the session logged in with
@@ -115,8 +114,23 @@ def _end_session(message: str):
     flash(message, "info")
     if request.endpoint == "accounts.login":
         return None
-    target = request.full_path if request.method == "GET" else None
-    return redirect(url_for("accounts.login", next=target))
+    return _to_log_in()
+
+
+@login_manager.unauthorized_handler
+def _ask_to_log_in():
+    flash(_("Please log in to see this page."), "info")
+    return _to_log_in()
+
+
+def _to_log_in():
+    """To the log-in page, which leads back to this page's path afterwards.
+
+    Only the path travels, never the query: a query can hold a searched name, phone or
+    document number, which must not go into another URL, the history or a log.
+    """
+    back = request.path if request.method == "GET" else None
+    return redirect(url_for("accounts.login", next=back))
 
 
 def _retry_message(until: float) -> str:
@@ -169,10 +183,23 @@ def _start_session(account) -> None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only follow a relative path after login, never an outside address."""
-    if target and target.startswith("/") and not target.startswith(("//", "/\\")):
-        return target
-    return url_for("home.index")
+    """The path to go to after logging in: a path on this site, or else the home page.
+
+    Control characters are dropped first, as a browser would; then only a path that
+    starts with one slash (no scheme, no host, no backslash, which browsers read as a
+    slash) is followed, and of it only the path.
+    """
+    path = CONTROL_CHARACTERS.sub("", target or "")
+    parts = urlsplit(path)
+    if (
+        not path.startswith("/")
+        or path.startswith("//")
+        or "\\" in path
+        or parts.scheme
+        or parts.netloc
+    ):
+        return url_for("home.index")
+    return parts.path
 
 
 @blueprint.route("/logout", methods=["POST"])
