@@ -1,4 +1,4 @@
-"""What the users tripped over (reserved)
+"""What the users tripped over, in the field: grid workers, landlords and property managers (reserved)
 
 Revision ID: 0009
 Revises: 0008
