@@ -293,6 +293,22 @@ def bench_search(
 main.add_command(figures_commands)
 
 
+@bench.command("audit")
+@click.option("--hold", type=float, default=0.5, show_default=True, help="seconds")
+@click.pass_obj
+def bench_audit(settings: Settings, hold: float) -> None:
+    """What the audit log costs: a 50-person look-up, and a second writer beside a first.
+
+    Needs the demo district (logs in as officer1, writes view entries).
+    """
+    from registry.app import create_app
+    from registry.audit.bench import run_audit_benchmark
+    from registry.demo.generate import DEMO_PASSWORD
+
+    app = create_app(settings, WTF_CSRF_ENABLED=False)
+    click.echo(run_audit_benchmark(app, DEMO_PASSWORD, hold))
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

@@ -1,7 +1,9 @@
 """The audit log: entries queued and written at commit, a keyed chain, tampering detected."""
 
+import json
 import re
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import pytest
 from click.testing import CliRunner
@@ -303,3 +305,51 @@ def test_a_second_writer_does_not_wait_for_the_first_transaction(race_sessions, 
         ).all()
         assert order[-2:] == [str(people[1]), str(people[0])]  # the second was not held up
         assert verify_chain(session, audit_key_bytes(audit_key)).problems == []
+
+
+def test_entries_written_before_the_upgrade_become_legacy_and_still_verify(
+    scratch_database, audit_key
+):
+    """A deployment's SHA-256 chain from before 0004 keeps verifying after the upgrade."""
+    from registry import migrate
+    from registry.db import make_engine
+
+    engine = make_engine(scratch_database)
+    migrate.upgrade(engine, "0003")
+    previous = None
+    with engine.begin() as connection:
+        for number in range(3):  # as the code before the keyed chain wrote them
+            fields = {
+                "occurred_at": datetime(2026, 1, 2, 3, 4, number, tzinfo=UTC),
+                "user_id": 42,
+                "username": "officer9",
+                "action": "update",
+                "object_type": "dwelling",
+                "object_id": str(number),
+                "changes": {"rooms": [2, 3]},
+                "reason": None,
+            }
+            digest = entry_digest(fields, previous, LEGACY_SHA256, None)
+            connection.execute(
+                text(
+                    "INSERT INTO audit_log (occurred_at, user_id, username, action, object_type,"
+                    " object_id, changes, reason, previous_hash, entry_hash) VALUES (:occurred_at,"
+                    " :user_id, :username, :action, :object_type, :object_id, CAST(:changes AS"
+                    " jsonb), :reason, :previous, :digest)"
+                ),
+                {
+                    **fields,
+                    "changes": json.dumps(fields["changes"]),
+                    "previous": previous,
+                    "digest": digest,
+                },
+            )
+            previous = digest
+    migrate.upgrade(engine)
+    with Session(engine, info=session_info()) as session:
+        record(session, Actor(), Action.UPDATE, "dwelling", 3, {"rooms": [3, 4]})
+        session.commit()
+        report = verify_chain(session, audit_key_bytes(audit_key))
+    engine.dispose()
+    assert report.problems == []
+    assert (report.entries[LEGACY_SHA256], report.entries[KEYED_HMAC]) == (3, 1)
