@@ -353,3 +353,27 @@ def test_entries_written_before_the_upgrade_become_legacy_and_still_verify(
     engine.dispose()
     assert report.problems == []
     assert (report.entries[LEGACY_SHA256], report.entries[KEYED_HMAC]) == (3, 1)
+
+
+def test_audit_benchmark_counts_the_statements_and_locks_of_a_look_up(
+    race_database, data_key, audit_key, tmp_path
+):
+    from registry.app import create_app
+    from registry.audit.bench import run_audit_benchmark
+    from registry.config import Settings
+    from registry.demo.generate import DEMO_PASSWORD
+
+    settings = Settings(
+        instance_path=tmp_path,
+        database_url=race_database,
+        secret_key="bench",
+        data_key=data_key,
+        embedded_port=0,
+        audit_key=audit_key,
+    )
+    app = create_app(settings, WTF_CSRF_ENABLED=False)
+    printed = run_audit_benchmark(app, DEMO_PASSWORD, hold=0.1)
+    app.extensions["registry.session_factory"].kw["bind"].dispose()
+    assert f"look-up listing {LOOKUP_LIMIT} people" in printed
+    assert "1 chain lock acquisitions" in printed
+    assert "second viewer committed in" in printed

@@ -18,11 +18,13 @@ flushes pending objects before a query, so a service or a test sees its own entr
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import event, insert, select, text
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction
 from sqlalchemy.sql.util import find_tables
 
@@ -35,6 +37,7 @@ CHAIN_LOCK = 7_310_452_001
 # The session settings entry holding the audit key (config form), see registry.db.
 AUDIT_KEY = "audit_key"
 _QUEUE = "registry.audit.queue"
+logger = logging.getLogger(__name__)
 
 
 class Action:
@@ -173,10 +176,14 @@ def _after_rollback(session: Session, rolled_back: SessionTransaction) -> None:
         session.info[_QUEUE] = _after_savepoint_rollback(queue, rolled_back)
         return
     reads = [queued.row for queued in session.info.pop(_QUEUE) if queued.is_read]
-    if reads:
+    if not reads:
+        return
+    try:
         with own_transaction(session) as own:
             transaction = _innermost(own)
             _queue(own).extend(_Queued(row, transaction) for row in reads)
+    except SQLAlchemyError:  # the rollback itself must finish; say loudly what was lost
+        logger.exception("audit: %d view entries lost after a rollback", len(reads))
 
 
 def _after_savepoint_rollback(queue: list[_Queued], savepoint: SessionTransaction) -> list[_Queued]:
