@@ -372,6 +372,14 @@ def test_audit_benchmark_counts_the_statements_and_locks_of_a_look_up(
         audit_key=audit_key,
     )
     app = create_app(settings, WTF_CSRF_ENABLED=False)
+    with app.extensions["registry.session_factory"]() as session:  # 60 names start alike
+        session.execute(
+            text(
+                "UPDATE person SET name = '同名' || id WHERE id IN "
+                "(SELECT person_id FROM residence ORDER BY id LIMIT 60)"
+            )
+        )
+        session.commit()
     printed = run_audit_benchmark(app, DEMO_PASSWORD, hold=0.1)
     app.extensions["registry.session_factory"].kw["bind"].dispose()
     assert f"look-up listing {LOOKUP_LIMIT} people" in printed

@@ -4,9 +4,10 @@ Runs on the demo district (it logs in as ``officer1`` and writes real view entri
 use a demo database). Two measures:
 
 - An officer's look-up by the commonest first two characters of a name, which lists up to
-  50 people (the medium demo has 50 for it, the small one fewer), through the real app (Flask's test client, no server needed). A SQLAlchemy ``before_cursor_execute``
-  listener on the app's engine counts every statement the request sends, and among them
-  the chain lock's acquisitions (``pg_advisory_xact_lock``).
+  50 people (the medium demo has 50 for it, the small one fewer), through the real app
+  (Flask's test client, no server needed). A SQLAlchemy ``before_cursor_execute`` listener
+  on the app's engine counts every statement the request sends, and among them the chain
+  lock's acquisitions (``pg_advisory_xact_lock``).
 - Two writers on two connections: the first views a person and keeps its transaction open
   for ``hold`` seconds; meanwhile the second views someone else and commits. Printed: how
   long the second took, beside the hold. A second writer that waits for the first's
