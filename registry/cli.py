@@ -13,8 +13,8 @@ from datetime import date
 import click
 
 from registry.clock import TimeZoneError, deployment_zone, today_in
-from registry.cluster import ClusterError, EmbeddedCluster, embedded_cluster
-from registry.config import Settings, load_settings
+from registry.cluster import EmbeddedCluster, embedded_cluster
+from registry.config import Settings, SetupError, load_settings
 from registry.figures.cli import figures as figures_commands
 
 
@@ -34,7 +34,7 @@ class RegistryGroup(click.Group):
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
-        except (ClusterError, TimeZoneError) as error:
+        except (SetupError, TimeZoneError) as error:
             raise click.ClickException(str(error)) from error
 
 
@@ -61,16 +61,12 @@ def _cluster_or_none(settings: Settings) -> EmbeddedCluster | None:
 @db.command("init")
 @click.pass_obj
 def db_init(settings: Settings) -> None:
-    """Create the embedded cluster (role, database, PostGIS) and migrate it."""
+    """Create the embedded cluster (role, database, extensions) and migrate it."""
     cluster = _cluster_or_none(settings)
     if cluster is not None:
         created = cluster.init()
         click.echo(("created" if created else "already initialised") + f": {cluster.where()}")
         click.echo(cluster.start())
-    else:
-        from registry.database import ensure_extensions
-
-        ensure_extensions(database_url(settings))
     _upgrade(settings)
 
 

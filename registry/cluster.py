@@ -18,25 +18,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from registry.config import read_or_create_secret
+from registry.config import SetupError, read_or_create_secret
+from registry.extensions import REQUIRED_EXTENSIONS, create_extensions
+
+__all__ = ["REQUIRED_EXTENSIONS", "ClusterError", "EmbeddedCluster", "embedded_cluster"]
 
 SERVER_ACCOUNT = "postgres"
 ROLE_NAME = "registry"
 DATABASE_NAME = "registry"
-REQUIRED_EXTENSIONS = ("postgis", "pg_trgm")
 # A unix socket path longer than this is refused by the kernel (sun_path is 108 bytes).
 MAX_SOCKET_PATH = 100
 INSTALL_HINT = (
     "PostgreSQL is not installed. Install it with: "
     "apt-get install postgresql postgresql-15-postgis-3 (or run ./bootstrap.sh)"
 )
-POSTGIS_HINT = (
-    "PostGIS is not installed for PostgreSQL {major}. Install it with: "
-    "apt-get install postgresql-{major}-postgis-3"
-)
 
 
-class ClusterError(RuntimeError):
+class ClusterError(SetupError):
     """A problem with the embedded cluster, phrased for the person at the terminal."""
 
 
@@ -151,7 +149,7 @@ class EmbeddedCluster:
         return result.returncode == 0
 
     def init(self) -> bool:
-        """Create the cluster, its role and database with PostGIS; False if it already existed."""
+        """Create the cluster, its role and database with its extensions; False if it existed."""
         if self.initialised:
             return False
         bindir = find_server_binaries()
@@ -250,7 +248,7 @@ class EmbeddedCluster:
         }
 
     def ensure_extensions(self, database: str, major: str = "") -> None:
-        """Create PostGIS and pg_trgm in ``database``, naming the package when one is missing."""
+        """Create REQUIRED_EXTENSIONS in ``database``, naming the package when one is missing."""
         import psycopg2
 
         connection = psycopg2.connect(**self._connect_arguments(database))
@@ -303,21 +301,6 @@ class EmbeddedCluster:
         """Stop the server and remove its data folder (test clusters only)."""
         self.stop()
         shutil.rmtree(self.data_dir, ignore_errors=True)
-
-
-def create_extensions(cursor, major: str = "") -> None:
-    """Create the extensions the schema needs, with a clear message when PostGIS is absent."""
-    cursor.execute(
-        "SELECT name FROM pg_available_extensions WHERE name = ANY(%s)",
-        (list(REQUIRED_EXTENSIONS),),
-    )
-    available = {row[0] for row in cursor.fetchall()}
-    if "postgis" not in available:
-        cursor.execute("SHOW server_version_num")
-        major = major or str(int(cursor.fetchone()[0]) // 10000)
-        raise ClusterError(POSTGIS_HINT.format(major=major))
-    for name in REQUIRED_EXTENSIONS:
-        cursor.execute(f"CREATE EXTENSION IF NOT EXISTS {name}")
 
 
 def embedded_cluster(settings) -> EmbeddedCluster:

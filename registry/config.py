@@ -14,6 +14,38 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SECRET_FILE_MODE = 0o600
+# The one PostgreSQL driver the registry is built and tested on: the demo loader streams
+# COPY through it and constraint messages read its diagnostics.
+DRIVER_SCHEME = "postgresql+psycopg2"
+PLAIN_SCHEMES = ("postgresql", "postgres")
+
+
+class SetupError(RuntimeError):
+    """A problem with the deployment's setup, phrased for the person at the terminal."""
+
+
+def engine_url(url: str) -> str:
+    """A database URL as the registry's engines take it: plain schemes get the driver.
+
+    Managed PostgreSQL services hand out ``postgresql://user:pass@host/db`` (older ones
+    ``postgres://``). SQLAlchemy 2.1 maps the plain scheme to psycopg 3, which is not
+    installed, so every command would crash; the registry names its driver instead. The
+    app, the CLI, Alembic and the tests' TEST_DATABASE_URL all come through here.
+    """
+    scheme, separator, rest = url.partition("://")
+    if separator and scheme in PLAIN_SCHEMES:
+        return f"{DRIVER_SCHEME}://{rest}"
+    if separator and scheme == DRIVER_SCHEME:
+        return url
+    if separator and scheme.startswith("postgresql+"):
+        raise SetupError(
+            f"The registry connects to PostgreSQL through psycopg2, not {scheme[11:]}: "
+            "write the database URL as postgresql://user:password@host/database."
+        )
+    raise SetupError(
+        "The database URL must point to a PostgreSQL server with PostGIS, written as "
+        "postgresql://user:password@host/database."
+    )
 
 
 def instance_path() -> Path:
@@ -78,7 +110,7 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     audit_key_bytes(audit_key)  # a malformed REGISTRY_AUDIT_KEY fails here, not at a commit
     return Settings(
         instance_path=folder,
-        database_url=env.get("DATABASE_URL") or None,
+        database_url=engine_url(env["DATABASE_URL"]) if env.get("DATABASE_URL") else None,
         secret_key=secret_key,
         data_key=data_key,
         embedded_port=int(env.get("REGISTRY_PG_PORT", "54329")),

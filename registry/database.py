@@ -4,16 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import text
 
-from registry.cluster import create_extensions
 from registry.db import make_engine
-
-
-def ensure_extensions(url: str) -> None:
-    """Create PostGIS and pg_trgm on an external server (needs the right to do so)."""
-    engine = make_engine(url)
-    with engine.begin() as connection:
-        create_extensions(connection.connection.cursor())
-    engine.dispose()
 
 
 def describe(url: str) -> str:

@@ -23,6 +23,8 @@ from sqlalchemy.orm import (
     sessionmaker,
 )
 
+from registry.config import engine_url
+
 # Named constraints keep Alembic migrations reproducible on every server.
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -80,8 +82,12 @@ def enum_type(enum_class: type[Enum], name: str) -> SqlEnum:
 
 
 def make_engine(url: str, **options) -> Engine:
-    """An engine for ``url`` with pre-ping so a restarted server does not break the app."""
-    return create_engine(url, pool_pre_ping=True, future=True, **options)
+    """An engine for ``url`` with pre-ping so a restarted server does not break the app.
+
+    Every engine of the app, the CLI, the migrations and the tests is made here, so a plain
+    ``postgresql://`` URL is given the registry's driver in this one place.
+    """
+    return create_engine(engine_url(url), pool_pre_ping=True, future=True, **options)
 
 
 def make_session_factory(engine: Engine, **settings) -> sessionmaker[Session]:

@@ -46,7 +46,15 @@ def _run(engine: Engine, action, *args) -> None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the schema up to ``revision``."""
+    """Create the extensions the schema needs, then bring the schema up to ``revision``.
+
+    The extensions come first and on their own, so a role that may not create them gets
+    the list for its database administrator before any migration starts.
+    """
+    from registry.extensions import create_extensions
+
+    with engine.begin() as connection:
+        create_extensions(connection.connection.cursor())
     _run(engine, command.upgrade, revision)
 
 

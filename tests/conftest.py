@@ -24,6 +24,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
 from registry import migrate
+from registry.config import engine_url
 from registry.db import make_engine
 
 SERVER_URL_VARIABLE = "REGISTRY_TEST_SERVER_URL"
@@ -86,9 +87,8 @@ def pytest_configure(config: pytest.Config) -> None:
     use_parameters(profiles.CHEAPEST)
     if hasattr(config, "workerinput"):
         return  # a worker: the controller prepared the server already
-    server_url = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
-    if not server_url:
-        server_url = _start_test_cluster()
+    given = os.environ.get("TEST_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    server_url = engine_url(given) if given else _start_test_cluster()
     template_url = recreate_database(server_url, TEMPLATE_DATABASE)
     engine = make_engine(template_url)
     migrate.upgrade(engine)

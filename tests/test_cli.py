@@ -1,9 +1,17 @@
 """The `registry` command against a real server given by DATABASE_URL."""
 
+import secrets
+
+import pytest
 from click.testing import CliRunner
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ProgrammingError
 
 from registry import migrate
 from registry.cli import main
+from registry.db import make_engine
+from registry.extensions import REQUIRED_EXTENSIONS
 
 
 def test_status_with_database_url_reports_server_and_revision(database_url, monkeypatch, tmp_path):
@@ -83,3 +91,53 @@ def test_first_administrator_is_created_from_the_command_line(
     engine.dispose()
     assert role == "admin" and verify_password(password_hash, "a-long-secret")
     assert audited == 1
+
+
+def _with_scheme(url: str, scheme: str) -> str:
+    return scheme + "://" + url.split("://", 1)[1]
+
+
+@pytest.mark.parametrize("scheme", ["postgresql", "postgres"])
+def test_the_url_a_managed_server_hands_out_works_as_it_is(
+    database_url, monkeypatch, tmp_path, scheme
+):
+    monkeypatch.setenv("DATABASE_URL", _with_scheme(database_url, scheme))
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    result = CliRunner().invoke(main, ["db", "status"])
+    assert result.exit_code == 0, result.output
+    assert f"schema revision {migrate.head_revision()}" in result.output
+
+
+@pytest.fixture
+def role_without_extension_rights(server_url, worker_name):
+    """A login role that owns an empty database but may not create PostGIS, as on most
+    managed servers; skipped when the test server's role may not create roles."""
+    suffix = f"{worker_name}_{secrets.token_hex(3)}"
+    role, database, password = f"limited_{suffix}", f"registry_limited_{suffix}", "pw-" + suffix
+    engine = make_engine(server_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as connection:
+        try:
+            connection.execute(text(f"CREATE ROLE {role} LOGIN PASSWORD '{password}'"))
+        except ProgrammingError:
+            pytest.skip("the test server's role may not create roles")
+        connection.execute(text(f'CREATE DATABASE "{database}" OWNER {role} TEMPLATE template0'))
+    url = make_url(server_url).set(username=role, password=password, database=database)
+    yield role, database, url.render_as_string(hide_password=False)
+    with engine.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+        connection.execute(text(f"DROP ROLE IF EXISTS {role}"))
+    engine.dispose()
+
+
+def test_extensions_the_role_may_not_create_are_named_for_the_administrator(
+    role_without_extension_rights, monkeypatch, tmp_path
+):
+    role, database, url = role_without_extension_rights
+    monkeypatch.setenv("DATABASE_URL", _with_scheme(url, "postgresql"))
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    result = CliRunner().invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+    assert f'role "{role}" may not create' in result.output and database in result.output
+    for extension in REQUIRED_EXTENSIONS:
+        assert f"CREATE EXTENSION IF NOT EXISTS {extension};" in result.output

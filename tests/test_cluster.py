@@ -10,6 +10,8 @@ import pytest
 
 from registry import cluster as cluster_module
 from registry.cluster import ClusterError, EmbeddedCluster
+from registry.config import SetupError
+from registry.extensions import REQUIRED_EXTENSIONS, create_extensions
 
 
 def _free_port() -> int:
@@ -29,7 +31,7 @@ def cluster():
     shutil.rmtree(folder, ignore_errors=True)
 
 
-def test_init_creates_database_with_postgis_reachable_by_socket_and_tcp(cluster):
+def test_init_creates_database_with_its_extensions_reachable_by_socket_and_tcp(cluster):
     assert cluster.init() is False  # second init changes nothing
     for host in (str(cluster.socket_dir), "127.0.0.1"):
         connection = psycopg2.connect(
@@ -41,7 +43,7 @@ def test_init_creates_database_with_postgis_reachable_by_socket_and_tcp(cluster)
         )
         with connection.cursor() as cursor:
             cursor.execute("SELECT extname FROM pg_extension ORDER BY 1")
-            assert {"postgis", "pg_trgm"} <= {row[0] for row in cursor.fetchall()}
+            assert set(REQUIRED_EXTENSIONS) <= {row[0] for row in cursor.fetchall()}
         connection.close()
 
 
@@ -84,24 +86,18 @@ def test_missing_postgresql_names_the_package(monkeypatch):
         cluster_module.find_server_binaries()
 
 
-def test_missing_postgis_names_the_package(cluster):
+def test_missing_postgis_names_the_package():
     class NoPostgis:
         """A cursor on a server whose PostGIS package is not installed."""
 
-        def __init__(self):
-            self.results = []
-
         def execute(self, sql, params=None):
-            self.results = [] if "pg_available_extensions" in sql else [("150004",)]
-
-        def fetchall(self):
-            return self.results
+            assert "CREATE" not in sql
 
         def fetchone(self):
-            return self.results[0]
+            return ("registry", "registry", [], ["pg_trgm", "btree_gist"], "150004")
 
-    with pytest.raises(ClusterError, match="postgresql-15-postgis-3"):
-        cluster_module.create_extensions(NoPostgis())
+    with pytest.raises(SetupError, match="postgresql-15-postgis-3"):
+        create_extensions(NoPostgis())
 
 
 def test_port_taken_says_so_with_the_server_log(cluster):
