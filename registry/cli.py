@@ -138,19 +138,52 @@ def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
     sys.exit(subprocess.call(["psql", *psql_args], env=cluster.libpq_environment()))
 
 
+def confirm_replacing(url: str, what: str) -> bool:
+    """Ask before a demo load replaces data; False when the registry holds data to keep.
+
+    Nothing is asked when the registry is empty: there is nothing to lose.
+    """
+    from sqlalchemy.engine import make_url
+
+    from registry.demo.loader import registry_holdings
+
+    holdings = registry_holdings(url)
+    if not holdings:
+        return True
+    shown = ", ".join(f"{count:,} {table}" for table, count in holdings.items())
+    return click.confirm(
+        f"Database {make_url(url).database!r} holds {shown}.\n"
+        f"{what} deletes all of it (the audit log is kept). Go on?"
+    )
+
+
+SIZES = click.Choice(["small", "medium", "large"])
+YES = click.option("--yes", is_flag=True, help="Replace the registry's data without asking.")
+
+
 @main.command("demo")
-@click.option("--size", type=click.Choice(["small", "medium", "large"]), default="small")
+@click.option("--size", type=SIZES, default="small")
 @click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--if-empty", is_flag=True, help="Do nothing when a district is loaded already.")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the registry holds data.")
+@YES
 @click.pass_obj
-def demo(settings: Settings, size: str, seed: int, if_empty: bool) -> None:
-    """Replace the registry's data with the fictional demo district; print the demo logins."""
+def demo(settings: Settings, size: str, seed: int, if_empty: bool, yes: bool) -> None:
+    """Replace the registry's data with the fictional demo district; print the demo logins.
+
+    The new district's ids start past every earlier id, so the audit log, which is kept,
+    never names one of its records.
+    """
     from registry.demo.loader import load_demo, registry_is_empty
 
-    if if_empty and not registry_is_empty(database_url(settings)):
-        click.echo("A district is loaded already: demo not loaded (drop --if-empty to replace it).")
+    url = database_url(settings)
+    if if_empty and not registry_is_empty(url):
+        click.echo(
+            "The registry holds data already: demo not loaded (drop --if-empty to replace it)."
+        )
         return
-    report = load_demo(database_url(settings), settings.data_key, size, seed, today=command_today())
+    if not yes and not confirm_replacing(url, f"Loading the {size} demo district"):
+        raise click.ClickException("nothing was changed")
+    report = load_demo(url, settings.data_key, size, seed, today=command_today())
     click.echo(report.summary())
 
 
@@ -237,16 +270,18 @@ def bench() -> None:
 
 
 @bench.command("load")
-@click.option("--size", type=click.Choice(["small", "medium", "large"]), default="large")
+@click.option("--size", type=SIZES, default="large")
 @click.option("--seed", type=int, default=1, show_default=True)
+@YES
 @click.pass_obj
-def bench_load(settings: Settings, size: str, seed: int) -> None:
+def bench_load(settings: Settings, size: str, seed: int, yes: bool) -> None:
     """Load the demo district and compare its rate with a plain COPY of the same rows."""
     from registry.demo.benchmark import run_load_benchmark
 
-    click.echo(
-        run_load_benchmark(database_url(settings), settings.data_key, size, seed, command_today())
-    )
+    url = database_url(settings)
+    if not yes and not confirm_replacing(url, "The load benchmark"):
+        raise click.ClickException("nothing was changed")
+    click.echo(run_load_benchmark(url, settings.data_key, size, seed, command_today()))
 
 
 @bench.command("search")

@@ -58,7 +58,7 @@ def test_init_and_demo_against_an_external_server(scratch_database, monkeypatch,
     assert first.exit_code == 0, first.output
     assert "demo-2026" in first.output and "grid0001" in first.output
     again = runner.invoke(main, ["demo", "--size", "small", "--if-empty"])
-    assert again.exit_code == 0 and "loaded already" in again.output
+    assert again.exit_code == 0 and "holds data already" in again.output
 
 
 def test_first_administrator_is_created_from_the_command_line(

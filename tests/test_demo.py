@@ -1,12 +1,18 @@
 """The demo district: right size, deterministic, spatially consistent, realistic problems."""
 
 import pytest
+from click.testing import CliRunner
 from helpers import DEMO_TODAY
 from sqlalchemy import func, select, text
 
 from geo.demo_layout import SIZES, build_layout
+from registry import migrate
 from registry.accounts.services import authenticate
+from registry.audit.services import Action, record
+from registry.cli import main
+from registry.db import make_engine, make_session_factory, transaction
 from registry.demo.generate import DEMO_PASSWORD, DemoGenerator
+from registry.demo.loader import first_unused_ids, load_demo
 from registry.models import Base, Dwelling, GridCell, Person
 from registry.person.identity import IdentityCipher, generate_data_key
 from registry.validators import validate_credit_code, validate_resident_id
@@ -203,3 +209,99 @@ def test_scopes_of_demo_accounts_are_filled(demo_session):
         text("SELECT police_station_id FROM user_account WHERE username = 'officer1'")
     ).scalar_one()
     assert assigned == 8 and managed > 0 and officer_station is not None
+
+
+# -- reloading ---------------------------------------------------------------------------
+
+
+def _tables_with_ids() -> list[str]:
+    return [t.name for t in Base.metadata.sorted_tables if "id" in t.c and t.name != "audit_log"]
+
+
+def _audit_every_table(engine, audit_key: str, which: str) -> None:
+    """An audit entry naming the lowest or the highest id of every table."""
+    with transaction(make_session_factory(engine, audit_key=audit_key)) as session:
+        for table in _tables_with_ids():
+            object_id = session.execute(text(f'SELECT {which}(id) FROM "{table}"')).scalar()
+            if object_id is not None:
+                record(session, None, Action.VIEW, table, object_id)
+
+
+def _audited_ids_in_use(engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            table: reused
+            for table in _tables_with_ids()
+            if (
+                reused := connection.execute(
+                    text(
+                        f'SELECT count(*) FROM audit_log a JOIN "{table}" r '
+                        "ON a.object_type = :table AND a.object_id = r.id::text"
+                    ),
+                    {"table": table},
+                ).scalar_one()
+            )
+        }
+
+
+def test_a_reload_never_gives_an_audited_id_to_a_new_record(
+    scratch_database, data_key, audit_key, monkeypatch, tmp_path
+):
+    engine = make_engine(scratch_database)
+    migrate.upgrade(engine)
+    load_demo(scratch_database, data_key, "small", 2, today=DEMO_TODAY)
+    _audit_every_table(engine, audit_key, "min")
+    _audit_every_table(engine, audit_key, "max")
+    assert len(_audited_ids_in_use(engine)) == len(_tables_with_ids())
+    monkeypatch.setenv("DATABASE_URL", scratch_database)
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("REGISTRY_DATA_KEY", data_key)
+    reload = CliRunner().invoke(main, ["demo", "--size", "small", "--seed", "3", "--yes"])
+    assert reload.exit_code == 0, reload.output
+    assert "Go on?" not in reload.output
+    assert _audited_ids_in_use(engine) == {}
+    with engine.connect() as connection:
+        dwellings = connection.execute(text("SELECT count(*) FROM dwelling")).scalar_one()
+        next_person = connection.execute(
+            text("SELECT nextval(pg_get_serial_sequence('person', 'id'))")
+        ).scalar_one()
+        highest_person = connection.execute(text("SELECT max(id) FROM person")).scalar_one()
+    engine.dispose()
+    assert abs(dwellings - 2000) <= 60 and next_person == highest_person + 1
+
+
+def test_ids_start_past_those_an_older_version_restarted(scratch_database, audit_key):
+    """A district loaded before this fix restarted the sequences; the audit log still
+    names the ids it handed out, and a reload starts past them."""
+    engine = make_engine(scratch_database)
+    migrate.upgrade(engine)
+    with transaction(make_session_factory(engine, audit_key=audit_key)) as session:
+        record(session, None, Action.VIEW, "person", 5000)
+        record(session, None, Action.VIEW, "district", "not-an-id")
+    raw = engine.raw_connection()
+    with raw.cursor() as cursor:
+        first = first_unused_ids(cursor)
+    raw.close()
+    engine.dispose()
+    assert first["person"] == 5001 and first["district"] == 1 and first["dwelling"] == 1
+
+
+def test_demo_asks_before_replacing_data_and_changes_nothing_on_no(
+    scratch_database, monkeypatch, tmp_path
+):
+    monkeypatch.setenv("DATABASE_URL", scratch_database)
+    monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
+    runner = CliRunner()
+    assert runner.invoke(main, ["db", "upgrade"]).exit_code == 0
+    made = runner.invoke(main, ["user", "create-admin", "chief", "--password", "a-long-secret"])
+    assert made.exit_code == 0, made.output
+    refused = runner.invoke(main, ["demo", "--size", "small"], input="n\n")
+    assert refused.exit_code == 1
+    assert "holds 1 user_account" in refused.output and "Go on?" in refused.output
+    skipped = runner.invoke(main, ["demo", "--size", "small", "--if-empty"])
+    assert skipped.exit_code == 0 and "holds data already" in skipped.output
+    engine = make_engine(scratch_database)
+    with engine.connect() as connection:
+        users = connection.execute(text("SELECT username FROM user_account")).scalars().all()
+    engine.dispose()
+    assert users == ["chief"]

@@ -8,7 +8,7 @@ some pledges are missing and a few flats are packed far beyond their legal capac
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -94,20 +94,92 @@ class DemoCounts:
     """What was generated, for the report and the tests."""
 
     rows: dict[str, int] = field(default_factory=dict)
-    logins: list[tuple[str, str, str]] = field(default_factory=list)
+    logins: list[tuple[str, str]] = field(default_factory=list)
+
+
+# -- the demo accounts: one list for the loader, the login summary and the README ----------
+
+LANDLORD = "landlord1"
+MAX_PROPERTY_MANAGERS = 3
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """One demo login. ``kind`` is what the account is for, as the login summary says it."""
+
+    username: str
+    display_name: str
+    role: str
+    kind: str
+    station: int | None = None  # the officer's police station, by position in the layout
+
+
+def grid_worker_name(cell: int) -> str:
+    return f"grid{cell + 1:04d}"
+
+
+def demo_accounts(layout: DistrictLayout) -> list[DemoAccount]:
+    """Every account of the demo district: an administrator, an officer per station, a grid
+    worker per cell, a property manager per community (at most three) and a landlord."""
+    accounts = [DemoAccount("admin", "系统管理员", "admin", "administrator")]
+    accounts += [
+        DemoAccount(f"officer{i + 1}", f"{s.name}民警", "police_officer", "police officer", i)
+        for i, s in enumerate(layout.police_stations)
+    ]
+    accounts += [
+        DemoAccount(grid_worker_name(i), f"{cell.name}网格员", "grid_worker", "grid worker")
+        for i, cell in enumerate(layout.cells)
+    ]
+    managers = min(MAX_PROPERTY_MANAGERS, len(layout.communities))
+    accounts += [
+        DemoAccount(f"manager{i}", f"物业管理员{i}", "property_manager", "property manager")
+        for i in range(1, managers + 1)
+    ]
+    accounts.append(DemoAccount(LANDLORD, "房东", "property_manager", "landlord"))
+    return accounts
+
+
+def login_summary(accounts: list[DemoAccount]) -> list[tuple[str, str]]:
+    """(kind, usernames) per kind of account: the one name, or the first … the last."""
+    names: dict[str, list[str]] = {}
+    for account in accounts:
+        names.setdefault(account.kind, []).append(account.username)
+    return [
+        (kind, usernames[0] if len(usernames) == 1 else f"{usernames[0]} … {usernames[-1]}")
+        for kind, usernames in names.items()
+    ]
 
 
 class DemoGenerator:
-    """Builds every table of the demo district from a layout, a seed and today's date."""
+    """Builds every table of the demo district from a layout, a seed and today's date.
+
+    ``first_ids`` says where each table's ids start (1 when not given). A reload starts
+    them past every id the table's sequence has handed out, so an audit entry about an
+    earlier record never names a record of the new district.
+    """
 
     def __init__(
-        self, layout: DistrictLayout, cipher: IdentityCipher, today: date, seed: int
+        self,
+        layout: DistrictLayout,
+        cipher: IdentityCipher,
+        today: date,
+        seed: int,
+        first_ids: Mapping[str, int] | None = None,
     ) -> None:
         self.layout = layout
         self.cipher = cipher
         self.today = np.datetime64(today.isoformat(), "D")
         self.rng = np.random.default_rng(seed)
         self.counts = DemoCounts()
+        self.first_ids = dict(first_ids or {})
+
+    def _ids(self, table: str, ordinals) -> np.ndarray:
+        """The ids of ``table``'s rows at the 0-based ``ordinals``."""
+        return np.asarray(ordinals, dtype=np.int64) + self.first_ids.get(table, 1)
+
+    def _ref(self, table: str, ordinals) -> list[str]:
+        """``_ids`` as COPY text: a table's own ids and every foreign key to it."""
+        return ints(self._ids(table, ordinals))
 
     # -- the order of tables follows the foreign keys ----------------------------------
 
@@ -137,10 +209,11 @@ class DemoGenerator:
     def _areas(self) -> Iterator[TableData]:
         layout = self.layout
         district = layout.district
+        district_id = self._ref("district", [0])
         yield self._table(
             "district",
             {
-                "id": ["1"],
+                "id": district_id,
                 "code": [district.code],
                 "name": [district.name],
                 "geom": ewkb_hex([multipolygon(district.polygon)]),
@@ -150,8 +223,8 @@ class DemoGenerator:
         yield self._table(
             "sub_district",
             {
-                "id": ints(np.arange(1, len(subs) + 1)),
-                "district_id": ["1"] * len(subs),
+                "id": self._ref("sub_district", np.arange(len(subs))),
+                "district_id": district_id * len(subs),
                 "code": [s.code for s in subs],
                 "name": [s.name for s in subs],
                 "geom": ewkb_hex([multipolygon(s.polygon) for s in subs]),
@@ -161,8 +234,8 @@ class DemoGenerator:
         yield self._table(
             "police_station",
             {
-                "id": ints(np.arange(1, len(stations) + 1)),
-                "district_id": ["1"] * len(stations),
+                "id": self._ref("police_station", np.arange(len(stations))),
+                "district_id": district_id * len(stations),
                 "code": [f"{district.code}{i:03d}" for i in range(1, len(stations) + 1)],
                 "name": [s.name for s in stations],
             },
@@ -171,9 +244,13 @@ class DemoGenerator:
         yield self._table(
             "community",
             {
-                "id": ints(np.arange(1, len(communities) + 1)),
-                "sub_district_id": [str(c.sub_district_idx + 1) for c in communities],
-                "police_station_id": [str(c.police_station_idx + 1) for c in communities],
+                "id": self._ref("community", np.arange(len(communities))),
+                "sub_district_id": self._ref(
+                    "sub_district", [c.sub_district_idx for c in communities]
+                ),
+                "police_station_id": self._ref(
+                    "police_station", [c.police_station_idx for c in communities]
+                ),
                 "code": [c.code for c in communities],
                 "name": [c.name for c in communities],
                 "geom": ewkb_hex([multipolygon(c.polygon) for c in communities]),
@@ -183,8 +260,8 @@ class DemoGenerator:
         yield self._table(
             "grid_cell",
             {
-                "id": ints(np.arange(1, len(cells) + 1)),
-                "community_id": [str(c.community_idx + 1) for c in cells],
+                "id": self._ref("grid_cell", np.arange(len(cells))),
+                "community_id": self._ref("community", [c.community_idx for c in cells]),
                 "code": [c.code for c in cells],
                 "name": [c.name for c in cells],
                 "geom": ewkb_hex([c.polygon for c in cells]),
@@ -196,8 +273,8 @@ class DemoGenerator:
         return self._table(
             "road",
             {
-                "id": ints(np.arange(1, len(roads) + 1)),
-                "district_id": ["1"] * len(roads),
+                "id": self._ref("road", np.arange(len(roads))),
+                "district_id": self._ref("district", np.zeros(len(roads))),
                 "name": [r.name for r in roads],
                 "geom": ewkb_hex([r.line for r in roads]),
             },
@@ -207,7 +284,7 @@ class DemoGenerator:
         return self._table(
             "pledge_document",
             {
-                "id": [str(d[0]) for d in PLEDGE_DOCUMENTS],
+                "id": self._ref("pledge_document", [d[0] - 1 for d in PLEDGE_DOCUMENTS]),
                 "kind": [d[1] for d in PLEDGE_DOCUMENTS],
                 "version": [d[2] for d in PLEDGE_DOCUMENTS],
                 "title": [d[3] for d in PLEDGE_DOCUMENTS],
@@ -220,7 +297,7 @@ class DemoGenerator:
         return self._table(
             "capacity_rule",
             {
-                "id": ["1"],
+                "id": self._ref("capacity_rule", [0]),
                 "min_floor_area_per_person": [str(CAPACITY_MIN_AREA_PER_PERSON)],
                 "max_people_per_room": [str(CAPACITY_MAX_PEOPLE_PER_ROOM)],
                 "valid_from": ["2025-01-01 00:00:00+08"],
@@ -356,7 +433,7 @@ class DemoGenerator:
         return self._table(
             "person",
             {
-                "id": ints(np.arange(1, count + 1)),
+                "id": self._ref("person", np.arange(count)),
                 "name": self.names,
                 "document_type": document_type.tolist(),
                 "document_ciphertext": bytea_column(ciphertexts),
@@ -387,7 +464,7 @@ class DemoGenerator:
         b_no = buildings.building_no.astype(str).tolist()
         points = ewkb_hex(shapely.points(buildings.lon, buildings.lat))
 
-        ids = np.arange(1, b_count + d_count + 1)
+        ids = self._ids("address", np.arange(b_count + d_count))
         d_b = self.dwelling_building.tolist()
         entrance = self.entrance.astype(str).tolist()
         room = self.room_no.astype(str).tolist()
@@ -412,9 +489,9 @@ class DemoGenerator:
             {
                 "id": ints(ids),
                 "code": [f"{community_codes[c]}{i:08d}" for c, i in zip(communities, ids.tolist())],
-                "community_id": [str(c + 1) for c in communities],
-                "road_id": [str(r + 1) for r in b_road] + [str(b_road[b] + 1) for b in d_b],
-                "parent_id": [NULL] * b_count + [str(b + 1) for b in d_b],
+                "community_id": self._ref("community", communities),
+                "road_id": self._ref("road", b_road + [b_road[b] for b in d_b]),
+                "parent_id": [NULL] * b_count + self._ref("address", d_b),
                 "door_number": b_door + [b_door[b] for b in d_b],
                 "building": b_no + [b_no[b] for b in d_b],
                 "entrance": [NULL] * b_count + entrance,
@@ -445,11 +522,13 @@ class DemoGenerator:
         return self._table(
             "organisation",
             {
-                "id": ints(np.arange(1, count + 1)),
+                "id": self._ref("organisation", np.arange(count)),
                 "credit_code": identifiers.credit_codes(rng, count, self.layout.district.code),
                 "name": [f"武汉{stem[1:]}{suffix[k]}" for stem, k in zip(stems, kinds.tolist())],
                 "kind": kinds.tolist(),
-                "address_id": ints(rng.integers(1, self.building_count + 1, size=count)),
+                "address_id": self._ref(
+                    "address", rng.integers(0, self.building_count, size=count)
+                ),
                 "legal_representative": draw_names(rng, count),
                 "employee_count": ints(np.round(rng.lognormal(1.8, 1.0, size=count))),
             },
@@ -460,12 +539,12 @@ class DemoGenerator:
         return self._table(
             "dwelling",
             {
-                "id": ints(np.arange(1, count + 1)),
-                "address_id": ints(np.arange(1, count + 1) + self.building_count),
+                "id": self._ref("dwelling", np.arange(count)),
+                "address_id": self._ref("address", np.arange(count) + self.building_count),
                 "use": self.use.tolist(),
                 "floor_area": np.char.mod("%.2f", self.floor_area).tolist(),
                 "rooms": ints(self.rooms),
-                "owner_person_id": ints(self.owner_person + 1),
+                "owner_person_id": self._ref("person", self.owner_person),
                 "occupancy": self.occupancy.tolist(),
             },
         )
@@ -507,9 +586,11 @@ class DemoGenerator:
         return self._table(
             "residence",
             {
-                "id": ints(np.arange(1, total + 1)),
-                "person_id": ints(np.concatenate([np.arange(self.resident_count), former]) + 1),
-                "dwelling_id": ints(np.concatenate([dwelling, former_dwelling]) + 1),
+                "id": self._ref("residence", np.arange(total)),
+                "person_id": self._ref(
+                    "person", np.concatenate([np.arange(self.resident_count), former])
+                ),
+                "dwelling_id": self._ref("dwelling", np.concatenate([dwelling, former_dwelling])),
                 "moved_in": iso_dates(np.concatenate([moved_in, former_in])),
                 "moved_out": [NULL] * self.resident_count + iso_dates(former_out),
                 "kind": kind.tolist() + ["transient"] * len(former),
@@ -543,15 +624,15 @@ class DemoGenerator:
         ends = term_ends(starts, years)
         rent = np.round(self.floor_area[dwellings] * rng.uniform(25, 45, count), -1)
         landlord = self.owner_person[dwellings]
-        ids = np.arange(1, count + 1)
+        ids = self._ids("lease_filing", np.arange(count))
         district = self.layout.district.code
         yield self._table(
             "lease_filing",
             {
                 "id": ints(ids),
                 "filing_number": [f"{district}-{i:08d}" for i in ids.tolist()],
-                "dwelling_id": ints(dwellings + 1),
-                "landlord_person_id": ints(landlord + 1),
+                "dwelling_id": self._ref("dwelling", dwellings),
+                "landlord_person_id": self._ref("person", landlord),
                 "starts_on": iso_dates(starts),
                 "ends_on": iso_dates(ends),
                 "monthly_rent": np.char.mod("%.2f", rent).tolist(),
@@ -575,9 +656,9 @@ class DemoGenerator:
         return self._table(
             "lease_tenant",
             {
-                "id": ints(np.arange(1, len(tenant) + 1)),
-                "lease_filing_id": ints(lease[named] + 1),
-                "person_id": ints(tenant + 1),
+                "id": self._ref("lease_tenant", np.arange(len(tenant))),
+                "lease_filing_id": self._ref("lease_filing", lease[named]),
+                "person_id": self._ref("person", tenant),
                 "added_on": iso_dates(starts[lease[named]]),
             },
         )
@@ -594,10 +675,12 @@ class DemoGenerator:
             yield self._table(
                 table,
                 {
-                    "id": ints(np.arange(1, len(chosen) + 1)),
+                    "id": self._ref(table, np.arange(len(chosen))),
                     "lease_filing_id": ints(chosen),
-                    "pledge_document_id": [str(document_id)] * len(chosen),
-                    "signer_person_id": ints(landlord[signed] + 1),
+                    "pledge_document_id": self._ref(
+                        "pledge_document", np.full(len(chosen), document_id - 1)
+                    ),
+                    "signer_person_id": self._ref("person", landlord[signed]),
                     "signer_name": names[landlord[signed]].tolist(),
                     "signed_at": [f"{d} 10:00:00+08" for d in iso_dates(starts[signed])],
                 },
@@ -607,70 +690,62 @@ class DemoGenerator:
 
     def _accounts(self) -> Iterator[TableData]:
         layout = self.layout
+        accounts = demo_accounts(layout)
         # One hash shared by all demo accounts: they share one published password anyway,
         # and hashing thousands of grid workers' passwords would dominate the load.
         password_hash = hash_password(DEMO_PASSWORD)
-        rows: list[tuple[str, str, str, str]] = [("admin", "系统管理员", "admin", NULL)]
-        for i, station in enumerate(layout.police_stations, start=1):
-            rows.append((f"officer{i}", f"{station.name}民警", "police_officer", str(i)))
-        for i, cell in enumerate(layout.cells, start=1):
-            rows.append((f"grid{i:04d}", f"{cell.name}网格员", "grid_worker", NULL))
-        managers = min(3, len(layout.communities))
-        for i in range(1, managers + 1):
-            rows.append((f"manager{i}", f"物业管理员{i}", "property_manager", NULL))
-        rows.append(("landlord1", "房东", "property_manager", NULL))
-        first_cell_user = 2 + len(layout.police_stations)
         yield self._table(
             "user_account",
             {
-                "id": ints(np.arange(1, len(rows) + 1)),
-                "username": [r[0] for r in rows],
-                "display_name": [r[1] for r in rows],
-                "password_hash": [password_hash] * len(rows),
-                "role": [r[2] for r in rows],
-                "police_station_id": [r[3] for r in rows],
+                "id": self._ref("user_account", np.arange(len(accounts))),
+                "username": [a.username for a in accounts],
+                "display_name": [a.display_name for a in accounts],
+                "password_hash": [password_hash] * len(accounts),
+                "role": [a.role for a in accounts],
+                "police_station_id": [
+                    NULL if a.station is None else self._ref("police_station", [a.station])[0]
+                    for a in accounts
+                ],
             },
         )
+        ordinal = {a.username: position for position, a in enumerate(accounts)}
         cells = len(layout.cells)
         yield self._table(
             "grid_cell_worker",
             {
-                "grid_cell_id": ints(np.arange(1, cells + 1)),
-                "user_id": ints(np.arange(first_cell_user, first_cell_user + cells)),
+                "grid_cell_id": self._ref("grid_cell", np.arange(cells)),
+                "user_id": self._ref(
+                    "user_account", [ordinal[grid_worker_name(i)] for i in range(cells)]
+                ),
             },
         )
-        yield self._managed_dwellings(first_cell_user + cells, managers)
-        self.counts.logins = [
-            ("admin", "admin", DEMO_PASSWORD),
-            ("police_officer", "officer1", DEMO_PASSWORD),
-            ("grid_worker", "grid0001", DEMO_PASSWORD),
-            ("property_manager", "manager1", DEMO_PASSWORD),
-            ("property_manager (landlord)", "landlord1", DEMO_PASSWORD),
-        ]
+        managers = [ordinal[a.username] for a in accounts if a.kind == "property manager"]
+        yield self._managed_dwellings(managers, ordinal[LANDLORD])
+        self.counts.logins = login_summary(accounts)
 
-    def _managed_dwellings(self, first_manager: int, managers: int) -> TableData:
+    def _managed_dwellings(self, managers: list[int], landlord: int) -> TableData:
         """Each property manager runs two buildings of one community; the landlord their flats."""
         users, dwellings = [], []
         community = self.layout.buildings.community_idx
-        for i in range(managers):
+        for i, manager in enumerate(managers):
             buildings = np.flatnonzero(community == i)[:2]
             managed = np.flatnonzero(np.isin(self.dwelling_building, buildings))
-            users.append(np.full(len(managed), first_manager + i))
+            users.append(np.full(len(managed), manager))
             dwellings.append(managed)
         rented = self.occupancy == "rented"
         owners, counts = np.unique(self.owner_person[rented], return_counts=True)
         busiest = owners[np.argmax(counts)]
         own = np.flatnonzero(self.owner_person == busiest)
-        users.append(np.full(len(own), first_manager + managers))
+        users.append(np.full(len(own), landlord))
         dwellings.append(own)
-        user_ids = np.concatenate(users)
-        dwelling_ids = np.concatenate(dwellings)
-        pairs = np.unique(np.stack([user_ids, dwelling_ids], axis=1), axis=0)
+        user_ordinals = np.concatenate(users)
+        dwelling_ordinals = np.concatenate(dwellings)
+        pairs = np.unique(np.stack([user_ordinals, dwelling_ordinals], axis=1), axis=0)
         return self._table(
             "managed_dwelling",
             {
-                "user_id": ints(pairs[:, 0]),
-                "dwelling_id": ints(pairs[:, 1] + 1),
+                "user_id": self._ref("user_account", pairs[:, 0]),
+                "dwelling_id": self._ref("dwelling", pairs[:, 1]),
             },
         )
 
@@ -695,17 +770,17 @@ class DemoGenerator:
         yield self._table(
             "focus_area",
             {
-                "id": ints(np.arange(1, len(names) + 1)),
-                "district_id": ["1"] * len(names),
+                "id": self._ref("focus_area", np.arange(len(names))),
+                "district_id": self._ref("district", np.zeros(len(names))),
                 "name": names,
                 "description": ["群租和未备案出租房屋较集中的网格"] * len(names),
             },
         )
-        area_ids = np.concatenate([np.full(len(m), i + 1) for i, m in enumerate(members)])
+        areas = np.concatenate([np.full(len(m), i) for i, m in enumerate(members)])
         yield self._table(
             "focus_area_cell",
             {
-                "focus_area_id": ints(area_ids),
-                "grid_cell_id": ints(np.concatenate(members) + 1),
+                "focus_area_id": self._ref("focus_area", areas),
+                "grid_cell_id": self._ref("grid_cell", np.concatenate(members)),
             },
         )

@@ -15,7 +15,7 @@ import registry.models  # noqa: F401  (every table on the metadata)
 from geo.demo_layout import SIZES, build_layout
 from registry.db import Base, make_engine, make_session_factory, transaction
 from registry.demo.copy import CopyPipeline, TableData
-from registry.demo.generate import DemoCounts, DemoGenerator
+from registry.demo.generate import DEMO_PASSWORD, DemoCounts, DemoGenerator
 from registry.person.identity import IdentityCipher
 
 # The audit trail is never emptied, not even by a demo reload.
@@ -59,21 +59,31 @@ class LoadReport:
             f"per-cell figures computed in {self.figures_seconds:.1f} s."
         )
         if self.counts.logins:
-            lines.append("Demo logins (role, username, password):")
-            lines += [f"  {role:<28} {user:<10} {pw}" for role, user, pw in self.counts.logins]
+            lines.append(f"Demo logins (password {DEMO_PASSWORD}):")
+            lines += [f"  {kind:<18} {users}" for kind, users in self.counts.logins]
         return "\n".join(lines)
 
 
 def registry_tables() -> list[str]:
+    """Every table a demo load empties and fills: all but the audit log."""
     return [name for name in Base.metadata.tables if name not in KEPT_TABLES]
 
 
-def registry_is_empty(url: str) -> bool:
+def registry_holdings(url: str) -> dict[str, int]:
+    """How many rows each table a demo load would replace holds (only the non-empty ones)."""
+    counts = " UNION ALL ".join(
+        f"SELECT '{table}', count(*) FROM \"{table}\"" for table in registry_tables()
+    )
     engine = make_engine(url)
     with engine.connect() as connection:
-        empty = connection.execute(text("SELECT NOT EXISTS (SELECT 1 FROM district)")).scalar()
+        rows = connection.execute(text(counts)).all()
     engine.dispose()
-    return bool(empty)
+    return {table: count for table, count in rows if count}
+
+
+def registry_is_empty(url: str) -> bool:
+    """True when a demo load would replace nothing (the audit log does not count)."""
+    return not registry_holdings(url)
 
 
 def load_demo(
@@ -88,13 +98,16 @@ def load_demo(
     """Generate the district and COPY it in, all in one transaction; then its figures."""
     started = time.perf_counter()
     layout = build_layout(SIZES[size], seed)
-    generator = DemoGenerator(layout, IdentityCipher(data_key), today, seed)
     engine = make_engine(url)
     raw = engine.raw_connection()
     try:
         with raw.cursor() as cursor:
-            cursor.execute(f"TRUNCATE {', '.join(registry_tables())} RESTART IDENTITY")
+            # No RESTART IDENTITY: the new district's ids start past every earlier one.
+            cursor.execute(f"TRUNCATE {', '.join(registry_tables())}")
             drop_late_indexes(cursor)
+            first_ids = first_unused_ids(cursor)
+        cipher = IdentityCipher(data_key)
+        generator = DemoGenerator(layout, cipher, today, seed, first_ids)
         pipeline = CopyPipeline(raw.driver_connection, dump_folder)
         try:
             for table in generator.tables():
@@ -105,7 +118,7 @@ def load_demo(
             index_started = time.perf_counter()
             create_late_indexes(cursor)
             index_seconds = time.perf_counter() - index_started
-            reset_sequences(cursor)
+            advance_sequences(cursor)
         raw.commit()
     except BaseException:
         raw.rollback()
@@ -148,13 +161,50 @@ def create_late_indexes(cursor) -> None:
         cursor.execute(_ddl(CreateIndex(index)))
 
 
-def reset_sequences(cursor) -> None:
-    for table in Base.metadata.sorted_tables:
-        if "id" in table.c and table.name not in KEPT_TABLES:
-            cursor.execute(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                f'COALESCE((SELECT max(id) FROM "{table.name}"), 0) + 1, false)'
-            )
+def id_sequences(cursor) -> dict[str, str]:
+    """The sequence behind each replaced table's ``id``, by table."""
+    tables = [t.name for t in Base.metadata.sorted_tables if "id" in t.c]
+    cursor.execute(
+        "SELECT name, pg_get_serial_sequence(name, 'id') FROM unnest(%s::text[]) AS t(name)",
+        ([name for name in tables if name not in KEPT_TABLES],),
+    )
+    return {table: sequence for table, sequence in cursor.fetchall() if sequence}
+
+
+def _next_value(sequence: str) -> str:
+    """SQL for the value ``sequence`` hands out next, without taking it."""
+    return f"(SELECT CASE WHEN is_called THEN last_value + 1 ELSE last_value END FROM {sequence})"
+
+
+def first_unused_ids(cursor) -> dict[str, int]:
+    """Per table, an id above every id it ever had: its sequence's next value, or past the
+    highest id the audit log names for it (a district loaded by an older version, which
+    restarted the sequences), whichever is higher."""
+    sequences = id_sequences(cursor)
+    cursor.execute(
+        " UNION ALL ".join(
+            f"SELECT '{table}', {_next_value(sequence)}" for table, sequence in sequences.items()
+        )
+    )
+    first = dict(cursor.fetchall())
+    cursor.execute(
+        "SELECT object_type, max(object_id::bigint) + 1 FROM audit_log "
+        "WHERE object_type = ANY(%s) AND object_id ~ '^[0-9]{1,18}$' GROUP BY object_type",
+        (list(sequences),),
+    )
+    for table, past_audited in cursor.fetchall():
+        first[table] = max(first[table], past_audited)
+    return first
+
+
+def advance_sequences(cursor) -> None:
+    """Move each sequence past the highest id loaded; never back, so no id is used twice."""
+    for table, sequence in id_sequences(cursor).items():
+        cursor.execute(
+            f"SELECT setval('{sequence}', highest) "
+            f'FROM (SELECT max(id) AS highest FROM "{table}") AS loaded '
+            f"WHERE highest >= {_next_value(sequence)}"
+        )
 
 
 def _refresh_figures(url: str, today: date) -> float:
