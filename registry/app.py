@@ -89,12 +89,6 @@ def _register_blueprints(app: Flask) -> None:
 
 def role_label(role) -> str:
     """The role's name in the user's language, for templates."""
-    from flask_babel import gettext as _
+    from registry.labels import ROLE_LABELS, label_of
 
-    labels = {
-        "admin": _("Administrator"),
-        "police_officer": _("Police officer"),
-        "grid_worker": _("Grid worker"),
-        "property_manager": _("Property manager / landlord"),
-    }
-    return labels.get(str(role), str(role))
+    return label_of(ROLE_LABELS, role)

@@ -24,14 +24,7 @@ from wtforms import (
 from wtforms.validators import Length
 from wtforms.widgets import Select, html_params
 
-from registry.accounts.models import Role
-
-ROLE_LABELS = {
-    Role.ADMIN: _l("Administrator"),
-    Role.POLICE_OFFICER: _l("Police officer"),
-    Role.GRID_WORKER: _l("Grid worker"),
-    Role.PROPERTY_MANAGER: _l("Property manager / landlord"),
-}
+from registry.labels import ROLE_LABELS
 
 
 def _hidden(name: str, value) -> str:

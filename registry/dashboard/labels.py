@@ -1,74 +1,26 @@
-"""What the officer's desk calls things: enum values, records, audit fields and actions.
+"""What the officer's desk calls things: records, audit fields, actions and their values.
 
 Keys are the values as stored (and as the audit log writes them), so the same table
-serves a model's attribute and an entry's ``changes``. Messages that other parts of the
-app already use are written the same way here, so they share one translation.
+serves a model's attribute and an entry's ``changes``. The names of enum values come from
+registry.labels, the one table per enum that every page uses.
 """
 
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
-from registry.validators import DocumentType
+from registry.labels import (
+    DOCUMENT_TYPE_LABELS,
+    LEASE_STATUS_LABELS,
+    OCCUPANCY_LABELS,
+    ORGANISATION_KIND_LABELS,
+    RELATIONSHIP_LABELS,
+    RESIDENCE_KIND_LABELS,
+    ROLE_LABELS,
+    SIGNER_ROLE_LABELS,
+    USE_LABELS,
+)
 
-OCCUPANCY_LABELS = {
-    "owner_occupied": _l("Owner-occupied"),
-    "rented": _l("Rented"),
-    "vacant": _l("Vacant"),
-    "other": _l("Other"),
-}
-USE_LABELS = {
-    "residential": _l("Residential"),
-    "commercial": _l("Commercial"),
-    "mixed": _l("Mixed use"),
-}
-RESIDENCE_KIND_LABELS = {
-    "registered": _l("Registered resident"),
-    "transient": _l("Transient population"),
-}
-RELATIONSHIP_LABELS = {
-    "owner": _l("Owner"),
-    "owner_family": _l("Owner's family"),
-    "tenant": _l("Tenant"),
-    "tenant_family": _l("Tenant's family"),
-    "employee": _l("Employee"),
-    "other": _l("Other"),
-}
-ORGANISATION_KIND_LABELS = {
-    "company": _l("Company"),
-    "individual_business": _l("Individual business"),
-    "shop": _l("Shop"),
-    "school": _l("School"),
-    "clinic": _l("Clinic"),
-    "government": _l("Government body"),
-    "social_organisation": _l("Social organisation"),
-    "other": _l("Other"),
-}
-DOCUMENT_TYPE_LABELS = {kind.value: kind.label for kind in DocumentType}
-LEASE_STATUS_LABELS = {
-    "filed": _l("Filed"),
-    "ended_early": _l("Ended early"),
-}
-PLEDGE_KIND_LABELS = {
-    "rental_pledge": _l("Rental pledge"),
-    "security_guarantee": _l("Security guarantee"),
-}
-SIGNER_ROLE_LABELS = {
-    "landlord": _l("Landlord"),
-    "tenant": _l("Tenant"),
-}
-ROLE_LABELS = {
-    "admin": _l("Administrator"),
-    "police_officer": _l("Police officer"),
-    "grid_worker": _l("Grid worker"),
-    "property_manager": _l("Property manager / landlord"),
-}
-FILING_STATE_LABELS = {
-    "current": _l("Current"),
-    "future": _l("Not yet started"),
-    "expired": _l("Term ended"),
-    "ended_early": _l("Ended early"),
-}
 # Where a list showed a person (registry.person.residences.record_list_views).
 VIEW_CONTEXT_LABELS = {
     "search": _l("Search results"),

@@ -21,13 +21,13 @@ from registry.audit.models import AuditEntry
 from registry.dashboard.labels import (
     ACTION_LABELS,
     FIELD_LABELS,
-    PLEDGE_KIND_LABELS,
     RECORD_LABELS,
     YES_NO_LABELS,
     field_label,
     value_labels,
 )
 from registry.dashboard.services import REFERENCE_FIELDS, AuditTrail
+from registry.labels import PLEDGE_KIND_LABELS
 
 DATE_FIELDS = frozenset(
     {

@@ -25,19 +25,18 @@ from registry.accounts.models import Role
 from registry.dashboard import services
 from registry.dashboard.export import dashboard_workbook, figure_columns
 from registry.dashboard.forms import LookupForm, RefreshFiguresForm, RevealForm, StationFilterForm
-from registry.dashboard.labels import (
-    ACTION_LABELS,
-    FILING_STATE_LABELS,
-    OCCUPANCY_LABELS,
-    RECORD_LABELS,
-    RELATIONSHIP_LABELS,
-    RESIDENCE_KIND_LABELS,
-    USE_LABELS,
-)
+from registry.dashboard.labels import ACTION_LABELS, RECORD_LABELS
 from registry.dashboard.trail import trail_rows
 from registry.errors import InvalidInput
 from registry.figures.services import refresh_on_request
 from registry.figures.web import refresh_after
+from registry.labels import (
+    FILING_STATE_LABELS,
+    OCCUPANCY_LABELS,
+    RELATIONSHIP_LABELS,
+    RESIDENCE_KIND_LABELS,
+    USE_LABELS,
+)
 from registry.person.identity import mask_document_number
 from registry.validators import QueryKind, classify_query, document_query
 from registry.web.auth import current_actor, roles_required

@@ -6,23 +6,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
-from registry.dwelling.models import DwellingUse, Occupancy
 from registry.dwelling.services import DwellingInput, OwnerKind
 from registry.grid.forms import Choice
+from registry.labels import OCCUPANCY_LABELS, USE_LABELS
 from registry.validators import DocumentType
 from registry.web.sealed import DocumentNumberField
 
-USE_LABELS = {
-    DwellingUse.RESIDENTIAL: _l("Residential"),
-    DwellingUse.COMMERCIAL: _l("Commercial"),
-    DwellingUse.MIXED: _l("Mixed use"),
-}
-OCCUPANCY_LABELS = {
-    Occupancy.OWNER_OCCUPIED: _l("Owner-occupied"),
-    Occupancy.RENTED: _l("Rented"),
-    Occupancy.VACANT: _l("Vacant"),
-    Occupancy.OTHER: _l("Other"),
-}
 OWNER_KIND_LABELS = {
     OwnerKind.KEEP: _l("Keep the current owner"),
     OwnerKind.NONE: _l("No owner recorded"),

@@ -35,21 +35,25 @@ from registry.address.forms import AddressForm
 from registry.address.models import Address
 from registry.dwelling import services as dwellings
 from registry.dwelling.forms import LABELS as DWELLING_LABELS
-from registry.dwelling.forms import OCCUPANCY_LABELS, USE_LABELS, DwellingForm
+from registry.dwelling.forms import DwellingForm
 from registry.dwelling.models import Dwelling
 from registry.errors import InvalidInput
 from registry.grid.forms import SearchForm, apply_errors
 from registry.grid.search import search_cells
+from registry.labels import (
+    OCCUPANCY_LABELS,
+    ORGANISATION_KIND_LABELS,
+    RELATIONSHIP_LABELS,
+    RESIDENCE_KIND_LABELS,
+    USE_LABELS,
+)
 from registry.organisation import services as organisations
-from registry.organisation.forms import KIND_LABELS as ORGANISATION_KIND_LABELS
 from registry.organisation.forms import LABELS as ORGANISATION_LABELS
 from registry.organisation.forms import OrganisationForm
 from registry.organisation.models import Organisation
 from registry.person import residences
-from registry.person.forms import KIND_LABELS as RESIDENCE_KIND_LABELS
 from registry.person.forms import LABELS as PERSON_LABELS
 from registry.person.forms import (
-    RELATIONSHIP_LABELS,
     MoveInForm,
     MoveOutForm,
     PersonForm,
@@ -99,11 +103,11 @@ def _page_url(number: int) -> str:
 def _labels() -> dict:
     return {
         "page_url": _page_url,
-        "use_labels": {str(k): v for k, v in USE_LABELS.items()},
-        "occupancy_labels": {str(k): v for k, v in OCCUPANCY_LABELS.items()},
-        "residence_kind_labels": {str(k): v for k, v in RESIDENCE_KIND_LABELS.items()},
-        "relationship_labels": {str(k): v for k, v in RELATIONSHIP_LABELS.items()},
-        "organisation_kind_labels": {str(k): v for k, v in ORGANISATION_KIND_LABELS.items()},
+        "use_labels": USE_LABELS,
+        "occupancy_labels": OCCUPANCY_LABELS,
+        "residence_kind_labels": RESIDENCE_KIND_LABELS,
+        "relationship_labels": RELATIONSHIP_LABELS,
+        "organisation_kind_labels": ORGANISATION_KIND_LABELS,
     }
 
 

@@ -25,6 +25,14 @@ from wtforms import FieldList, FormField
 from wtforms.csrf.core import CSRFTokenField
 
 from registry.accounts.models import Role
+from registry.labels import (
+    FILING_STATE_LABELS,
+    LEASE_STATUS_LABELS,
+    OCCUPANCY_LABELS,
+    PLEDGE_KIND_LABELS,
+    SIGNER_ROLE_LABELS,
+    label_of,
+)
 from registry.lease import changes, filings, overview, pledges, tenants, term
 from registry.lease.forms import (
     AddTenantForm,
@@ -34,7 +42,7 @@ from registry.lease.forms import (
     LeaseForm,
     SignForm,
 )
-from registry.lease.models import LeaseFiling, LeaseStatus, PledgeKind, SignerRole
+from registry.lease.models import LeaseFiling, LeaseStatus, PledgeKind
 from registry.lease.signature import decode_signature_data_url
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today as _today
@@ -115,10 +123,7 @@ def _conflict_shown() -> dict:
 
 
 def status_value_label(value) -> str:
-    return {
-        LeaseStatus.FILED: _("Filed"),
-        LeaseStatus.ENDED_EARLY: _("Ended early"),
-    }.get(LeaseStatus(value), str(value))
+    return label_of(LEASE_STATUS_LABELS, value)
 
 
 def _save(form, action, page, filing_id: int | None = None) -> Outcome:
@@ -162,36 +167,30 @@ def _helpers():
 
 
 def pledge_label(kind) -> str:
-    return {
-        PledgeKind.RENTAL_PLEDGE: _("Rental pledge"),
-        PledgeKind.SECURITY_GUARANTEE: _("Security guarantee"),
-    }.get(PledgeKind(kind), str(kind))
+    return label_of(PLEDGE_KIND_LABELS, kind)
 
 
 def occupancy_label(value) -> str:
-    return {
-        "owner_occupied": _("Owner-occupied"),
-        "rented": _("Rented"),
-        "vacant": _("Vacant"),
-        "other": _("Other use"),
-    }.get(str(value), str(value))
+    return label_of(OCCUPANCY_LABELS, value)
 
 
 def signer_role_label(value) -> str:
-    return {
-        SignerRole.LANDLORD: _("Landlord"),
-        SignerRole.TENANT: _("Tenant"),
-    }.get(SignerRole(value), str(value))
+    return label_of(SIGNER_ROLE_LABELS, value)
+
+
+def filing_state(filing: LeaseFiling, today: date) -> str:
+    """Where the filing stands on ``today``: a key of FILING_STATE_LABELS."""
+    if filing.status == LeaseStatus.ENDED_EARLY:
+        return "ended_early"
+    if filing.ends_on < today:
+        return "expired"
+    if filing.starts_on > today:
+        return "future"
+    return "current"
 
 
 def lease_status_label(filing: LeaseFiling, today: date) -> str:
-    if filing.status == LeaseStatus.ENDED_EARLY:
-        return _("Ended early")
-    if filing.ends_on < today:
-        return _("Expired")
-    if filing.starts_on > today:
-        return _("Not yet begun")
-    return _("Current")
+    return label_of(FILING_STATE_LABELS, filing_state(filing, today))
 
 
 # -- lists ---------------------------------------------------------------------------------

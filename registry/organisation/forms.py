@@ -7,19 +7,9 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from registry.grid.forms import Choice
-from registry.organisation.models import OrganisationKind
+from registry.labels import ORGANISATION_KIND_LABELS
 from registry.organisation.services import OrganisationInput
 
-KIND_LABELS = {
-    OrganisationKind.COMPANY: _l("Company"),
-    OrganisationKind.INDIVIDUAL_BUSINESS: _l("Individual business"),
-    OrganisationKind.SHOP: _l("Shop"),
-    OrganisationKind.SCHOOL: _l("School"),
-    OrganisationKind.CLINIC: _l("Clinic"),
-    OrganisationKind.GOVERNMENT: _l("Government body"),
-    OrganisationKind.SOCIAL_ORGANISATION: _l("Social organisation"),
-    OrganisationKind.OTHER: _l("Other"),
-}
 LABELS = {
     "credit_code": _l("Unified social credit code"),
     "name": _l("Name"),
@@ -33,7 +23,9 @@ LABELS = {
 class OrganisationForm(FlaskForm):
     credit_code = StringField(LABELS["credit_code"])
     name = StringField(LABELS["name"])
-    kind = Choice(LABELS["kind"], choices=[(str(k), v) for k, v in KIND_LABELS.items()])
+    kind = Choice(
+        LABELS["kind"], choices=[(str(k), v) for k, v in ORGANISATION_KIND_LABELS.items()]
+    )
     address_code = StringField(LABELS["address_code"])
     legal_representative = StringField(LABELS["legal_representative"])
     employee_count = StringField(LABELS["employee_count"])

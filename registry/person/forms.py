@@ -7,24 +7,12 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from registry.grid.forms import Choice
-from registry.person.models import Relationship, ResidenceKind
+from registry.labels import RELATIONSHIP_LABELS, RESIDENCE_KIND_LABELS
 from registry.person.residences import MoveInInput, ResidenceInput
 from registry.person.services import PersonInput
 from registry.validators import DocumentType
 from registry.web.sealed import DocumentNumberField
 
-KIND_LABELS = {
-    ResidenceKind.REGISTERED: _l("Registered resident"),
-    ResidenceKind.TRANSIENT: _l("Transient resident"),
-}
-RELATIONSHIP_LABELS = {
-    Relationship.OWNER: _l("Owner"),
-    Relationship.OWNER_FAMILY: _l("Owner's family"),
-    Relationship.TENANT: _l("Tenant"),
-    Relationship.TENANT_FAMILY: _l("Tenant's family"),
-    Relationship.EMPLOYEE: _l("Employee"),
-    Relationship.OTHER: _l("Other"),
-}
 LABELS = {
     "document_type": _l("Document type"),
     "document_number": _l("Document number"),
@@ -43,7 +31,7 @@ def _document_choices():
 
 
 def _kind_choices():
-    return [(str(k), v) for k, v in KIND_LABELS.items()]
+    return [(str(k), v) for k, v in RESIDENCE_KIND_LABELS.items()]
 
 
 def _relationship_choices():
