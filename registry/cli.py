@@ -139,9 +139,9 @@ def db_psql(settings: Settings, psql_args: tuple[str, ...]) -> None:
 
 
 def confirm_replacing(url: str, what: str) -> bool:
-    """Ask before a demo load replaces data; False when the registry holds data to keep.
+    """Whether to go on replacing the registry's data: asks only when it holds some.
 
-    Nothing is asked when the registry is empty: there is nothing to lose.
+    The question names what would be lost; without an answer (no terminal) it is no.
     """
     from sqlalchemy.engine import make_url
 

@@ -83,7 +83,12 @@ def registry_holdings(url: str) -> dict[str, int]:
 
 def registry_is_empty(url: str) -> bool:
     """True when a demo load would replace nothing (the audit log does not count)."""
-    return not registry_holdings(url)
+    anything = " OR ".join(f'EXISTS (SELECT 1 FROM "{table}")' for table in registry_tables())
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        empty = not connection.execute(text(f"SELECT {anything}")).scalar_one()
+    engine.dispose()
+    return empty
 
 
 def load_demo(
