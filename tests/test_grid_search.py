@@ -10,7 +10,7 @@ import re
 
 import pytest
 from helpers import log_in, token_of
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 from registry.address.models import Address
 from registry.dwelling.models import Dwelling
@@ -165,3 +165,113 @@ def test_a_phone_number_finds_people_only(worker, demo_db, demo_connection):
         event.remove(demo_connection.engine, "before_cursor_execute", capture)
     assert f"/cells/people/{person.id}" in body
     assert not [text for text in sent if person.phone in text and "full_text" in text]
+
+
+# -- door numbers as people type them ------------------------------------------------------
+
+
+def target_room(session) -> tuple[Address, Dwelling]:
+    """A room in cell 1 that no other address of the cell shares building, entrance and room
+    with (the demo's 宝港路2号26栋1单元601室 is one such in the seed the README shows)."""
+    unique = (
+        select(Address.building, Address.entrance, Address.room)
+        .where(Address.grid_cell_id == 1, Address.room.is_not(None))
+        .group_by(Address.building, Address.entrance, Address.room)
+        .having(func.count() == 1)
+    ).subquery()
+    address = session.scalar(
+        select(Address)
+        .join(Dwelling, Dwelling.address_id == Address.id)
+        .join(
+            unique,
+            (unique.c.building == Address.building)
+            & (unique.c.entrance == Address.entrance)
+            & (unique.c.room == Address.room),
+        )
+        .where(Address.grid_cell_id == 1, Address.room.op("~")("^[0-9]{3,4}$"))
+        .order_by(Address.id)
+        .limit(1)
+    )
+    dwelling = session.scalar(select(Dwelling).where(Dwelling.address_id == address.id))
+    return address, dwelling
+
+
+def full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) if c.isdigit() else c for c in text)
+
+
+LOOSE = [
+    "{b}栋{r}",
+    "{b}栋 {r}",
+    "{wb}幢{wr}",
+    "{road} {r}",
+    "{road}{b}号楼{r}",
+]
+ONE_ROOM = ["{b}-{e}-{r}", "{road}{d}号{b}栋{e}单元{r}室", "{b}栋{e}单元{r}室", "{b}-{e}-{r}室"]
+
+
+def typed_as(pattern: str, address: Address) -> str:
+    return pattern.format(
+        d=address.door_number,
+        b=address.building,
+        e=address.entrance,
+        r=address.room,
+        wb=full_width(address.building),
+        wr=full_width(address.room),
+        road=address.road.name,
+    )
+
+
+@pytest.mark.parametrize("pattern", LOOSE)
+def test_a_door_number_typed_loosely_finds_the_room_with_its_status(worker, demo_db, pattern):
+    address, dwelling = target_room(demo_db)
+    response = worker.get("/cells/search", query_string={"q": typed_as(pattern, address)})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    # The room is listed, linked to its dwelling, with its status at a glance.
+    row = re.search(rf'href="/cells/dwellings/{dwelling.id}">(.*?)</a>', page, re.S)
+    assert row, page[-3000:]
+    assert 'class="badge' in row.group(1) and "living here" in row.group(1)
+
+
+@pytest.mark.parametrize("pattern", ONE_ROOM)
+def test_a_door_number_that_names_one_room_opens_its_dwelling(worker, demo_db, pattern):
+    address, dwelling = target_room(demo_db)
+    response = worker.get("/cells/search", query_string={"q": typed_as(pattern, address)})
+    assert response.status_code == 302, response.get_data(as_text=True)[-2000:]
+    assert response.headers["Location"] == f"/cells/dwellings/{dwelling.id}"
+
+
+def test_the_closest_reading_comes_first(worker, demo_db):
+    address, _dwelling = target_room(demo_db)
+    typed = f"{address.building}栋{address.room}"
+    page = worker.get("/cells/search", query_string={"q": typed}).get_data(as_text=True)
+    links = [int(i) for i in re.findall(r'href="/cells/dwellings/(\d+)"', page)]
+    assert links
+    found = demo_db.scalars(
+        select(Address)
+        .join(Dwelling, Dwelling.address_id == Address.id)
+        .where(Dwelling.id.in_(links))
+    ).all()
+    # Every room listed is that building's room of that number; an entrance numbered like
+    # the room would come after them.
+    assert all(a.building == address.building and a.room == address.room for a in found)
+
+
+def test_a_typo_in_the_road_still_finds_it_by_similarity(worker, demo_db):
+    address, _dwelling = target_room(demo_db)
+    road = address.road.name
+    typo = road[0] + "蝌" + road[2:] if len(road) > 2 else road
+    typed = f"{typo}{address.door_number}号{address.building}栋"
+    page = worker.get("/cells/search", query_string={"q": typed}).get_data(as_text=True)
+    assert f"/cells/addresses/{address.parent_id}" in page or road in page
+
+
+def test_a_door_number_outside_the_cells_finds_nothing(demo_app, demo_db):
+    address, dwelling = target_room(demo_db)
+    other = log_in(demo_app, "grid0002")
+    typed = typed_as("{b}-{e}-{r}", address)
+    page = other.get("/cells/search", query_string={"q": typed})
+    assert page.status_code in (200, 302)
+    assert page.headers.get("Location") != f"/cells/dwellings/{dwelling.id}"
+    assert f"/cells/dwellings/{dwelling.id}" not in page.get_data(as_text=True)

@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session
 
 from geo.checks import BOUNDARY_TOLERANCE_DEGREES, check_point_in_area
 from registry.accounts.models import UserAccount
+from registry.address.door import door_condition, fuzzy_condition, parse_door_query
 from registry.address.models import Address, Road
-from registry.address.text import address_full_text, normalise_address_text
+from registry.address.text import address_full_text, like_pattern, normalise_address_text
 from registry.area.models import Community, SubDistrict
 from registry.audit.services import Action, changed, record
 from registry.constraints import constraint_of
@@ -483,47 +484,63 @@ def correct_address(
 # -- search --------------------------------------------------------------------------------
 
 
-def _like_pattern(text: str) -> str:
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
 def search_addresses(
     session: Session, actor: UserAccount, query: str, limit: int = 30
 ) -> tuple[list[Address], bool]:
-    """Addresses in scope whose normalised text contains the query (trigram index).
+    """Addresses in scope for a door number, a building, a road or a place; (found, more).
 
-    A bare number is looked for as a door number, building or room ("17" finds 17号,
-    17栋 and 17室, not 117号 or 170号). Door-level addresses come first, then the order a
-    worker walks, numbers as numbers. Returns (addresses, more).
+    A door number is read into its parts however it was typed (registry/address/door.py:
+    "26栋601", "26-1-601", "宝港路 601"), and each part must equal the address's own; a bare
+    "17" finds 17号, 17栋 and 17室, not 117号. Other text must be contained in the address's
+    normalised text. When neither finds anything, addresses whose text holds something
+    close to the query (a typo in a road's name) are offered, by trigram similarity.
+    Door-level addresses come first among equals, then the order a worker walks.
     """
     text = normalise_address_text(query or "")
     if not text:
         return [], False
-    if text.isdigit():
-        # Digits only, so safe in a regular expression, which pg_trgm's index also serves.
-        matches = Address.full_text.regexp_match(f"(^|[^0-9]){text}(号|栋|单元|室)")
+    similar = func.word_similarity(text, Address.full_text).desc()
+    parsed = parse_door_query(query)
+    if parsed is not None:
+        rows = _ranked_addresses(session, actor, door_condition(parsed), similar, limit)
     else:
-        matches = Address.full_text.ilike(_like_pattern(text), escape="\\")
-    rows = list(
+        contained = Address.full_text.like(like_pattern(text), escape="\\")
+        rows = _ranked_addresses(session, actor, contained, similar, limit)
+    if not rows:
+        rows = _ranked_addresses(session, actor, fuzzy_condition(text), similar, limit)
+    return rows[:limit], len(rows) > limit
+
+
+def _ranked_addresses(session: Session, actor: UserAccount, matches, rank, limit: int):
+    return list(
         session.scalars(
             select(Address)
             .join(Road, Road.id == Address.road_id)
             .where(matches, address_filter(actor))
             .order_by(
+                rank,
                 Address.parent_id.is_not(None),
-                Road.name,
-                *natural_order(Address.door_number),
-                *natural_order(Address.building),
-                *natural_order(Address.entrance),
-                Address.floor.nulls_first(),
-                *natural_order(Address.room),
-                Address.id,
+                *address_order(),
             )
             .limit(limit + 1)
         )
     )
-    return rows[:limit], len(rows) > limit
+
+
+def address_order() -> tuple:
+    """Road, door number, building, entrance, floor, room: the order a worker walks.
+
+    Numbers count as numbers ("101" before "1001"), see ``natural_order``.
+    """
+    return (
+        Road.name,
+        *natural_order(Address.door_number),
+        *natural_order(Address.building),
+        *natural_order(Address.entrance),
+        Address.floor.nulls_first(),
+        *natural_order(Address.room),
+        Address.id,
+    )
 
 
 MAP_BUILDINGS_LIMIT = 1000

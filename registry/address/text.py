@@ -37,3 +37,9 @@ def address_full_text(
     elif floor is not None:
         parts.append(f"{floor}层")
     return normalise_address_text("".join(parts))
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern (escape character ``\\``) that finds ``text`` anywhere, literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"

@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.models import UserAccount
 from registry.address.models import Address, Road
-from registry.address.services import natural_order
+from registry.address.services import address_order, natural_order
 from registry.audit.services import Action, changed, record
 from registry.dwelling.models import Dwelling, DwellingUse, Occupancy
 from registry.dwelling.status import (
@@ -368,22 +368,6 @@ def cell_summaries(
     return {row[0]: StatusCounts(*(int(v or 0) for v in row[1:])) for row in rows}
 
 
-def address_order() -> tuple:
-    """Road, door number, building, entrance, floor, room: the order a worker walks.
-
-    Numbers count as numbers ("101" before "1001"), see ``natural_order``.
-    """
-    return (
-        Road.name,
-        *natural_order(Address.door_number),
-        *natural_order(Address.building),
-        *natural_order(Address.entrance),
-        Address.floor.nulls_first(),
-        *natural_order(Address.room),
-        Address.id,
-    )
-
-
 def buildings_of_cell(
     session: Session,
     actor: UserAccount,
@@ -434,6 +418,22 @@ def _with_status(session: Session, query: Select, today: date) -> list:
         capacity = legal_capacity(dwelling.floor_area, dwelling.rooms, rule) if dwelling else None
         rows.append((row, capacity))
     return rows
+
+
+def dwellings_with_status(
+    session: Session, actor: UserAccount, address_ids: list[int], today: date
+) -> dict[int, tuple]:
+    """Per address id (of those given, in scope) that has a dwelling: (row, capacity), as
+    the building's list shows them, for a search's results."""
+    if not address_ids:
+        return {}
+    query = (
+        select(Address, Dwelling)
+        .join(Dwelling, Dwelling.address_id == Address.id)
+        .where(Address.id.in_(address_ids), dwelling_filter(actor))
+    )
+    rows = _with_status(session, query, today)
+    return {row.Address.id: (row, capacity) for row, capacity in rows}
 
 
 def dwelling_here(session: Session, actor: UserAccount, address: Address, today: date):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import UserAccount
+from registry.address.door import parse_door_query
 from registry.address.models import Address
 from registry.address.services import search_addresses
 from registry.organisation.models import Organisation
@@ -35,6 +36,23 @@ class CellSearch:
     @property
     def nothing(self) -> bool:
         return not (self.addresses[0] or self.people[0] or self.organisations[0])
+
+
+def named_room(query: SearchQuery, found: CellSearch) -> Address | None:
+    """The one room a door-number search names ("26-1-601", "26栋1单元601室"), if so.
+
+    Only when exactly one address matched, it is a room, and the query typed its number:
+    the worker at the door is taken straight to it.
+    """
+    addresses, more = found.addresses
+    parsed = parse_door_query(query.text)
+    if parsed is None or more or len(addresses) != 1 or found.people[0] or found.organisations[0]:
+        return None
+    (address,) = addresses
+    room = (address.room or "").upper()
+    if room and any(number.value == room for number in parsed.numbers):
+        return address
+    return None
 
 
 def search_cells(

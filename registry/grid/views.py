@@ -39,7 +39,7 @@ from registry.dwelling.forms import DwellingForm
 from registry.dwelling.models import Dwelling
 from registry.errors import InvalidInput
 from registry.grid.forms import SearchForm, apply_errors
-from registry.grid.search import search_cells
+from registry.grid.search import named_room, search_cells
 from registry.labels import (
     OCCUPANCY_LABELS,
     ORGANISATION_KIND_LABELS,
@@ -244,8 +244,15 @@ def _posted_query(form: SearchForm) -> SearchQuery:
 def _search_results(form: SearchForm, query: SearchQuery | None, status: int = 200):
     session, actor = db_session(), current_actor()
     found = masked = homes = None
+    statuses: dict[int, tuple] = {}
     if query is not None and query.text:
         found = search_cells(session, actor, cipher(), query)
+        statuses = dwellings.dwellings_with_status(
+            session, actor, [a.id for a in found.addresses[0]], clock.today()
+        )
+        room = named_room(query, found)
+        if room is not None and room.id in statuses:
+            return redirect(url_for(".dwelling", dwelling_id=statuses[room.id][0].Dwelling.id))
         people = found.people[0]
         masked = {p.id: masked_document(cipher(), p) for p in people}
         homes = residences.current_homes(session, actor, [p.id for p in people], clock.today())
@@ -259,6 +266,7 @@ def _search_results(form: SearchForm, query: SearchQuery | None, status: int = 2
             searched_documents=searched,
             masked=masked or {},
             homes=homes or {},
+            statuses=statuses,
         ),
         status,
     )
