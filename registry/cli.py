@@ -310,6 +310,7 @@ def bench_search(
             settings.data_key,
             size,
             command_today(),  # the web pages' today as well: the deployment's time zone
+            audit_key=settings.audit_key,
             port=port,
             workers=workers,
             samples=samples,

@@ -214,10 +214,9 @@ def real_values(session: Session, cipher: IdentityCipher, officer, worker, count
 
 def _services(cipher: IdentityCipher, today: date, station_id: int):
     """(name → service(session, actor, value)) as the views call them."""
-    from registry.address import services as addresses
     from registry.dashboard import services as desk
-    from registry.organisation import services as organisations
-    from registry.person import residences
+    from registry.grid.search import search_cells
+    from registry.validators import classify_query
 
     def people(session, actor, value):
         return desk.find_people(session, actor, cipher, value, today)
@@ -229,10 +228,7 @@ def _services(cipher: IdentityCipher, today: date, station_id: int):
         return desk.find_dwellings_by_address(session, actor, value, today)
 
     def grid_search(session, actor, value):
-        found = residences.search_people(session, actor, cipher, value)
-        addresses.search_addresses(session, actor, value)
-        organisations.search_organisations(session, actor, value)
-        return found
+        return search_cells(session, actor, cipher, classify_query(value))
 
     def dashboard(session, actor, _value):
         # The administrator narrowed to the officer's station: the same rows, no scope.
@@ -277,15 +273,15 @@ def start_server(port: int, workers: int) -> subprocess.Popen:
         "registry.app:create_app()",
     ]
     server = subprocess.Popen(command, env=os.environ.copy(), start_new_session=True)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
-        try:
-            if requests.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return server
-        except requests.ConnectionError:
-            pass
         if server.poll() is not None:
-            raise RuntimeError("gunicorn stopped while starting")
+            raise RuntimeError(f"gunicorn stopped while starting (is port {port} free?)")
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=10).status_code == 200:
+                return server
+        except requests.RequestException:
+            pass  # not listening yet, or too busy to answer: ask again
         time.sleep(0.5)
     stop_server(server)
     raise RuntimeError(f"the app did not answer on port {port}")
@@ -371,6 +367,7 @@ def run_search_benchmark(
     size: str,
     today: date,
     *,
+    audit_key: str,
     port: int,
     workers: int = 2,
     samples: int = 50,
@@ -382,7 +379,7 @@ def run_search_benchmark(
     from registry.figures.services import refresh_if_stale
 
     engine = make_engine(url)
-    factory = make_session_factory(engine)
+    factory = make_session_factory(engine, audit_key=audit_key)  # services write view entries
     cipher = IdentityCipher(data_key)
     with transaction(factory) as session:
         dwellings = session.scalar(select(func.count()).select_from(Dwelling))
@@ -435,6 +432,8 @@ def run_search_benchmark(
         f"(station {station_id}), {WORKER}, {ADMIN}; {samples} different real values per kind"
     )
     server = start_server(port, workers)
+    # Stopped from outside (timeout, Ctrl-C), the server must not outlive the benchmark.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     try:
         base = f"http://127.0.0.1:{port}"
         users = {name: UserSession(base, name) for name in (OFFICER, WORKER, ADMIN)}
@@ -456,6 +455,10 @@ def run_search_benchmark(
     finally:
         stop_server(server)
         engine.dispose()
+
+
+def _exit_on_signal(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 def _print_table(results: list[KindResult], echo) -> None:
