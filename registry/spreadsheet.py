@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE, TYPE_STRING, Cell
 from openpyxl.worksheet.worksheet import Worksheet
 
 
@@ -21,11 +21,13 @@ def text_value(value: str) -> str:
     return ILLEGAL_CHARACTERS_RE.sub("", value)
 
 
+def text_cell(sheet: Worksheet, value: str) -> Cell:
+    """A cell holding ``value`` as text, whatever it starts with."""
+    cell = Cell(sheet, value=text_value(value))
+    cell.data_type = TYPE_STRING  # after the value: setting a value re-detects formulas
+    return cell
+
+
 def append_row(sheet: Worksheet, values: Iterable[Any]) -> None:
     """Append one row; every ``str`` is stored as text, other values as they are."""
-    values = [text_value(value) if isinstance(value, str) else value for value in values]
-    sheet.append(values)
-    for cell, value in zip(sheet[sheet.max_row], values):
-        if isinstance(value, str):
-            cell.value = value
-            cell.data_type = TYPE_STRING  # after the value: setting it re-detects formulas
+    sheet.append([text_cell(sheet, value) if isinstance(value, str) else value for value in values])

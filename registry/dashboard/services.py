@@ -174,19 +174,23 @@ def jurisdiction_dashboard(
     community_condition = community_filter(actor)
     if station_id is not None:
         community_condition = and_(community_condition, Community.police_station_id == station_id)
+    # Ids, codes and names only: the areas' polygons are not needed here, and 2,000 grid
+    # cells' polygons cost more than the figures themselves.
     communities = {
         c.id: AreaRow(c.id, c.code, c.name)
-        for c in session.scalars(
-            select(Community).where(community_condition).order_by(Community.code)
+        for c in session.execute(
+            select(Community.id, Community.code, Community.name)
+            .where(community_condition)
+            .order_by(Community.code)
         )
     }
     cell_condition = grid_cell_filter(actor)
     if station_id is not None:
         cell_condition = and_(cell_condition, _station_condition(GridCell.community_id, station_id))
     cells: dict[int | None, AreaRow] = {
-        cell.id: AreaRow(cell.id, cell.code, cell.name, community)
-        for cell, community in session.execute(
-            select(GridCell, Community.name)
+        cell.id: AreaRow(cell.id, cell.code, cell.name, cell.community)
+        for cell in session.execute(
+            select(GridCell.id, GridCell.code, GridCell.name, Community.name.label("community"))
             .join(Community, Community.id == GridCell.community_id)
             .where(cell_condition)
             .order_by(Community.code, GridCell.code)
