@@ -331,15 +331,18 @@ def _mix(users: dict[str, UserSession], kinds: list[Kind], seconds: float, sessi
     """``sessions`` threads, each its own logged-in session, sending the mix for ``seconds``."""
     results: list[tuple[str, float, int]] = []
     lock = threading.Lock()
-    start = threading.Barrier(sessions + 1)
     stop_at: list[float] = []
+    # The barrier's action runs once, before any thread goes: every thread sees the end.
+    start = threading.Barrier(
+        sessions + 1, action=lambda: stop_at.append(time.perf_counter() + seconds)
+    )
 
     def run(index: int) -> None:
         kind_rng = random.Random(index)
         own = {name: UserSession(user.base, name) for name, user in users.items()}
         for user in own.values():
             user.log_in()
-        start.wait()
+        start.wait(timeout=900)  # a session that cannot log in breaks the barrier for all
         while time.perf_counter() < stop_at[0]:
             kind = kind_rng.choice(kinds)
             value = kind_rng.choice(kind.values)
@@ -353,9 +356,8 @@ def _mix(users: dict[str, UserSession], kinds: list[Kind], seconds: float, sessi
     threads = [threading.Thread(target=run, args=(i,), daemon=True) for i in range(sessions)]
     for thread in threads:
         thread.start()
-    start.wait()
-    began = time.perf_counter()
-    stop_at.append(began + seconds)
+    start.wait(timeout=900)
+    began = stop_at[0] - seconds
     for thread in threads:
         thread.join()
     return results, time.perf_counter() - began
