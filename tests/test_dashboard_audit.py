@@ -399,3 +399,89 @@ def test_dwelling_page_links_filing_numbers_to_the_filing(officer, changes, demo
     # Officers may read the filing page the number links to.
     assert officer.get(f"/leases/filings/{changes['filing']}").status_code == 200
     assert demo_db.get(Dwelling, filings[0].dwelling_id) is not None
+
+
+# -- filtering, paging and compact views -----------------------------------------------------
+
+
+def trail_body_rows(html: str) -> list[str]:
+    """The text of each row of the trail's table body (nested change tables folded in)."""
+    body = re.search(
+        r'<table class="table" id="trail">.*?<tbody>(.*)</tbody>\s*</table>', html, re.S
+    )
+    if body is None:
+        return []
+    rows = re.findall(
+        r'<tr(?: class="trail-view")?>\s*<td class="nowrap">(.*?)</tr>\s*(?=<tr|$)',
+        body.group(1),
+        re.S,
+    )
+    return [re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", row)).strip() for row in rows]
+
+
+@pytest.fixture
+def busy_person(demo_db):
+    """A person whose trail holds 3 views by grid0001, 55 corrections and 1 reveal by admin."""
+    from registry.audit.services import Action, record
+
+    person_id = demo_db.scalar(select(Person.id).order_by(Person.id))
+    worker = demo_db.scalar(text("SELECT id FROM user_account WHERE username = 'grid0001'"))
+    admin = demo_db.scalar(text("SELECT id FROM user_account WHERE username = 'admin'"))
+    from registry.accounts.models import UserAccount
+
+    worker, admin = demo_db.get(UserAccount, worker), demo_db.get(UserAccount, admin)
+    for context in ("search", "dwelling", "dwelling"):
+        record(demo_db, worker, Action.VIEW, "person", person_id, {"context": context})
+    for number in range(55):
+        record(demo_db, admin, Action.UPDATE, "person", person_id, {"phone": [str(number), "x"]})
+    record(demo_db, admin, Action.REVEAL, "person", person_id, reason="核查")
+    demo_db.commit()
+    return person_id
+
+
+def test_trail_filters_by_kind_and_user_and_folds_views(officer, busy_person):
+    url = f"/dashboard/audit/person/{busy_person}?lang=en"
+    views = officer.get(url + "&kind=views&user=grid0001").text
+    rows = trail_body_rows(views)
+    assert len(rows) == 1  # three views by one user on one day: one line
+    assert "3 times" in rows[0] and "Search results" in rows[0]
+    assert "Occupants of a dwelling" in rows[0] and 'id="trail-count">3 entries' in views
+
+    reveals = trail_body_rows(officer.get(url + "&kind=reveals").text)
+    assert len(reveals) == 1 and "核查" in reveals[0]
+
+    changes = officer.get(url + "&kind=changes&user=admin").text
+    assert 'id="trail-count">55 entries · Page 1 of 2' in changes
+    assert len(trail_body_rows(changes)) == 50
+    assert "kind=changes" in re.search(r'rel="next"[^>]*|href="[^"]*"\s+rel="next"', changes).group(
+        0
+    )
+    second = officer.get(url + "&kind=changes&user=admin&page=2").text
+    assert len(trail_body_rows(second)) == 5
+    assert "grid0001" not in "".join(trail_body_rows(changes) + trail_body_rows(second))
+
+
+def test_trail_filters_by_date_range_in_local_days(officer, busy_person):
+    from registry.clock import deployment_zone, today_in
+
+    today = today_in(deployment_zone())
+    url = f"/dashboard/audit/person/{busy_person}?lang=en&user=grid0001"
+    same_day = officer.get(f"{url}&date_from={today}&date_to={today}").text
+    assert 'id="trail-count">3 entries' in same_day
+    later = today.replace(year=today.year + 1)
+    none = officer.get(f"{url}&date_from={later}").text
+    assert 'id="trail-count">0 entries' in none and "No entry matches this filter." in none
+    earlier = today.replace(year=today.year - 1)
+    assert 'id="trail-count">0 entries' in officer.get(f"{url}&date_to={earlier}").text
+
+
+def test_a_date_that_does_not_parse_is_a_field_error_linked_from_the_summary(officer, busy_person):
+    response = officer.get(f"/dashboard/audit/person/{busy_person}?lang=en&date_from=soon")
+    assert response.status_code == 422
+    html = response.text
+    assert 'id="error-summary"' in html and 'href="#date_from"' in html
+    assert re.search(
+        r'<input[^>]*aria-invalid="true"[^>]*id="date_from"|id="date_from"[^>]*aria-invalid="true"',
+        html,
+    )
+    assert 'aria-describedby="date_from-hint date_from-errors"' in html

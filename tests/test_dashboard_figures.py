@@ -25,6 +25,12 @@ from registry.figures.services import refresh_figures
 # DISTINCT ON + GROUPING SETS, grouped by one level at a time.
 PER_DWELLING = """
     SELECT a.community_id, a.grid_cell_id, c.police_station_id, d.occupancy,
+           (SELECT count(*) FROM residence r WHERE r.dwelling_id = d.id
+               AND r.moved_in <= :today AND (r.moved_out IS NULL OR r.moved_out > :today))
+             > (SELECT least(floor(d.floor_area / k.min_floor_area_per_person),
+                             d.rooms * k.max_people_per_room)
+                  FROM capacity_rule k WHERE k.valid_from::date <= :today
+                 ORDER BY k.valid_from DESC, k.id DESC LIMIT 1) AS is_over,
            (SELECT f.id FROM lease_filing f
              WHERE f.dwelling_id = d.id AND f.status = 'filed'
                AND f.starts_on <= :today AND f.ends_on >= :today
@@ -42,7 +48,14 @@ FIGURES_BY = """
              sum(CASE WHEN occupancy = 'rented' AND filing IS NOT NULL
                        AND filing IN (SELECT lease_filing_id FROM rental_pledge)
                        AND filing IN (SELECT lease_filing_id FROM security_guarantee)
-                      THEN 1 ELSE 0 END) AS rented_pledged
+                      THEN 1 ELSE 0 END) AS rented_pledged,
+             sum(CASE WHEN occupancy = 'rented' AND filing IS NULL THEN 1 ELSE 0 END)
+               AS rented_unfiled,
+             sum(CASE WHEN filing IS NOT NULL
+                       AND (filing NOT IN (SELECT lease_filing_id FROM rental_pledge)
+                         OR filing NOT IN (SELECT lease_filing_id FROM security_guarantee))
+                      THEN 1 ELSE 0 END) AS pledges_missing,
+             sum(CASE WHEN is_over THEN 1 ELSE 0 END) AS over_capacity
         FROM per WHERE {where} GROUP BY 1),
     pop AS (
       SELECT {akey} AS key,
@@ -59,6 +72,7 @@ FIGURES_BY = """
         JOIN community c ON c.id = a.community_id
        WHERE {awhere} GROUP BY 1)
     SELECT dw.key, dw.dwellings, dw.rented, dw.rented_filed, dw.rented_pledged,
+           dw.rented_unfiled, dw.pledges_missing, dw.over_capacity,
            coalesce(pop.registered, 0), coalesce(pop.transient, 0),
            coalesce(org.organisations, 0)
       FROM dw LEFT JOIN pop ON pop.key IS NOT DISTINCT FROM dw.key
@@ -69,6 +83,9 @@ FIELDS = (
     "rented",
     "rented_filed",
     "rented_pledged",
+    "rented_unfiled",
+    "pledges_missing",
+    "over_capacity",
     "registered",
     "transient",
     "organisations",
@@ -140,6 +157,9 @@ def formatted(figures: dict) -> list[str]:
         f"{share(figures['rented_filed'], figures['rented'])}|{figures['rented_filed']:,}",
         f"{share(figures['rented_pledged'], figures['rented_filed'])}|"
         f"{figures['rented_pledged']:,}",
+        f"{figures['rented_unfiled']:,}",
+        f"{figures['pledges_missing']:,}",
+        f"{figures['over_capacity']:,}",
         f"{figures['registered']:,}",
         f"{figures['transient']:,}",
         f"{figures['organisations']:,}",
@@ -193,12 +213,17 @@ def test_xlsx_has_a_sheet_per_level_with_the_same_figures(demo_app, demo_db):
     assert workbook.sheetnames == ["Communities", "Grid cells"]
 
     communities = workbook["Communities"]
-    header = [c.value for c in communities[1]]
+    # A title row names the jurisdiction and the figures' day; the autofilter sits on the
+    # header row below it and covers the data rows, not the total.
+    station = demo_db.scalar(text("SELECT name FROM police_station"))
+    assert communities["A1"].value.startswith(f"{station} · Figures as of November 25, 2026")
+    assert communities.auto_filter.ref == f"A2:N{communities.max_row - 1}"
+    header = [c.value for c in communities[2]]
     assert header[:4] == ["Community code", "Community", "Dwellings", "Rented"]
     codes = dict(demo_db.execute(text("SELECT id, code FROM community")).all())
     expected = plain_figures(demo_db, "community")
     got = {}
-    for row in communities.iter_rows(min_row=2, values_only=True):
+    for row in communities.iter_rows(min_row=3, values_only=True):
         values = dict(zip(header, row))
         got[values["Community code"]] = values
     assert set(got) == {codes[c] for c in expected} | {"Total"}
@@ -210,16 +235,20 @@ def test_xlsx_has_a_sheet_per_level_with_the_same_figures(demo_app, demo_db):
         assert row["Registered population"] == figures["registered"]
         assert row["Transient population"] == figures["transient"]
         assert row["Organisations"] == figures["organisations"]
+        assert row["Rented without a current filing"] == figures["rented_unfiled"]
+        assert row["Current filings missing a pledge"] == figures["pledges_missing"]
+        assert row["Over capacity"] == figures["over_capacity"]
         share = row["Share of rented with a current filing"]
         assert share == pytest.approx(figures["rented_filed"] / figures["rented"])
     assert got["Total"]["Dwellings"] == plain_figures(demo_db, "total")["total"]["dwellings"]
 
     cells = workbook["Grid cells"]
-    header = [c.value for c in cells[1]]
+    assert cells["A1"].value == communities["A1"].value
+    header = [c.value for c in cells[2]]
     assert header[:3] == ["Grid cell code", "Grid cell", "Community"]
     cell_codes = dict(demo_db.execute(text("SELECT id, code FROM grid_cell")).all())
     by_code = {
-        row[0]: dict(zip(header, row)) for row in cells.iter_rows(min_row=2, values_only=True)
+        row[0]: dict(zip(header, row)) for row in cells.iter_rows(min_row=3, values_only=True)
     }
     for cell_id, figures in plain_figures(demo_db, "cell").items():
         row = by_code[cell_codes[cell_id]]
@@ -233,8 +262,8 @@ def test_xlsx_has_a_sheet_per_level_with_the_same_figures(demo_app, demo_db):
     # Numbers are numbers with formats, not text.
     dwellings_column = header.index("Dwellings") + 1
     share_column = header.index("Share of rented with a current filing") + 1
-    assert cells.cell(row=2, column=dwellings_column).number_format == "#,##0"
-    assert cells.cell(row=2, column=share_column).number_format == "0.0%"
+    assert cells.cell(row=3, column=dwellings_column).number_format == "#,##0"
+    assert cells.cell(row=3, column=share_column).number_format == "0.0%"
 
 
 def test_xlsx_headers_follow_the_users_language(demo_app):
@@ -248,7 +277,7 @@ def test_xlsx_headers_follow_the_users_language(demo_app):
         expected = [gettext("Community code"), gettext("Community"), gettext("Dwellings")]
         sheet_names = [gettext("Communities"), gettext("Grid cells")]
     assert chinese.sheetnames == sheet_names
-    assert [c.value for c in chinese.worksheets[0][1]][:3] == expected
+    assert [c.value for c in chinese.worksheets[0][2]][:3] == expected
 
 
 def test_each_officer_sees_only_their_stations_figures(demo_app, demo_db):
@@ -271,6 +300,9 @@ def test_each_officer_sees_only_their_stations_figures(demo_app, demo_db):
         "rented": 1,
         "rented_filed": 1,
         "rented_pledged": 0,
+        "rented_unfiled": 0,
+        "pledges_missing": 1,
+        "over_capacity": 0,
         "registered": 0,
         "transient": 1,
         "organisations": 1,
@@ -280,7 +312,7 @@ def test_each_officer_sees_only_their_stations_figures(demo_app, demo_db):
     assert len(cells) == 3  # header, the "not in a grid cell" line, total
     workbook = load_workbook(BytesIO(other.get("/dashboard/export.xlsx?lang=en").data))
     sheet = workbook["Communities"]
-    assert sheet.max_row == 3 and sheet.cell(row=2, column=2).value == "测试社区"
+    assert sheet.max_row == 4 and sheet.cell(row=3, column=2).value == "测试社区"
 
 
 def test_admin_sees_the_district_and_can_narrow_it_to_a_station(demo_app, demo_db):

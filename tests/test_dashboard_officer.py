@@ -436,3 +436,44 @@ def test_refused_reveals_are_logged_although_their_requests_roll_back(
     ]
     trail = officer.get(f"/dashboard/audit/person/{mine}?lang=en").get_data(as_text=True)
     assert "Reveal of the full ID number refused" in trail and "No reason given" in trail
+
+
+def test_dwelling_page_names_the_owner_logs_the_view_and_leads_back(officer, demo_db, cipher):
+    dwelling_id, owner_id, owner_name, ciphertext, community, cell_id = demo_db.execute(
+        text("""SELECT d.id, p.id, p.name, p.document_ciphertext, a.community_id, a.grid_cell_id
+                  FROM dwelling d JOIN person p ON p.id = d.owner_person_id
+                  JOIN address a ON a.id = d.address_id
+                 WHERE a.grid_cell_id IS NOT NULL ORDER BY d.id LIMIT 1""")
+    ).one()
+    before = len(audit_entries(demo_db, "person", owner_id, "view"))
+    html = officer.get(f"/dashboard/dwellings/{dwelling_id}?lang=en").get_data(as_text=True)
+    owner = re.search(r'id="owner">(.*?)</dd>', html, re.S).group(1)
+    assert f'href="/dashboard/people/{owner_id}">{owner_name}</a>' in owner
+    number = cipher.decrypt(bytes(ciphertext))
+    assert mask_document_number(number) in owner and number not in html
+    views = audit_entries(demo_db, "person", owner_id, "view")
+    assert len(views) == before + 1 and views[-1].changes == {"context": "owner"}
+    # The way back: the jurisdiction, the community's and the cell's lines on it.
+    trail = re.search(r'<nav class="breadcrumb".*?</nav>', html, re.S).group(0)
+    assert 'href="/dashboard/"' in trail
+    assert f'href="/dashboard/#community-{community}"' in trail
+    assert f"#cell-{cell_id}" in trail
+
+
+def test_dwelling_page_names_an_organisation_owner_by_its_credit_code(officer, demo_db):
+    row = demo_db.execute(
+        text("""SELECT d.id, o.name, o.credit_code FROM dwelling d
+                  JOIN organisation o ON o.id = d.owner_organisation_id ORDER BY d.id LIMIT 1""")
+    ).first()
+    if row is None:  # the demo lets no dwelling to a unit: give one an organisation owner
+        row = demo_db.execute(
+            text("""UPDATE dwelling SET owner_person_id = NULL,
+                        owner_organisation_id = (SELECT min(id) FROM organisation)
+                     WHERE id = (SELECT min(id) FROM dwelling)
+                 RETURNING id, (SELECT name FROM organisation ORDER BY id LIMIT 1),
+                           (SELECT credit_code FROM organisation ORDER BY id LIMIT 1)""")
+        ).one()
+        demo_db.commit()
+    html = officer.get(f"/dashboard/dwellings/{row[0]}?lang=en").get_data(as_text=True)
+    owner = re.search(r'id="owner">(.*?)</dd>', html, re.S).group(1)
+    assert row[1] in owner and row[2] in owner and "<a" not in owner

@@ -58,6 +58,6 @@ def test_dashboard_export_writes_a_hostile_cell_name_as_text(demo_app, demo_db):
     assert response.status_code == 200
     assert not _has_formulas(response.data)
     sheet = load_workbook(BytesIO(response.data))["Grid cells"]
-    cells = [row[1] for row in sheet.iter_rows(min_row=2) if row[1].value == name]
+    cells = [row[1] for row in sheet.iter_rows(min_row=3) if row[1].value == name]
     assert len(cells) == 1 and cells[0].data_type == "s"
-    assert all(row[3].data_type == "n" for row in sheet.iter_rows(min_row=2))
+    assert all(row[3].data_type == "n" for row in sheet.iter_rows(min_row=3))

@@ -46,3 +46,27 @@ class StationFilterForm(FlaskForm):
 
 class RefreshFiguresForm(FlaskForm):
     """The button that recomputes the per-cell figures: a POST with a CSRF token."""
+
+
+TRAIL_KIND_CHOICES = [
+    SelectChoice("", _l("Everything")),
+    SelectChoice("changes", _l("Changes")),
+    SelectChoice("views", _l("Views")),
+    SelectChoice("reveals", _l("Reveals of a number")),
+]
+
+
+class TrailFilterForm(FlaskForm):
+    """What of a record's audit trail to show (GET: the filter stays in the URL for Back)."""
+
+    class Meta:
+        csrf = False
+
+    kind = SelectField(_l("Kind"), choices=TRAIL_KIND_CHOICES, default="")
+    user = SelectField(_l("User"), choices=[], validate_choice=False, default="")
+    date_from = StringField(
+        _l("From"), validators=[Length(max=30)], description=_l("For example 2026-11-01")
+    )
+    date_to = StringField(
+        _l("To"), validators=[Length(max=30)], description=_l("The day itself included")
+    )

@@ -36,6 +36,7 @@ from registry.address.text import normalise_address_text
 from registry.area.models import Community, PoliceStation
 from registry.audit.models import AuditEntry
 from registry.audit.services import Action, record
+from registry.clock import deployment_zone, end_of_day, start_of_day
 from registry.dwelling.models import Dwelling, Occupancy
 from registry.dwelling.status import (
     current_rule,
@@ -471,11 +472,23 @@ class FilingLine:
 
 
 @dataclass
+class OwnerLine:
+    """The owner 产权人 as the officer's page shows it: a person (masked) or an organisation."""
+
+    name: str
+    document: str  # a person's masked document number, or an organisation's credit code
+    person_id: int | None  # set when the owner is a person the actor may open
+
+
+@dataclass
 class DwellingPage:
     dwelling: Dwelling
     address: str
     community: str
+    community_id: int
     grid_cell: str | None
+    grid_cell_id: int | None
+    owner: OwnerLine | None
     legal_capacity: int | None
     occupants_now: int
     over_capacity: bool
@@ -483,10 +496,31 @@ class DwellingPage:
     filings: list[FilingLine]
 
 
+def _owner_line(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, dwelling: Dwelling
+) -> OwnerLine | None:
+    """The dwelling's owner; a person shown here is a view of that person, logged."""
+    if dwelling.owner_person is not None:
+        owner = dwelling.owner_person
+        record_list_views(session, actor, [owner], "owner")
+        visible = session.scalar(
+            select(Person.id).where(Person.id == owner.id, person_filter(actor))
+        )
+        return OwnerLine(owner.name, masked_document(cipher, owner), visible)
+    if dwelling.owner_organisation is not None:
+        organisation = dwelling.owner_organisation
+        return OwnerLine(organisation.name, organisation.credit_code or "", None)
+    return None
+
+
 def dwelling_page(
-    session: Session, actor: UserAccount, dwelling_id: int, today: date
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    dwelling_id: int,
+    today: date,
 ) -> DwellingPage:
-    """A dwelling in scope: its facts, capacity, who lives there now and its filings."""
+    """A dwelling in scope: its facts, owner, capacity, who lives there now and its filings."""
     _require_desk(actor)
     dwelling = get_in_scope(session, actor, Dwelling, dwelling_id)
     address = dwelling.address
@@ -560,7 +594,10 @@ def dwelling_page(
         dwelling=dwelling,
         address=address.full_text,
         community=address.community.name,
+        community_id=address.community_id,
         grid_cell=address.grid_cell.name if address.grid_cell is not None else None,
+        grid_cell_id=address.grid_cell_id,
+        owner=_owner_line(session, actor, cipher, dwelling),
         legal_capacity=capacity,
         occupants_now=occupants,
         over_capacity=capacity is not None and occupants > capacity,
@@ -629,12 +666,50 @@ def _check_record_scope(session: Session, actor: UserAccount, model, record_id: 
     get_in_scope(session, actor, model, record_id)
 
 
+# The kinds of entry an officer filters a trail by, and the actions of each.
+TRAIL_KINDS: dict[str, frozenset[str]] = {
+    "changes": frozenset({Action.CREATE, Action.UPDATE, Action.DELETE}),
+    "views": frozenset({Action.VIEW, Action.NAME_MISMATCH}),
+    "reveals": frozenset({Action.REVEAL, Action.REVEAL_REFUSED}),
+}
+TRAIL_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class TrailFilter:
+    """Which of a record's entries to show: a kind, a user, a date range, a page."""
+
+    kind: str | None = None  # a key of TRAIL_KINDS; None: every kind
+    username: str | None = None
+    date_from: date | None = None  # local days, both included
+    date_to: date | None = None
+    page: int = 1
+    per_page: int = TRAIL_PAGE_SIZE
+
+    def conditions(self) -> list:
+        conditions = []
+        if self.kind in TRAIL_KINDS:
+            conditions.append(AuditEntry.action.in_(sorted(TRAIL_KINDS[self.kind])))
+        if self.username:
+            conditions.append(AuditEntry.username == self.username)
+        zone = deployment_zone()
+        if self.date_from is not None:
+            conditions.append(AuditEntry.occurred_at >= start_of_day(self.date_from, zone))
+        if self.date_to is not None:
+            conditions.append(AuditEntry.occurred_at < end_of_day(self.date_to, zone))
+        return conditions
+
+
 @dataclass
 class AuditTrail:
     object_type: str
     object_id: int
     title: str | None  # what the record is called now; None if it no longer exists
-    entries: list[AuditEntry]
+    entries: list[AuditEntry]  # the page of entries the filter asked for
+    total: int = 0  # entries matching the filter, on every page
+    page: int = 1
+    per_page: int = TRAIL_PAGE_SIZE
+    usernames: list[str] = field(default_factory=list)  # who wrote any entry of the record
     # The object_type names of the record's own entries; others are of related records.
     own_types: tuple[str, ...] = ()
     # What the ids in the entries' changes are called now, by kind (see REFERENCE_FIELDS)
@@ -645,6 +720,10 @@ class AuditTrail:
 
     def name_of(self, kind: str, record_id: Any) -> str | None:
         return self.names.get(kind, {}).get(record_id)
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
 
     def subject_of(self, entry: AuditEntry) -> int | None:
         return self.subjects.get((entry.object_type, entry.object_id))
@@ -678,10 +757,8 @@ def _record_title(session: Session, model, record_id: int) -> str | None:
     return None
 
 
-def _trail_entries(
-    session: Session, object_type: str, names: tuple[str, ...], record_id: int
-) -> list[AuditEntry]:
-    """The record's entries and its related records', newest first, in one query.
+def _trail_ids(object_type: str, names: tuple[str, ...], record_id: int):
+    """The ids of the record's entries and its related records' entries.
 
     Each part is a lookup on the (object_type, object_id) index: a related record's entries
     are joined through its id, never found by scanning the entries' changes.
@@ -697,13 +774,33 @@ def _trail_entries(
             .join(model, AuditEntry.object_id == cast(model.id, String))
             .where(AuditEntry.object_type == related_type, parent == record_id)
         )
-    return list(
+    return union_all(*parts)
+
+
+def _trail_entries(
+    session: Session, ids, wanted: TrailFilter
+) -> tuple[list[AuditEntry], int, list[str]]:
+    """One page of the entries among ``ids`` that match, newest first; the number that
+    match; and every user who wrote one of ``ids`` (for the user filter)."""
+    ids = ids.subquery("trail_ids")
+    matching = select(AuditEntry).where(AuditEntry.id.in_(select(ids)), *wanted.conditions())
+    total = session.scalar(select(func.count()).select_from(matching.subquery())) or 0
+    entries = list(
         session.scalars(
-            select(AuditEntry)
-            .where(AuditEntry.id.in_(union_all(*parts)))
-            .order_by(AuditEntry.id.desc())
+            matching.order_by(AuditEntry.id.desc())
+            .limit(wanted.per_page)
+            .offset((max(1, wanted.page) - 1) * wanted.per_page)
         )
     )
+    usernames = list(
+        session.scalars(
+            select(AuditEntry.username)
+            .where(AuditEntry.id.in_(select(ids)), AuditEntry.username.is_not(None))
+            .distinct()
+            .order_by(AuditEntry.username)
+        )
+    )
+    return entries, total, usernames
 
 
 def _subjects(
@@ -782,7 +879,11 @@ def _names(
 
 
 def audit_trail(
-    session: Session, actor: UserAccount, object_type: str, object_id: str
+    session: Session,
+    actor: UserAccount,
+    object_type: str,
+    object_id: str,
+    shown: TrailFilter | None = None,
 ) -> AuditTrail:
     """The audit entries of one record, newest first, for officers (in scope) and admins.
 
@@ -802,9 +903,11 @@ def audit_trail(
     if actor.role != Role.ADMIN:
         _check_record_scope(session, actor, model, record_id)
     title = _record_title(session, model, record_id)
-    entries = _trail_entries(session, object_type, names, record_id)
-    if title is None and not entries:
-        raise NotFound()
+    shown = shown or TrailFilter()
+    ids = _trail_ids(object_type, names, record_id)
+    if title is None and not session.scalar(select(ids.exists())):
+        raise NotFound()  # never existed (a deleted record keeps its entries)
+    entries, total, usernames = _trail_entries(session, ids, shown)
     subjects = _subjects(session, entries, names)
     wanted = _referenced_ids(entries)
     if subjects:
@@ -814,6 +917,10 @@ def audit_trail(
         record_id,
         title,
         entries,
+        total=total,
+        page=max(1, shown.page),
+        per_page=shown.per_page,
+        usernames=usernames,
         own_types=names,
         names=_names(session, actor, wanted),
         subjects=subjects,

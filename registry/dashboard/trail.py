@@ -18,6 +18,8 @@ from flask_babel import format_date, format_datetime, format_decimal
 from flask_babel import gettext as _
 
 from registry.audit.models import AuditEntry
+from registry.audit.services import Action
+from registry.clock import deployment_zone
 from registry.dashboard.labels import (
     ACTION_LABELS,
     FIELD_LABELS,
@@ -82,10 +84,19 @@ class ChangeLine:
 
 @dataclass
 class TrailRow:
-    entry: AuditEntry
+    entry: AuditEntry  # the newest entry of the row
     action: str
     subject: Shown | None  # the related record (a tenant, a pledge …); None: the record itself
     changes: list[ChangeLine] = field(default_factory=list)
+    # Views are shown compactly: consecutive views of one record by one user on one day
+    # are one row, with how many, since when, and where the record was shown.
+    views: int = 0
+    earliest: AuditEntry | None = None
+    contexts: list[str] = field(default_factory=list)
+
+    @property
+    def is_view(self) -> bool:
+        return self.views > 0
 
 
 def _reference(trail: AuditTrail, kind: str, value: Any) -> Shown:
@@ -178,14 +189,59 @@ def _subject(trail: AuditTrail, entry: AuditEntry) -> Shown | None:
     return Shown(f"{what} · {who}" if who else what, url)
 
 
+def _context_of(trail: AuditTrail, entry: AuditEntry) -> str | None:
+    context = (entry.changes or {}).get("context")
+    if context is None:
+        return None
+    return shown_value(trail, entry.object_type, "context", context).text
+
+
+def _same_view_run(row: TrailRow, entry: AuditEntry) -> bool:
+    """Whether a view continues the row above it (entries come newest first)."""
+    newest = row.earliest or row.entry
+    return (
+        row.is_view
+        and entry.action == Action.VIEW
+        and (entry.username, entry.object_type, entry.object_id)
+        == (newest.username, newest.object_type, newest.object_id)
+        and local_day(entry.occurred_at) == local_day(newest.occurred_at)
+    )
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(deployment_zone()).date()
+
+
+def _view_row(trail: AuditTrail, entry: AuditEntry) -> TrailRow:
+    row = TrailRow(
+        entry, str(ACTION_LABELS.get(entry.action, entry.action)), _subject(trail, entry)
+    )
+    row.views, row.earliest = 1, entry
+    if context := _context_of(trail, entry):
+        row.contexts.append(context)
+    return row
+
+
 def trail_rows(trail: AuditTrail) -> list[TrailRow]:
-    """The trail's entries as the page lists them."""
-    return [
-        TrailRow(
-            entry,
-            str(ACTION_LABELS.get(entry.action, entry.action)),
-            _subject(trail, entry),
-            change_lines(trail, entry),
-        )
-        for entry in trail.entries
-    ]
+    """The trail's entries as the page lists them, runs of views folded into one row."""
+    rows: list[TrailRow] = []
+    for entry in trail.entries:
+        if rows and _same_view_run(rows[-1], entry):
+            row = rows[-1]
+            row.views += 1
+            row.earliest = entry
+            context = _context_of(trail, entry)
+            if context and context not in row.contexts:
+                row.contexts.append(context)
+        elif entry.action == Action.VIEW:
+            rows.append(_view_row(trail, entry))
+        else:
+            rows.append(
+                TrailRow(
+                    entry,
+                    str(ACTION_LABELS.get(entry.action, entry.action)),
+                    _subject(trail, entry),
+                    change_lines(trail, entry),
+                )
+            )
+    return rows

@@ -24,7 +24,13 @@ from wtforms.fields.choices import SelectChoice
 from registry.accounts.models import Role
 from registry.dashboard import services
 from registry.dashboard.export import dashboard_workbook, figure_columns
-from registry.dashboard.forms import LookupForm, RefreshFiguresForm, RevealForm, StationFilterForm
+from registry.dashboard.forms import (
+    LookupForm,
+    RefreshFiguresForm,
+    RevealForm,
+    StationFilterForm,
+    TrailFilterForm,
+)
 from registry.dashboard.labels import ACTION_LABELS, RECORD_LABELS
 from registry.dashboard.trail import trail_rows
 from registry.errors import InvalidInput
@@ -38,9 +44,10 @@ from registry.labels import (
     USE_LABELS,
 )
 from registry.person.identity import mask_document_number
-from registry.validators import QueryKind, classify_query, document_query
+from registry.validators import FieldError, QueryKind, classify_query, document_query, parse_date
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today
+from registry.web.paging import page_number
 from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -232,13 +239,51 @@ def reveal(person_id: int):
 @desk_only
 @private
 def dwelling(dwelling_id: int):
-    page = services.dwelling_page(db_session(), current_actor(), dwelling_id, today())
+    page = services.dwelling_page(db_session(), current_actor(), cipher(), dwelling_id, today())
     return render_template("dashboard/dwelling.html", page=page)
+
+
+def _trail_filter(form: TrailFilterForm) -> services.TrailFilter:
+    """The filter the form asks for; a date that does not parse gets a field error."""
+    days = {}
+    for name in ("date_from", "date_to"):
+        raw = (form[name].data or "").strip()
+        days[name] = None
+        if raw:
+            try:
+                days[name] = parse_date(raw, name)
+            except FieldError as error:
+                form[name].errors = [str(error.message)]
+    kind = form.kind.data if form.kind.data in services.TRAIL_KINDS else None
+    return services.TrailFilter(
+        kind=kind, username=form.user.data or None, page=page_number(), **days
+    )
 
 
 @blueprint.route("/audit/<object_type>/<object_id>")
 @desk_only
 @private
 def audit(object_type: str, object_id: str):
-    trail = services.audit_trail(db_session(), current_actor(), object_type, object_id)
-    return render_template("dashboard/audit.html", trail=trail, rows=trail_rows(trail))
+    form = TrailFilterForm(formdata=request.args)
+    form.validate()
+    wanted = _trail_filter(form)
+    trail = services.audit_trail(db_session(), current_actor(), object_type, object_id, wanted)
+    form.user.choices = [SelectChoice("", _("Every user"))] + [
+        SelectChoice(name, name) for name in trail.usernames
+    ]
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+
+    def page_url(number: int) -> str:
+        return url_for(
+            "dashboard.audit", object_type=object_type, object_id=object_id, page=number, **args
+        )
+
+    status = 422 if form.errors else 200
+    return render_template(
+        "dashboard/audit.html",
+        trail=trail,
+        rows=trail_rows(trail),
+        form=form,
+        page_url=page_url,
+        filtered=bool(args),
+    ), status
