@@ -192,47 +192,32 @@ def user() -> None:
     """Accounts from the command line: the first administrator of a new deployment."""
 
 
-MIN_ADMIN_PASSWORD = 10
-
-
 @user.command("create-admin")
 @click.argument("username")
 @click.option("--display-name", default="系统管理员", show_default=True)
 @click.password_option(help="Asked for twice when not given.")
 @click.pass_obj
 def user_create_admin(settings: Settings, username: str, display_name: str, password: str) -> None:
-    """Create an administrator account; the other accounts are made on the admin pages."""
-    from sqlalchemy import select
+    """Create an administrator account; the other accounts are made on the admin pages.
 
-    from registry.accounts.models import Role, UserAccount
-    from registry.accounts.services import create_user
-    from registry.audit.services import Action, record
+    The administrators' own rules apply (registry.admin.services.create_administrator):
+    the username's pattern and case-insensitive uniqueness, the password's rules.
+    """
+    from registry.admin.services import create_administrator
     from registry.db import make_engine, make_session_factory, transaction
+    from registry.errors import InvalidInput
+    from registry.validators import ValidationErrors
 
-    if len(password) < MIN_ADMIN_PASSWORD:
-        raise click.BadParameter(
-            f"use at least {MIN_ADMIN_PASSWORD} characters", param_hint="password"
-        )
     engine = make_engine(database_url(settings))
-    with transaction(make_session_factory(engine, audit_key=settings.audit_key)) as session:
-        if session.scalar(select(UserAccount.id).where(UserAccount.username == username)):
-            raise click.ClickException(f"an account named {username!r} exists already")
-        account = create_user(
-            session,
-            username=username,
-            display_name=display_name,
-            password=password,
-            role=Role.ADMIN,
-        )
-        record(
-            session,
-            None,
-            Action.CREATE,
-            "user_account",
-            account.id,
-            {"username": [None, username], "role": [None, "admin"], "via": [None, "cli"]},
-        )
-    engine.dispose()
+    try:
+        with transaction(make_session_factory(engine, audit_key=settings.audit_key)) as session:
+            create_administrator(session, username, display_name, password)
+    except InvalidInput as refused:
+        # One line, field by field: "username: This username is taken; password: …"
+        fields = refused.details.get("fields", {})
+        raise click.ClickException(str(ValidationErrors(fields))) from None
+    finally:
+        engine.dispose()
     click.echo(f"administrator {username} created")
 
 

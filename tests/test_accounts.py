@@ -313,3 +313,120 @@ def test_the_failure_that_trips_the_throttle_is_still_counted(committing_app, ra
             select(UserAccount.failed_logins).where(UserAccount.username == "admin")
         )
     assert counted == ACCOUNT_LIMIT
+
+
+# -- changing one's own password ----------------------------------------------------------
+
+OWN_PASSWORD_URL = "/account/password"
+NEW_OWN_PASSWORD = "a-new-own-password"
+
+
+def _change_own(client, current: str, new: str = NEW_OWN_PASSWORD, again: str | None = None):
+    token = csrf_token_from(client.get(OWN_PASSWORD_URL).get_data(as_text=True))
+    return client.post(
+        OWN_PASSWORD_URL,
+        data={
+            "csrf_token": token,
+            "current_password": current,
+            "password": new,
+            "password_again": new if again is None else again,
+        },
+    )
+
+
+@pytest.mark.parametrize("username", ["admin", "officer1", "grid0001", "manager1", "landlord1"])
+def test_every_user_reaches_their_own_password_page_from_the_top_bar(demo_app, username):
+    from helpers import log_in
+
+    client = log_in(demo_app, username, lang=None)
+    landing = client.get("/", follow_redirects=True).get_data(as_text=True)
+    assert f'href="{OWN_PASSWORD_URL}">修改我的密码</a>' in landing
+    page = client.get(OWN_PASSWORD_URL).get_data(as_text=True)
+    assert "当前密码" in page and 'autocomplete="current-password"' in page
+    english = client.get(f"{OWN_PASSWORD_URL}?lang=en").get_data(as_text=True)
+    assert "Change my password" in english and "Current password" in english
+
+
+def test_own_password_follows_the_rules_and_needs_the_current_one(demo_app, demo_db):
+    from helpers import field_errors, log_in
+
+    client = log_in(demo_app, "grid0002")
+    for current, new, again, field, message in (
+        (
+            "wrong-password",
+            NEW_OWN_PASSWORD,
+            None,
+            "current_password",
+            "This is not your current password",
+        ),
+        ("demo-2026", "short", None, "password", "At least 10 characters"),
+        ("demo-2026", "  GRID0002  ", None, "password", "The password must not be the username"),
+        (
+            "demo-2026",
+            NEW_OWN_PASSWORD,
+            "something-else",
+            "password_again",
+            "The two passwords differ",
+        ),
+    ):
+        refused = _change_own(client, current, new, again)
+        assert refused.status_code == 422
+        assert field_errors(refused.get_data(as_text=True), field) == [message]
+    assert submit_login(demo_app.test_client(), "grid0002").status_code == 302  # unchanged
+
+
+def test_own_password_change_keeps_this_session_and_ends_the_others(demo_app, demo_db):
+    from helpers import audit_entries, log_in, user_named
+
+    client = log_in(demo_app, "grid0003")
+    elsewhere = log_in(demo_app, "grid0003")
+    response = _change_own(client, "demo-2026")
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+    assert "Your new password is set" in client.get("/cells/").get_data(as_text=True)
+    assert elsewhere.get("/cells/").headers["Location"].startswith("/login")
+    assert submit_login(demo_app.test_client(), "grid0003").status_code == 200
+    assert submit_login(demo_app.test_client(), "grid0003", NEW_OWN_PASSWORD).status_code == 302
+    account = user_named(demo_db, "grid0003")
+    [entry] = audit_entries(demo_db, "user_account", account.id, "update")
+    assert entry.username == "grid0003"
+    assert entry.changes == {"password": ["set", "changed"]}
+
+
+def test_own_password_form_without_its_token_changes_nothing(demo_app):
+    from helpers import log_in
+
+    client = log_in(demo_app, "grid0004")
+    refused = client.post(
+        OWN_PASSWORD_URL,
+        data={
+            "current_password": "demo-2026",
+            "password": NEW_OWN_PASSWORD,
+            "password_again": NEW_OWN_PASSWORD,
+        },
+    )
+    assert refused.status_code in (400, 422)
+    assert submit_login(demo_app.test_client(), "grid0004").status_code == 302
+
+
+def test_guessing_the_current_password_is_throttled_and_counted(committing_app, race_sessions):
+    """Wrong current passwords count as failed log-ins, kept although each request fails."""
+    from helpers import log_in
+    from sqlalchemy import select
+
+    from registry.accounts.models import UserAccount
+
+    client = log_in(committing_app, "grid0006")
+    for _attempt in range(ACCOUNT_LIMIT):
+        assert _change_own(client, "a-wrong-guess").status_code == 422
+    blocked = _change_own(client, "demo-2026")
+    assert blocked.status_code == 429
+    assert "Too many failed log-ins" in blocked.get_data(as_text=True)
+    with race_sessions() as session:
+        counted = session.scalar(
+            select(UserAccount.failed_logins).where(UserAccount.username == "grid0006")
+        )
+    assert counted == ACCOUNT_LIMIT
+    assert (
+        submit_login(committing_app.test_client(), "grid0006", address="10.9.9.9").status_code
+        == 429
+    )

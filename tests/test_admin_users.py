@@ -319,12 +319,30 @@ def test_changing_role_clears_the_old_scope(admin_client, demo_db):
     assert worker.police_station_id == station.id
 
 
-def test_admin_changing_their_own_password_stays_logged_in(admin_client, demo_db):
+def test_admin_changing_their_own_password_gives_the_current_one_and_stays_logged_in(
+    demo_app, admin_client, demo_db
+):
     admin = user_named(demo_db, "admin")
-    token = token_of(admin_client, f"/admin/users/{admin.id}/password")
-    response = admin_client.post(
-        f"/admin/users/{admin.id}/password",
-        data={"csrf_token": token, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD},
-    )
+    url = f"/admin/users/{admin.id}/password"
+    token = token_of(admin_client, url)
+    assert 'name="current_password"' in admin_client.get(url).get_data(as_text=True)
+    wanted = {"csrf_token": token, "password": NEW_PASSWORD, "password_again": NEW_PASSWORD}
+    for current in ("", "not-the-password"):
+        refused = admin_client.post(url, data={**wanted, "current_password": current})
+        assert refused.status_code == 422
+        assert field_errors(refused.get_data(as_text=True), "current_password") == [
+            "This is not your current password"
+        ]
+    assert submit_login(demo_app.test_client(), "admin").status_code == 302  # unchanged
+    response = admin_client.post(url, data={**wanted, "current_password": "demo-2026"})
     assert response.status_code == 302
     assert admin_client.get("/admin/users").status_code == 200
+    assert submit_login(demo_app.test_client(), "admin", NEW_PASSWORD).status_code == 302
+    entry = audit_entries(demo_db, "user_account", admin.id, "update")[-1]
+    assert entry.changes == {"password": ["set", "changed"]}
+
+
+def test_another_users_password_needs_no_current_one(admin_client, demo_db):
+    worker = user_named(demo_db, "grid0005")
+    url = f"/admin/users/{worker.id}/password"
+    assert 'name="current_password"' not in admin_client.get(url).get_data(as_text=True)

@@ -75,22 +75,35 @@ def test_first_administrator_is_created_from_the_command_line(
     engine = make_engine(scratch_database)
     migrate.upgrade(engine)
     runner = CliRunner()
-    short = runner.invoke(main, ["user", "create-admin", "chief", "--password", "short"])
-    assert short.exit_code != 0 and "at least 10" in short.output
+
+    def create(username: str, password: str):
+        return runner.invoke(main, ["user", "create-admin", username, "--password", password])
+
+    short = create("chief", "short")
+    assert short.exit_code != 0 and "password: At least 10 characters" in short.output
     made = runner.invoke(main, ["user", "create-admin", "chief"], input="a-long-secret\n" * 2)
     assert made.exit_code == 0, made.output
-    again = runner.invoke(main, ["user", "create-admin", "chief", "--password", "a-long-secret"])
-    assert again.exit_code != 0 and "exists already" in again.output
+    # The administrators' own rules, as on the admin page.
+    for username, password, refusal in (
+        ("chief", "a-long-secret", "username: This username is taken"),
+        ("CHIEF", "a-long-secret", "username: This username is taken"),
+        ("chief two", "a-long-secret", "username: 3 to 50 letters, digits"),
+        ("deputy-chief", "Deputy-Chief", "password: The password must not be the username"),
+    ):
+        refused = create(username, password)
+        assert refused.exit_code != 0 and refusal in refused.output, refused.output
     with engine.connect() as connection:
         role, password_hash = connection.execute(
             text("SELECT role, password_hash FROM user_account WHERE username = 'chief'")
         ).one()
         audited = connection.execute(
-            text("SELECT count(*) FROM audit_log WHERE object_type = 'user_account'")
-        ).scalar_one()
+            text("SELECT user_id, changes FROM audit_log WHERE object_type = 'user_account'")
+        ).all()
     engine.dispose()
     assert role == "admin" and verify_password(password_hash, "a-long-secret")
-    assert audited == 1
+    assert len(audited) == 1
+    user_id, changes = audited[0]
+    assert user_id is None and changes["via"] == [None, "cli"] and changes["role"][1] == "admin"
 
 
 def _with_scheme(url: str, scheme: str) -> str:

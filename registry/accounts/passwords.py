@@ -1,4 +1,4 @@
-"""Password hashing with argon2id.
+"""Passwords: hashing with argon2id, and the rules a new password must meet.
 
 Production hashes use RFC 9106's low-memory profile (argon2-cffi's default: 64 MiB, three
 passes, four lanes), which costs most of a second of CPU per hash on a small server. That
@@ -12,8 +12,13 @@ from __future__ import annotations
 
 from argon2 import Parameters, PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from flask_babel import lazy_gettext as _l
+
+from registry.validators import FieldError, ValidationErrors
 
 PRODUCTION_PARAMETERS = profiles.RFC_9106_LOW_MEMORY
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
 
 _hasher = PasswordHasher.from_parameters(PRODUCTION_PARAMETERS)
 _dummy_hash: str | None = None
@@ -51,3 +56,37 @@ def verify_against_nothing(password: str) -> None:
 
 def needs_rehash(password_hash: str) -> bool:
     return _hasher.check_needs_rehash(password_hash)
+
+
+# -- the rules for a new password: the same on every path (admin page, own page, CLI) ------
+
+
+def check_new_password(password: str, username: str, field_name: str = "password") -> str:
+    """A new password: long enough, not too long, not the username. Raises FieldError."""
+    password = password or ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise FieldError(
+            field_name, _l("At least %(minimum)s characters", minimum=MIN_PASSWORD_LENGTH)
+        )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise FieldError(
+            field_name, _l("At most %(maximum)s characters", maximum=MAX_PASSWORD_LENGTH)
+        )
+    if password.strip().lower() == (username or "").strip().lower():
+        raise FieldError(field_name, _l("The password must not be the username"))
+    return password
+
+
+def check_repeated(password: str, repeated: str | None, errors: ValidationErrors) -> None:
+    """The new password typed twice the same (when the form asks for it twice)."""
+    if repeated is not None and repeated != password:
+        errors.add("password_again", _l("The two passwords differ"))
+
+
+def new_password_errors(
+    password: str, username: str, repeated: str | None, errors: ValidationErrors
+) -> None:
+    """Add to ``errors`` what is wrong with a new password and its repetition."""
+    with errors.collect():
+        check_new_password(password, username)
+    check_repeated(password, repeated, errors)

@@ -1,9 +1,10 @@
-"""Accounts: creating users, checking their passwords, recording log-ins."""
+"""Accounts: creating users, checking their passwords, recording log-ins, own passwords."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
@@ -11,11 +12,14 @@ from registry.accounts.models import Role, UserAccount
 from registry.accounts.passwords import (
     hash_password,
     needs_rehash,
+    new_password_errors,
     verify_against_nothing,
     verify_password,
 )
 from registry.audit.services import Action, record
 from registry.db import own_transaction
+from registry.errors import InvalidInput
+from registry.validators import ValidationErrors
 
 
 def create_user(
@@ -38,6 +42,13 @@ def create_user(
     session.add(user)
     session.flush()
     return user
+
+
+def _count_failure(session: Session, user: UserAccount) -> None:
+    """One more wrong password for ``user``, kept even when the request is rolled back."""
+    with own_transaction(session) as bookkeeping:
+        _touch_login_columns(bookkeeping, user, failed_logins=UserAccount.failed_logins + 1)
+    session.expire(user, ["failed_logins"])
 
 
 def _touch_login_columns(session: Session, user: UserAccount, **values) -> None:
@@ -63,9 +74,7 @@ def authenticate(
         verify_against_nothing(password)
         return None
     if not verify_password(user.password_hash, password):
-        with own_transaction(session) as bookkeeping:
-            _touch_login_columns(bookkeeping, user, failed_logins=UserAccount.failed_logins + 1)
-        session.expire(user, ["failed_logins"])
+        _count_failure(session, user)
         return None
     values: dict = {"failed_logins": 0, "last_login_at": datetime.now(UTC)}
     if needs_rehash(user.password_hash):
@@ -89,3 +98,30 @@ def authenticate(
 def get_user(session: Session, user_id: int) -> UserAccount | None:
     user = session.get(UserAccount, user_id)
     return user if user is not None and user.active else None
+
+
+def change_own_password(
+    session: Session,
+    actor: UserAccount,
+    current_password: str | None,
+    password: str,
+    password_again: str | None = None,
+) -> None:
+    """The user's own new password, given the current one; audited without either.
+
+    The new one follows the same rules as one an administrator sets. A wrong current
+    password counts as a failed log-in, so the form cannot be used to guess it.
+    """
+    errors = ValidationErrors()
+    if not verify_password(actor.password_hash, current_password or ""):
+        _count_failure(session, actor)
+        errors.add("current_password", _l("This is not your current password"))
+    new_password_errors(password, actor.username, password_again, errors)
+    if errors.errors:
+        raise InvalidInput(fields=errors.errors)
+    actor.password_hash = hash_password(password)
+    actor.failed_logins = 0
+    session.flush()
+    record(
+        session, actor, Action.UPDATE, "user_account", actor.id, {"password": ["set", "changed"]}
+    )

@@ -1,10 +1,14 @@
-"""Log in and out; failed log-ins are throttled and idle sessions expire."""
+"""Log in and out, and change one's own password; wrong passwords are throttled.
+
+Idle sessions expire, and a session whose password was changed elsewhere ends.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import re
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
@@ -18,13 +22,15 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import LoginManager, current_user, login_required, login_user, logout_user
 
 from registry.accounts import services
-from registry.accounts.forms import LoginForm
+from registry.accounts.forms import LoginForm, OwnPasswordForm
 from registry.accounts.ratelimit import LoginThrottle
+from registry.web.saving import apply_errors, save
 from registry.web.session import db_session
 
 blueprint = Blueprint("accounts", __name__)
@@ -200,6 +206,64 @@ def _safe_next(target: str | None) -> str:
     ):
         return url_for("home.index")
     return parts.path
+
+
+@blueprint.route("/account/password", methods=["GET", "POST"])
+@login_required
+def own_password():
+    """Every user changes their own password here, with the current one."""
+    form = OwnPasswordForm()
+
+    def page():
+        return render_template("accounts/password.html", form=form)
+
+    if request.method == "GET":
+        return page()
+    actor = current_user.account
+    return save_own_password(
+        form,
+        page,
+        lambda: services.change_own_password(
+            db_session(),
+            actor,
+            form.current_password.data or "",
+            form.password.data or "",
+            form.password_again.data or "",
+        ),
+        url_for("home.index"),
+    )
+
+
+def save_own_password(
+    form, page: Callable[[], ResponseReturnValue], action: Callable, done_url: str
+) -> ResponseReturnValue:
+    """A posted change of the user's own password (this page's, or the admin page's).
+
+    A wrong current password counts against the log-in throttle as a failed log-in does,
+    so the form cannot be used to guess it; while the throttle refuses, nothing is
+    checked. On success this session stays logged in and every other one ends.
+    """
+    account = current_user.account
+    throttle, address = login_throttle(), request.remote_addr
+    until = throttle.blocked_until(account.username, address)
+    if until is not None:
+        flash(_retry_message(until), "error")
+        return page(), 429
+    if not form.validate():
+        return page(), 422
+
+    def invalid(fields) -> ResponseReturnValue:
+        if "current_password" in fields:
+            throttle.record_failure(account.username, address)
+        apply_errors(form, fields)
+        return page()
+
+    _saved, failed = save(form, action, invalid=invalid, labels={})
+    if failed is not None:
+        return failed
+    session[CREDENTIAL] = credential_mark(account)
+    flash(_("Your new password is set. Your other sessions have ended."), "ok")
+    return redirect(done_url)
 
 
 @blueprint.route("/logout", methods=["POST"])

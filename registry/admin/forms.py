@@ -118,6 +118,8 @@ class UserEditForm(UserScopeFields, FlaskForm):
 
 
 class PasswordResetForm(FlaskForm):
+    # Asked (and shown) only when administrators change their own password.
+    current_password = PasswordField(_l("Current password"), [Length(max=200)])
     password = PasswordField(_l("New password"), [Length(max=200)])
     password_again = PasswordField(_l("New password again"), [Length(max=200)])
 

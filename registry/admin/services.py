@@ -20,7 +20,8 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from registry.accounts.models import Role, UserAccount
-from registry.accounts.passwords import hash_password
+from registry.accounts.passwords import hash_password, new_password_errors
+from registry.accounts.services import change_own_password
 from registry.address.models import Address
 from registry.address.text import normalise_address_text
 from registry.area.models import Community, District, PoliceStation, SubDistrict
@@ -43,8 +44,6 @@ from registry.validators import (
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{2,49}")
 CODE_RE = re.compile(r"[0-9A-Za-z\-]{1,20}")
-MIN_PASSWORD_LENGTH = 10
-MAX_PASSWORD_LENGTH = 200
 MAX_AREA_PER_PERSON = Decimal("100")
 MAX_PEOPLE_PER_ROOM = 20
 RULE_NOTE_LENGTH = 200
@@ -258,29 +257,8 @@ def _check_username(session: Session, username: str, errors: ValidationErrors) -
     return username
 
 
-def check_password(password: str, username: str, field_name: str = "password") -> str:
-    """A new password: long enough, not the username. Raises FieldError."""
-    password = password or ""
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise FieldError(
-            field_name, _l("At least %(minimum)s characters", minimum=MIN_PASSWORD_LENGTH)
-        )
-    if len(password) > MAX_PASSWORD_LENGTH:
-        raise FieldError(
-            field_name, _l("At most %(maximum)s characters", maximum=MAX_PASSWORD_LENGTH)
-        )
-    if password.strip().lower() == (username or "").strip().lower():
-        raise FieldError(field_name, _l("The password must not be the username"))
-    return password
-
-
 def _ids(records) -> list[int]:
     return sorted(r.id for r in records)
-
-
-def _check_repeat(password: str, repeated: str | None, errors: ValidationErrors) -> None:
-    if repeated is not None and repeated != password:
-        errors.add("password_again", _l("The two passwords differ"))
 
 
 def create_user_account(
@@ -295,12 +273,45 @@ def create_user_account(
     require_admin(actor)
     errors = ValidationErrors()
     username = _check_username(session, username, errors)
-    with errors.collect():
-        check_password(password, username)
-    _check_repeat(password, password_again, errors)
+    new_password_errors(password, username, password_again, errors)
     clean = _clean_user(session, actor, data, errors)
     if errors.errors:
         raise InvalidInput(fields=errors.errors)
+    return _add_account(session, actor, username, password, clean)
+
+
+def create_administrator(
+    session: Session,
+    username: str,
+    display_name: str,
+    password: str,
+    password_again: str | None = None,
+) -> UserAccount:
+    """An administrator made without one: the first of a deployment, from the command line.
+
+    The same rules as on the admin page (the username's pattern and case-insensitive
+    uniqueness, the password's rules); the audit entry names no user and says "cli".
+    """
+    errors = ValidationErrors()
+    username = _check_username(session, username, errors)
+    new_password_errors(password, username, password_again, errors)
+    clean = _CleanUser(role=Role.ADMIN)
+    with errors.collect():
+        clean.display_name = validate_name(display_name, field="display_name")
+    if errors.errors:
+        raise InvalidInput(fields=errors.errors)
+    return _add_account(session, None, username, password, clean, via="cli")
+
+
+def _add_account(
+    session: Session,
+    actor: UserAccount | None,
+    username: str,
+    password: str,
+    clean: _CleanUser,
+    via: str | None = None,
+) -> UserAccount:
+    """Store a checked new account and audit it (never the password)."""
     user = UserAccount(
         username=username,
         display_name=clean.display_name,
@@ -328,6 +339,7 @@ def create_user_account(
             "grid_cell_ids": [None, _ids(clean.cells)],
             "dwelling_ids": [None, _ids(clean.dwellings)],
             "password": [None, "set"],
+            **({"via": [None, via]} if via else {}),
         },
     )
     return user
@@ -381,13 +393,19 @@ def reset_password(
     user_id: int,
     password: str,
     password_again: str | None = None,
+    current_password: str | None = None,
 ) -> None:
-    """Set a new password chosen by the administrator; audited without the password."""
+    """Set a new password chosen by the administrator; audited without the password.
+
+    Their own password is changed as every user changes theirs: with the current one,
+    so that a session left open does not let someone else take the account over.
+    """
     user = get_user_account(session, actor, user_id)
+    if user.id == actor.id:
+        change_own_password(session, actor, current_password, password, password_again)
+        return
     errors = ValidationErrors()
-    with errors.collect():
-        check_password(password, user.username)
-    _check_repeat(password, password_again, errors)
+    new_password_errors(password, user.username, password_again, errors)
     if errors.errors:
         raise InvalidInput(fields=errors.errors)
     user.password_hash = hash_password(password)

@@ -12,12 +12,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask import session as session_cookie
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from registry.accounts.models import Role
-from registry.accounts.views import CREDENTIAL, credential_mark
+from registry.accounts.views import save_own_password
 from registry.admin import services
 from registry.admin.forms import (
     ROLE_LABELS,
@@ -32,11 +31,10 @@ from registry.admin.forms import (
 )
 from registry.errors import InvalidInput
 from registry.grid import services as grid
-from registry.grid.forms import apply_errors
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today
 from registry.web.paging import page_number
-from registry.web.saving import save
+from registry.web.saving import apply_errors, save
 from registry.web.session import db_session
 
 blueprint = Blueprint("admin", __name__, url_prefix="/admin")
@@ -230,36 +228,32 @@ def user_edit(user_id: int):
 @blueprint.route("/users/<int:user_id>/password", methods=["GET", "POST"])
 @roles_required(Role.ADMIN)
 def user_password(user_id: int):
+    """Set someone's new password; one's own needs the current one (as on the own page)."""
     session, actor = db_session(), current_actor()
     user = services.get_user_account(session, actor, user_id)
     form = PasswordResetForm()
+    own = user.id == actor.id
 
     def page():
-        return render_template("admin/user_password.html", form=form, user=user)
+        return render_template("admin/user_password.html", form=form, user=user, own=own)
 
-    def done(_result):
-        if user.id == actor.id:
-            # Changing one's own password keeps this session (it ends all the others).
-            session_cookie[CREDENTIAL] = credential_mark(user)
-        return _saved(
-            url_for("admin.user_edit", user_id=user.id),
-            _("The new password of %(username)s is set.", username=user.username),
-        )
-
-    if request.method == "GET":
-        return page()
-    return _submit(
-        form,
-        lambda: services.reset_password(
+    def reset():
+        services.reset_password(
             session,
             actor,
             user.id,
             form.password.data or "",
             password_again=form.password_again.data or "",
-        ),
-        page,
-        done,
-    )
+            current_password=form.current_password.data or "",
+        )
+
+    if request.method == "GET":
+        return page()
+    edit_url = url_for("admin.user_edit", user_id=user.id)
+    if own:
+        return save_own_password(form, page, reset, edit_url)
+    message = _("The new password of %(username)s is set.", username=user.username)
+    return _submit(form, reset, page, lambda _result: _saved(edit_url, message))
 
 
 # -- police stations -----------------------------------------------------------------------

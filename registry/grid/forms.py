@@ -48,23 +48,6 @@ class Choice(SelectField):
         return "" if self.data is None else str(self.data)
 
 
-def apply_errors(form: FlaskForm, fields: dict) -> list:
-    """Put a service's field errors on the form's fields; return those without a field."""
-    unplaced = []
-    for name, messages in (fields or {}).items():
-        target = form._fields.get(name)
-        if target is None:
-            # A rule about several fields (the point of lon + lat) has its own list.
-            group = getattr(form, f"{name}_errors", None)
-            if isinstance(group, list):
-                group.extend(str(m) for m in messages)
-            else:
-                unplaced.extend(str(m) for m in messages)
-            continue
-        target.errors = list(target.errors or []) + [str(m) for m in messages]
-    return unplaced
-
-
 class SearchForm(FlaskForm):
     """The grid worker's search: POSTed with CSRF (CSRFProtect) when it holds personal data.
 

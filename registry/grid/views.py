@@ -38,7 +38,7 @@ from registry.dwelling.forms import LABELS as DWELLING_LABELS
 from registry.dwelling.forms import DwellingForm
 from registry.dwelling.models import Dwelling
 from registry.errors import InvalidInput
-from registry.grid.forms import SearchForm, apply_errors
+from registry.grid.forms import SearchForm
 from registry.grid.search import named_room, search_cells
 from registry.labels import (
     OCCUPANCY_LABELS,
@@ -78,7 +78,7 @@ from registry.validators import (
 from registry.web import clock
 from registry.web.auth import current_actor, roles_required
 from registry.web.paging import page_number
-from registry.web.saving import Outcome, save
+from registry.web.saving import Outcome, apply_errors, save
 from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("gridwork", __name__, url_prefix="/cells")

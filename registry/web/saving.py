@@ -94,3 +94,20 @@ def _invalid_page(invalid: Callable[[FieldErrors], ResponseReturnValue], error: 
     response = make_response(invalid(error.details.get("fields", {})))
     response.status_code = INVALID_STATUS
     return response
+
+
+def apply_errors(form, fields: FieldErrors) -> list:
+    """Put a service's field errors on the form's fields; return those without a field."""
+    unplaced = []
+    for name, messages in (fields or {}).items():
+        target = form._fields.get(name)
+        if target is None:
+            # A rule about several fields (the point of lon + lat) has its own list.
+            group = getattr(form, f"{name}_errors", None)
+            if isinstance(group, list):
+                group.extend(str(m) for m in messages)
+            else:
+                unplaced.extend(str(m) for m in messages)
+            continue
+        target.errors = list(target.errors or []) + [str(m) for m in messages]
+    return unplaced
