@@ -116,3 +116,43 @@ def test_a_failed_commit_is_a_conflict_page_and_leaves_nothing_behind(losing_app
         assert "left_by_the_request" not in kept
         assert "_flashes" not in kept
     assert "Saved." not in client.get("/login").get_data(as_text=True)
+
+
+@pytest.fixture
+def duplicating_app(demo_app):
+    """A route that adds a second account named admin, which only the commit's flush sees."""
+
+    def duplicate():
+        db_session().add(
+            UserAccount(username="admin", display_name="twin", password_hash="x", role="admin")
+        )
+        flash("Saved.", "ok")
+        return redirect("/login")
+
+    demo_app.add_url_rule("/probe/duplicate", view_func=duplicate)
+    return demo_app
+
+
+def test_a_constraint_refusing_the_commit_says_why_in_the_users_words(
+    duplicating_app, demo_db, monkeypatch
+):
+    from flask_babel import lazy_gettext as _l
+
+    from registry import constraints
+
+    monkeypatch.setitem(
+        constraints._REFUSALS,
+        "uq_user_account_username",
+        constraints.Refusal("username", _l("This username is taken")),
+    )
+    response = duplicating_app.test_client().get("/probe/duplicate?lang=en")
+    assert response.status_code == 409
+    assert "This username is taken" in response.get_data(as_text=True)
+    assert demo_db.scalar(select(UserAccount.id).where(UserAccount.display_name == "twin")) is None
+
+
+def test_an_unexpected_failure_of_the_commit_is_the_error_page(duplicating_app, demo_db):
+    response = duplicating_app.test_client().get("/probe/duplicate?lang=en")
+    assert response.status_code == 500
+    assert "Something went wrong" in response.get_data(as_text=True)
+    assert demo_db.scalar(select(UserAccount.id).where(UserAccount.display_name == "twin")) is None

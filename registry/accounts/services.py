@@ -119,9 +119,18 @@ def change_own_password(
     new_password_errors(password, actor.username, password_again, errors)
     if errors.errors:
         raise InvalidInput(fields=errors.errors)
-    actor.password_hash = hash_password(password)
-    actor.failed_logins = 0
+    store_new_password(session, actor, actor, password, "changed")
+
+
+def store_new_password(
+    session: Session, actor: UserAccount, user: UserAccount, password: str, how: str
+) -> None:
+    """Hash and keep ``user``'s checked new password; audited as ``how`` (never the password).
+
+    Every session logged in with the old password ends on its next request (the session's
+    credential mark no longer matches).
+    """
+    user.password_hash = hash_password(password)
+    user.failed_logins = 0
     session.flush()
-    record(
-        session, actor, Action.UPDATE, "user_account", actor.id, {"password": ["set", "changed"]}
-    )
+    record(session, actor, Action.UPDATE, "user_account", user.id, {"password": ["set", how]})

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, aliased
 
 from registry.accounts.models import Role, UserAccount
 from registry.accounts.passwords import hash_password, new_password_errors
-from registry.accounts.services import change_own_password
+from registry.accounts.services import change_own_password, store_new_password
 from registry.address.models import Address
 from registry.address.text import normalise_address_text
 from registry.area.models import Community, District, PoliceStation, SubDistrict
@@ -408,10 +408,7 @@ def reset_password(
     new_password_errors(password, user.username, password_again, errors)
     if errors.errors:
         raise InvalidInput(fields=errors.errors)
-    user.password_hash = hash_password(password)
-    user.failed_logins = 0
-    session.flush()
-    record(session, actor, Action.UPDATE, "user_account", user.id, {"password": ["set", "reset"]})
+    store_new_password(session, actor, user, password, "reset")
 
 
 @dataclass(frozen=True)
