@@ -25,7 +25,20 @@ postgres_major() {
     ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1
 }
 
+install_browser() {
+    # The browser tests drive Debian's Chromium through Playwright (never a downloaded
+    # browser); the CJK fonts let it draw the Chinese pages.
+    local missing=()
+    [ -x /usr/bin/chromium ] || missing+=(chromium)
+    dpkg -s fonts-noto-cjk >/dev/null 2>&1 || missing+=(fonts-noto-cjk)
+    if [ "${#missing[@]}" -gt 0 ]; then
+        echo "Installing ${missing[*]} for the browser tests (apt-get install)…"
+        apt_install "${missing[@]}"
+    fi
+}
+
 install_os_packages() {
+    install_browser
     if [ -n "${DATABASE_URL:-}" ]; then
         command -v psql >/dev/null || apt_install postgresql-client
         return

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import CHROMIUM, CHROMIUM_ARGS, DESKTOP, LiveServer, watch_page
 from helpers import AUDIT_KEY_VARIABLE, DEMO_TODAY, account, log_in, session_info
 from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
@@ -176,6 +177,19 @@ def scratch_database(server_url: str, worker_name: str) -> Iterator[str]:
     drop_database(server_url, name)
 
 
+def _test_settings(database_url: str, data_key: str, instance_path):
+    from registry.config import Settings
+
+    return Settings(
+        instance_path=instance_path,
+        database_url=database_url,
+        secret_key="test-secret-key",
+        data_key=data_key,
+        embedded_port=0,
+        audit_key=os.environ[AUDIT_KEY_VARIABLE],
+    )
+
+
 def _app_on(connection, database_url: str, data_key: str, instance_path, **config):
     """The real app on ``database_url`` whose sessions are savepoints on ``connection``."""
     from sqlalchemy.orm import sessionmaker
@@ -188,16 +202,8 @@ def _app_on(connection, database_url: str, data_key: str, instance_path, **confi
 
 def _app_with(factory, database_url: str, data_key: str, instance_path, **config):
     from registry.app import create_app
-    from registry.config import Settings
 
-    settings = Settings(
-        instance_path=instance_path,
-        database_url=database_url,
-        secret_key="test-secret-key",
-        data_key=data_key,
-        embedded_port=0,
-        audit_key=os.environ[AUDIT_KEY_VARIABLE],
-    )
+    settings = _test_settings(database_url, data_key, instance_path)
     return create_app(settings, session_factory=factory, TESTING=True, **config)
 
 
@@ -315,3 +321,109 @@ def cipher(data_key):
     from registry.person.identity import IdentityCipher
 
     return IdentityCipher(data_key)
+
+
+# -- browser tests (see tests/browser.py) ----------------------------------------------------
+
+
+def copy_of_demo(server_url: str, demo_database: str, name: str) -> str:
+    """A new database ``name`` holding the demo district, for a server that commits."""
+    return recreate_database(server_url, name, template=make_url(demo_database).database)
+
+
+def serve_app(database_url: str, data_key: str, instance_path, **config) -> LiveServer:
+    """The real app on ``database_url`` (committing, like production), served by a thread.
+
+    Its "today" is the demo's day, as on ``demo_app``.
+    """
+    from registry.app import create_app
+
+    settings = _test_settings(database_url, data_key, instance_path)
+    return LiveServer(create_app(settings, REGISTRY_TODAY=DEMO_TODAY, **config))
+
+
+def stop_serving(server: LiveServer) -> None:
+    server.stop()
+    server.app.extensions["registry.session_factory"].kw["bind"].dispose()
+
+
+@pytest.fixture(scope="session")
+def live_database(server_url: str, worker_name: str, demo_database: str) -> Iterator[str]:
+    """A committed copy of the demo district that the shared live server runs on.
+
+    Tests that change data use ``make_live_server`` on a database of their own instead.
+    """
+    name = f"registry_live_{worker_name}"
+    url = copy_of_demo(server_url, demo_database, name)
+    yield url
+    drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def live_server(live_database: str, data_key: str, tmp_path_factory) -> Iterator[LiveServer]:
+    """The app on ``live_database``, served over HTTP on a loopback port."""
+    server = serve_app(live_database, data_key, tmp_path_factory.mktemp("live-instance"))
+    yield server
+    stop_serving(server)
+
+
+@pytest.fixture
+def make_live_server(server_url, worker_name, demo_database, data_key, tmp_path):
+    """Serve a fresh copy of the demo district (a test that writes keeps it to itself).
+
+    Returns ``(server, database_url)``; both go away after the test.
+    """
+    made = []
+
+    def make(**config) -> tuple[LiveServer, str]:
+        name = f"registry_live_{worker_name}_{secrets.token_hex(3)}"
+        url = copy_of_demo(server_url, demo_database, name)
+        server = serve_app(url, data_key, tmp_path, **config)
+        made.append((server, name))
+        return server, url
+
+    yield make
+    for server, name in made:
+        stop_serving(server)
+        drop_database(server_url, name)
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium under Playwright (never a downloaded browser)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(
+            f"{CHROMIUM} is missing: ./bootstrap.sh install installs it "
+            "(apt-get install chromium fonts-noto-cjk)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def open_page(browser, live_server):
+    """Open watched pages: ``open_page(viewport=DESKTOP, server=live_server, **context)``.
+
+    Each page has ``page.watch`` (tests/browser.py). When the test ends, every request that
+    left the app, console error, script error or response of 400 or more on any of its
+    pages fails it.
+    """
+    opened = []
+
+    def open_(viewport=DESKTOP, server: LiveServer | None = None, **options):
+        context = browser.new_context(viewport=viewport, **options)
+        page, watch = watch_page(context, server or live_server)
+        page.watch = watch
+        opened.append((context, watch))
+        return page
+
+    yield open_
+    problems = []
+    for context, watch in opened:
+        problems += watch.problems()
+        context.close()
+    assert not problems, "\n".join(problems)

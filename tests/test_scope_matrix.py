@@ -19,7 +19,7 @@ from registry.accounts.services import create_user
 from registry.area.models import PoliceStation
 
 NONEXISTENT = 987654321
-PUBLIC_ENDPOINTS = {"accounts.login", "home.health", "static"}
+PUBLIC_ENDPOINTS = {"accounts.login", "home.health", "home.favicon", "static"}
 # Pages each blueprint serves, by role. Ids in the URL are checked against scope on top.
 BLUEPRINT_ROLES = {
     "admin": {Role.ADMIN},
