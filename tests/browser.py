@@ -119,5 +119,6 @@ def screenshot(page, name: str) -> Path:
     """Save what the page shows as ``screenshots/NAME.png`` and return the path."""
     SCREENSHOTS.mkdir(exist_ok=True)
     path = SCREENSHOTS / f"{name}.png"
+    page.wait_for_load_state("networkidle")  # tiles and layers drawn, not half-way
     page.screenshot(path=str(path))
     return path

@@ -8,6 +8,7 @@ anything.
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
@@ -26,7 +27,13 @@ BLUEPRINT_ROLES = {
     "dashboard": {Role.POLICE_OFFICER, Role.ADMIN},
     "gridwork": {Role.GRID_WORKER},
     "leases": {Role.PROPERTY_MANAGER, Role.GRID_WORKER, Role.POLICE_OFFICER, Role.ADMIN},
+    "deskmap": {Role.POLICE_OFFICER, Role.ADMIN},
+    "fieldmap": {Role.GRID_WORKER},
+    "map": {Role.GRID_WORKER, Role.POLICE_OFFICER, Role.ADMIN},
 }
+# Vector tiles are never a 404: a tile over records outside the scope must be the same bytes
+# as a tile over empty land (test_tiles_outside_the_scope_are_empty_land).
+TILE_ENDPOINTS = {"map.building_tile", "map.organisation_tile"}
 ACTORS = ("grid0001", "manager1", "landlord1", "officer_elsewhere")
 TABLES_WATCHED = (
     "address",
@@ -184,6 +191,8 @@ def test_no_route_reveals_or_changes_anything_outside_the_scope(
         blueprint = rule.endpoint.split(".")[0]
         allowed = BLUEPRINT_ROLES.get(blueprint)
         role_may_enter = allowed is None or actor.role in allowed
+        if rule.endpoint in TILE_ENDPOINTS and role_may_enter:
+            continue
         if rule.arguments:
             values = _values_for(rule, demo_db, actor)
             if values is None:
@@ -216,7 +225,7 @@ def test_out_of_scope_and_nonexistent_records_look_the_same(
     client = log_in(demo_app, username)
     compared = 0
     for rule in _routes(demo_app):
-        if "GET" not in rule.methods or not rule.arguments:
+        if "GET" not in rule.methods or not rule.arguments or rule.endpoint in TILE_ENDPOINTS:
             continue
         values = _values_for(rule, demo_db, actor)
         if values is None:
@@ -228,6 +237,44 @@ def test_out_of_scope_and_nonexistent_records_look_the_same(
         assert _without_tokens(hidden) == _without_tokens(absent), rule.rule
         compared += 1
     assert compared > 5
+
+
+def _tile_over(session, address_id: int, zoom: int = 18) -> tuple[int, int]:
+    lon, lat = session.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM address WHERE id = :a"), {"a": address_id}
+    ).one()
+    n = 2**zoom
+    x = int((lon + 180) / 360 * n)
+    y = int((1 - math.asinh(math.tan(math.radians(lat))) / math.pi) / 2 * n)
+    return x, y
+
+
+@pytest.mark.parametrize("username", ["grid0001", "officer_elsewhere"])
+def test_tiles_outside_the_scope_are_empty_land(demo_app, demo_db, officer_elsewhere, username):
+    """A tile over a building or organisation outside the scope equals a tile over nothing."""
+    actor = demo_db.scalar(select(UserAccount).where(UserAccount.username == username))
+    client = log_in(demo_app, username)
+    building = demo_db.scalar(
+        text("SELECT coalesce(parent_id, id) FROM address WHERE id = :a"),
+        {"a": _outside_scope_id(demo_db, actor, "address_id")},
+    )
+    organisation = _outside_scope_id(demo_db, actor, "organisation_id")
+    organisation_address = demo_db.scalar(
+        text("SELECT address_id FROM organisation WHERE id = :o"), {"o": organisation}
+    )
+    admin = log_in(demo_app, "admin")
+    for layer, address in (("buildings", building), ("organisations", organisation_address)):
+        x, y = _tile_over(demo_db, address)
+        url = f"/map/tiles/{layer}/18/{x}/{y}.pbf"
+        assert len(admin.get(url).data) > 0  # there is something there to hide
+        hidden = client.get(url)
+        nothing = client.get(f"/map/tiles/{layer}/18/0/0.pbf")
+        assert hidden.status_code == nothing.status_code == 200
+        assert hidden.data == nothing.data
+        varying = {"Date", "Set-Cookie"}  # the session cookie is re-signed on every response
+        assert [h for h in hidden.headers if h[0] not in varying] == [
+            h for h in nothing.headers if h[0] not in varying
+        ]
 
 
 def test_anonymous_users_are_sent_to_the_login_page(demo_app):

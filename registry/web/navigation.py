@@ -24,6 +24,7 @@ class MenuItem:
 MENUS: dict[Role, tuple[MenuItem, ...]] = {
     Role.GRID_WORKER: (
         MenuItem("gridwork.my_cells", _l("My cells")),
+        MenuItem("fieldmap.map_page_field", _l("Map")),
         MenuItem("gridwork.search", _l("Search")),
         MenuItem(None, _l("Sweep list (coming)")),
     ),
@@ -33,12 +34,14 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
     ),
     Role.POLICE_OFFICER: (
         MenuItem("dashboard.index", _l("Jurisdiction")),
+        MenuItem("deskmap.map_page", _l("Map")),
         MenuItem("dashboard.lookup", _l("Look up")),
         MenuItem(None, _l("Flags (coming)")),
         MenuItem(None, _l("Sweeps (coming)")),
     ),
     Role.ADMIN: (
         MenuItem("dashboard.index", _l("Jurisdiction")),
+        MenuItem("deskmap.map_page", _l("Map")),
         MenuItem("dashboard.lookup", _l("Look up")),
         MenuItem("admin.users", _l("Users")),
         MenuItem("admin.stations", _l("Police stations")),

@@ -1,0 +1,92 @@
+"""What a grid cell can be coloured by: the measures, from the cell's precomputed figures.
+
+A measure is a number per cell computed from the counts of the per-cell figures (never from a
+second count of the dwellings), with how to class it (step, a zero class, which end is
+worse) and a ColorBrewer palette. Problems use YlOrRd (darker: more to do); plain
+quantities, such as the transient population, use Blues: counting people by residence
+kind is the registry's own statistics, never a reason to visit anyone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from flask_babel import lazy_gettext as _l
+
+from geo.classes import BLUES, YL_OR_RD
+
+Figures = Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class Measure:
+    key: str
+    label: object  # lazy, translated when shown
+    value: Callable[[Figures], float | None]
+    kind: str  # "count", "share" or "ratio": how its numbers are written
+    step: float
+    zero_class: bool
+    higher_is_worse: bool
+    palette: tuple[str, ...]
+
+
+def _share(part: int, whole: int) -> float | None:
+    return part / whole if whole else None
+
+
+MEASURES: tuple[Measure, ...] = (
+    Measure(
+        "unfiled",
+        _l("Rented without a current filing"),
+        lambda f: f["rented_unfiled"],
+        "count",
+        1,
+        True,
+        True,
+        YL_OR_RD,
+    ),
+    Measure(
+        "pledged",
+        _l("Current filings with both pledges"),
+        lambda f: _share(f["filed_pledged"], f["filed"]),
+        "share",
+        0.01,
+        False,
+        False,
+        YL_OR_RD,
+    ),
+    Measure(
+        "over_capacity",
+        _l("Over-capacity dwellings"),
+        lambda f: f["over_capacity"],
+        "count",
+        1,
+        True,
+        True,
+        YL_OR_RD,
+    ),
+    Measure(
+        "occupants",
+        _l("Occupants per dwelling"),
+        lambda f: _share(f["occupants"], f["dwellings"]),
+        "ratio",
+        0.1,
+        False,
+        True,
+        BLUES,
+    ),
+    Measure(
+        "transient",
+        _l("Transient population"),
+        lambda f: f["transient"],
+        "count",
+        1,
+        True,
+        True,
+        BLUES,
+    ),
+    # Open flags join here once flags exist (issue 14).
+)
+MEASURES_BY_KEY = {measure.key: measure for measure in MEASURES}
+DEFAULT_MEASURE = MEASURES[0].key

@@ -1,0 +1,464 @@
+"""The grid map's data: cells and their figures, boundaries, roads, a cell's buildings, search.
+
+Every query applies the actor's scope from :mod:`registry.scope`; a record outside it is
+"not found". Geometry leaves PostgreSQL as GeoJSON text (6 decimals, simplified for the
+zoom asked for), never as Python objects walked row by row. Buildings' status comes from
+the dwelling status of :mod:`registry.dwelling.status` through the same counts the grid
+worker's cell list shows; a building's worst status is read off those counts
+(:func:`worst_status`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from enum import IntEnum
+
+from sqlalchemy import Select, and_, case, func, literal, or_, select, true
+from sqlalchemy.orm import Session, aliased
+
+from registry.accounts.models import Role, UserAccount
+from registry.address.models import Address, Road
+from registry.address.services import address_point, natural_order, search_addresses
+from registry.area.models import Community, District, PoliceStation
+from registry.dwelling.models import Dwelling
+from registry.dwelling.services import StatusCounts, _counts, _status_subquery, _with_status
+from registry.errors import NotFound
+from registry.grid.models import FocusArea, GridCell, focus_area_cell
+from registry.organisation.models import Organisation
+from registry.scope import (
+    address_filter,
+    community_filter,
+    dwelling_filter,
+    get_in_scope,
+    grid_cell_filter,
+    organisation_filter,
+)
+
+MAP_ROLES = (Role.ADMIN, Role.POLICE_OFFICER, Role.GRID_WORKER)
+PANEL_BUILDINGS = 40
+SEARCH_LIMIT = 10
+COORDINATE_DECIMALS = 6
+
+
+class Worst(IntEnum):
+    """A building's worst dwelling status, worst first (the order the map's colours follow)."""
+
+    OVER_CAPACITY = 1
+    UNFILED = 2  # rented, no current filing
+    PLEDGE_MISSING = 3  # current filing without both pledges
+    OCCUPANCY = 4  # recorded occupancy contradicts the residents
+    IN_ORDER = 5
+    NO_DWELLINGS = 6
+
+
+def worst_status(counts) -> object:
+    """SQL: the :class:`Worst` of a group of dwellings, from its status counts.
+
+    ``counts`` has the columns of :class:`StatusCounts` (``over_capacity``,
+    ``rented_without_filing``, ``pledges_missing``, ``occupancy_to_check``, ``dwellings``).
+    """
+    return case(
+        (func.coalesce(counts.dwellings, 0) == 0, literal(int(Worst.NO_DWELLINGS))),
+        (counts.over_capacity > 0, literal(int(Worst.OVER_CAPACITY))),
+        (counts.rented_without_filing > 0, literal(int(Worst.UNFILED))),
+        (counts.pledges_missing > 0, literal(int(Worst.PLEDGE_MISSING))),
+        (counts.occupancy_to_check > 0, literal(int(Worst.OCCUPANCY))),
+        else_=literal(int(Worst.IN_ORDER)),
+    )
+
+
+def require_map_role(actor: UserAccount) -> None:
+    if actor.role not in MAP_ROLES:
+        raise NotFound()
+
+
+# -- where the map is --------------------------------------------------------------------
+
+
+def _station_cells(station_id: int | None):
+    """Cells of one police station (an administrator's choice); everything without one."""
+    if station_id is None:
+        return true()
+    return GridCell.community_id.in_(
+        select(Community.id).where(Community.police_station_id == station_id)
+    )
+
+
+def stations(session: Session, actor: UserAccount) -> list[PoliceStation]:
+    """The stations an administrator may pick (officers see their own only)."""
+    if actor.role != Role.ADMIN:
+        return []
+    return list(session.scalars(select(PoliceStation).order_by(PoliceStation.code)))
+
+
+def chosen_station(session: Session, actor: UserAccount, station_id: int | None):
+    """The station the map is of: an officer's own, an administrator's choice, or None."""
+    if actor.role == Role.POLICE_OFFICER:
+        return session.get(PoliceStation, actor.police_station_id)
+    if actor.role == Role.ADMIN and station_id is not None:
+        station = session.get(PoliceStation, station_id)
+        if station is None:
+            raise NotFound()
+        return station
+    return None
+
+
+def extent(
+    session: Session, actor: UserAccount, station_id: int | None
+) -> tuple[tuple[float, float], tuple[float, float]] | None:
+    """((south, west), (north, east)) of the cells in scope; the district's if none."""
+    box = session.execute(
+        select(func.ST_Extent(GridCell.geom)).where(
+            grid_cell_filter(actor), _station_cells(station_id)
+        )
+    ).scalar()
+    if box is None:
+        box = session.execute(select(func.ST_Extent(District.geom))).scalar()
+    if box is None:
+        return None
+    numbers = [float(n) for n in box[4:-1].replace(",", " ").split()]
+    west, south, east, north = numbers
+    return (south, west), (north, east)
+
+
+# -- grid cells and their figures --------------------------------------------------------
+
+
+def simplify_tolerance(zoom: int) -> float:
+    """Half a screen pixel at ``zoom``, in degrees: simplification nobody can see."""
+    zoom = max(0, min(zoom, 22))
+    return 360.0 / (256 * 2**zoom) / 2
+
+
+def _geojson(geometry, zoom: int):
+    return func.ST_AsGeoJSON(
+        func.ST_SimplifyPreserveTopology(geometry, simplify_tolerance(zoom)), COORDINATE_DECIMALS
+    )
+
+
+@dataclass(frozen=True)
+class CellShape:
+    id: int
+    code: str
+    name: str
+    community: str
+    geometry: str  # GeoJSON text
+
+
+def cell_shapes(
+    session: Session, actor: UserAccount, station_id: int | None, zoom: int
+) -> list[CellShape]:
+    """The grid cells in scope (of one station, for an administrator), simplified for zoom."""
+    rows = session.execute(
+        select(
+            GridCell.id,
+            GridCell.code,
+            GridCell.name,
+            Community.name,
+            _geojson(GridCell.geom, zoom),
+        )
+        .join(Community, Community.id == GridCell.community_id)
+        .where(grid_cell_filter(actor), _station_cells(station_id))
+        .order_by(GridCell.id)
+    )
+    return [CellShape(*row) for row in rows]
+
+
+FIGURE_KEYS = (
+    "dwellings",
+    "rented_unfiled",
+    "filed",
+    "filed_pledged",
+    "over_capacity",
+    "occupants",
+    "transient",
+)
+
+
+def cell_figures(
+    session: Session, actor: UserAccount, cell_ids: list[int], today: date
+) -> tuple[dict[int, dict[str, int]], date]:
+    """The figures of each cell and the day they are for.
+
+    Provisional: until the precomputed per-cell figures are on main, the counts come from
+    the grid worker's status counts (registry.dwelling.services.cell_summaries).
+    """
+    from registry.dwelling.services import cell_summaries
+
+    summaries = cell_summaries(session, actor, cell_ids, today)
+    figures = {}
+    for cell_id, s in summaries.items():
+        filed = s.rented - s.rented_without_filing
+        figures[cell_id] = {
+            "dwellings": s.dwellings,
+            "rented_unfiled": s.rented_without_filing,
+            "filed": filed,
+            "filed_pledged": max(0, filed - s.pledges_missing),
+            "over_capacity": s.over_capacity,
+            "occupants": s.occupants,
+            "transient": 0,
+        }
+    return figures, today
+
+
+# -- boundaries and roads ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Shape:
+    id: int
+    name: str
+    geometry: str
+
+
+BOUNDARY_KINDS = ("communities", "stations", "focus_areas")
+
+
+def boundaries(
+    session: Session, actor: UserAccount, kind: str, station_id: int | None, zoom: int
+) -> list[Shape]:
+    """Outlines of communities, police stations or focus areas, as far as they are in scope.
+
+    A focus area is drawn as the union of its cells in scope, so a grid worker sees only
+    the part in their own cells.
+    """
+    if kind == "communities":
+        query = (
+            select(Community.id, Community.name, _geojson(Community.geom, zoom))
+            .where(community_filter(actor), _station_communities(station_id))
+            .order_by(Community.id)
+        )
+    elif kind == "stations":
+        query = (
+            select(
+                PoliceStation.id,
+                PoliceStation.name,
+                _geojson(func.ST_Union(Community.geom), zoom),
+            )
+            .join(Community, Community.police_station_id == PoliceStation.id)
+            .where(community_filter(actor), _station_communities(station_id))
+            .group_by(PoliceStation.id)
+            .order_by(PoliceStation.id)
+        )
+    elif kind == "focus_areas":
+        query = (
+            select(FocusArea.id, FocusArea.name, _geojson(func.ST_Union(GridCell.geom), zoom))
+            .join(focus_area_cell, focus_area_cell.c.focus_area_id == FocusArea.id)
+            .join(GridCell, GridCell.id == focus_area_cell.c.grid_cell_id)
+            .where(grid_cell_filter(actor), _station_cells(station_id))
+            .group_by(FocusArea.id)
+            .order_by(FocusArea.id)
+        )
+    else:
+        raise NotFound()
+    return [Shape(*row) for row in session.execute(query)]
+
+
+def _station_communities(station_id: int | None):
+    if station_id is None:
+        return true()
+    return Community.police_station_id == station_id
+
+
+def roads(session: Session, actor: UserAccount, station_id: int | None, zoom: int) -> list[Shape]:
+    """Roads with an address in scope, cut to the cells in scope, one line per piece.
+
+    There is no basemap by default, so roads and their names are how people find their
+    way; an administrator's whole-district map shows them whole.
+    """
+    tolerance = simplify_tolerance(zoom)
+    own = select(Address.id).where(Address.road_id == Road.id, address_filter(actor))
+    if actor.role == Role.ADMIN and station_id is None:
+        line = Road.geom
+        where = and_(Road.geom.is_not(None), own.exists())
+    else:
+        area = (
+            select(func.ST_Union(GridCell.geom))
+            .where(grid_cell_filter(actor), _station_cells(station_id))
+            .scalar_subquery()
+        )
+        line = func.ST_Intersection(Road.geom, area)
+        where = and_(Road.geom.is_not(None), func.ST_Intersects(Road.geom, area), own.exists())
+    pieces = (
+        select(Road.id, Road.name, func.ST_Dump(line).geom.label("geom")).where(where).subquery()
+    )
+    query = (
+        select(
+            pieces.c.id,
+            pieces.c.name,
+            func.ST_AsGeoJSON(func.ST_Simplify(pieces.c.geom, tolerance), COORDINATE_DECIMALS),
+        )
+        .where(func.GeometryType(pieces.c.geom) == "LINESTRING")
+        .order_by(pieces.c.id)
+    )
+    return [Shape(*row) for row in session.execute(query)]
+
+
+# -- buildings: counts and worst status ---------------------------------------------------
+
+
+def _building_id():
+    """A dwelling's building: its address's parent, or the address itself (a house)."""
+    return func.coalesce(Address.parent_id, Address.id)
+
+
+def building_counts_query(session: Session, actor: UserAccount, buildings, today: date):
+    """Per building id in ``buildings`` (a select of ids): status counts and worst status."""
+    base = (
+        select(Dwelling.id.label("dwelling_id"), _building_id().label("building_id"))
+        .join(Address, Address.id == Dwelling.address_id)
+        .where(
+            or_(Address.parent_id.in_(buildings), Address.id.in_(buildings)),
+            dwelling_filter(actor),
+        )
+    )
+    sub = _status_subquery(session, base, today)
+    names = [f.name for f in StatusCounts.__dataclass_fields__.values()]
+    counts = (
+        select(sub.c.building_id, *(c.label(n) for c, n in zip(_counts(sub), names, strict=True)))
+        .group_by(sub.c.building_id)
+        .subquery("building_counts")
+    )
+    return counts
+
+
+@dataclass(frozen=True)
+class BuildingRow:
+    address: Address
+    counts: StatusCounts
+    worst: Worst
+
+
+def _building_rows(session: Session, query: Select, counts) -> list[BuildingRow]:
+    rows = []
+    for row in session.execute(query):
+        values = [int(getattr(row, name) or 0) for name in StatusCounts.__dataclass_fields__]
+        rows.append(BuildingRow(row.Address, StatusCounts(*values), Worst(row.worst)))
+    return rows
+
+
+def cell_buildings(
+    session: Session, actor: UserAccount, cell_id: int, today: date, limit: int = PANEL_BUILDINGS
+) -> tuple[list[BuildingRow], int]:
+    """A cell's buildings with their counts, worst first, then in walking order."""
+    get_in_scope(session, actor, GridCell, cell_id)
+    where = (Address.grid_cell_id == cell_id, Address.parent_id.is_(None), address_filter(actor))
+    total = session.scalar(select(func.count()).select_from(Address).where(*where)) or 0
+    ids = select(Address.id).where(*where)
+    counts = building_counts_query(session, actor, ids, today)
+    worst = worst_status(counts.c).label("worst")
+    query = (
+        select(Address, worst, *counts.c)
+        .join(Road, Road.id == Address.road_id)
+        .outerjoin(counts, counts.c.building_id == Address.id)
+        .where(*where)
+        .order_by(worst, Road.name, *natural_order(Address.door_number), Address.id)
+        .limit(limit)
+    )
+    return _building_rows(session, query, counts), total
+
+
+def building(session: Session, actor: UserAccount, address_id: int, today: date) -> BuildingRow:
+    """One building (door-level address) in scope with its counts; NotFound otherwise."""
+    address = get_in_scope(session, actor, Address, address_id)
+    ids = select(literal(address.id))
+    counts = building_counts_query(session, actor, ids, today)
+    worst = worst_status(counts.c).label("worst")
+    query = (
+        select(Address, worst, *counts.c)
+        .outerjoin(counts, counts.c.building_id == Address.id)
+        .where(Address.id == address.id)
+    )
+    return _building_rows(session, query, counts)[0]
+
+
+def organisations_with(
+    session: Session, actor: UserAccount, organisation_id: int
+) -> list[Organisation]:
+    """The organisation and every other one in scope at its address (one marker on the map)."""
+    chosen = get_in_scope(session, actor, Organisation, organisation_id)
+    return list(
+        session.scalars(
+            select(Organisation)
+            .where(Organisation.address_id == chosen.address_id, organisation_filter(actor))
+            .order_by(Organisation.id != chosen.id, Organisation.name, Organisation.id)
+        )
+    )
+
+
+# -- the officer's cell page -------------------------------------------------------------
+
+
+def cell_dwellings(
+    session: Session,
+    actor: UserAccount,
+    cell_id: int,
+    today: date,
+    page: int,
+    per_page: int,
+    building_id: int | None = None,
+):
+    """A cell's dwellings (one page) with their status, in walking order; and the total.
+
+    ``building_id`` narrows the list to one building of the cell (the map's popup links
+    here); a building outside the cell or the scope is "not found".
+    """
+    if building_id is not None:
+        chosen = get_in_scope(session, actor, Address, building_id)
+        if chosen.grid_cell_id != cell_id:
+            raise NotFound()
+    a = aliased(Address, name="a")
+    where = [a.grid_cell_id == cell_id, dwelling_filter(actor)]
+    if building_id is not None:
+        where.append(or_(a.id == building_id, a.parent_id == building_id))
+    total = (
+        session.scalar(
+            select(func.count(Dwelling.id)).join(a, a.id == Dwelling.address_id).where(*where)
+        )
+        or 0
+    )
+    query = (
+        select(a, Dwelling)
+        .join_from(a, Dwelling, Dwelling.address_id == a.id)
+        .join(Road, Road.id == a.road_id)
+        .where(*where)
+        .order_by(
+            Road.name,
+            *natural_order(a.door_number),
+            *natural_order(a.building),
+            *natural_order(a.entrance),
+            a.floor.nulls_first(),
+            *natural_order(a.room),
+            a.id,
+        )
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    )
+    return _with_status(session, query, today), total
+
+
+def pages(total: int, per_page: int) -> int:
+    return max(1, math.ceil(total / per_page))
+
+
+# -- search ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    id: int
+    text: str
+    lon: float
+    lat: float
+
+
+def search(session: Session, actor: UserAccount, query: str) -> tuple[list[SearchHit], bool]:
+    """Addresses in scope matching the normalised full text (the grid worker's search)."""
+    found, more = search_addresses(session, actor, query, limit=SEARCH_LIMIT)
+    hits = []
+    for address in found:
+        lon, lat = address_point(address)
+        hits.append(SearchHit(address.id, address.full_text, lon, lat))
+    return hits, more
