@@ -307,6 +307,17 @@ def bench_search(
         raise click.ClickException(str(error)) from error
 
 
+@bench.command("map")
+@click.option("--size", type=click.Choice(["small", "medium", "large"]), default="large")
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.pass_obj
+def bench_map(settings: Settings, size: str, seed: int) -> None:
+    """The grid map: page bytes against a naive folium page, aggregate time, tile p50/p95."""
+    from registry.map.benchmark import run_map_benchmark
+
+    click.echo(run_map_benchmark(settings, database_url(settings), size, seed, command_today()))
+
+
 main.add_command(figures_commands)
 
 
