@@ -109,18 +109,27 @@ def extent(
     session: Session, actor: UserAccount, station_id: int | None
 ) -> tuple[tuple[float, float], tuple[float, float]] | None:
     """((south, west), (north, east)) of the cells in scope; the district's if none."""
-    box = session.execute(
-        select(func.ST_Extent(GridCell.geom)).where(
-            grid_cell_filter(actor), _station_cells(station_id)
-        )
-    ).scalar()
-    if box is None:
-        box = session.execute(select(func.ST_Extent(District.geom))).scalar()
-    if box is None:
+    corners = _corners(
+        session,
+        select(func.ST_Extent(GridCell.geom).label("box"))
+        .where(grid_cell_filter(actor), _station_cells(station_id))
+        .subquery(),
+    )
+    if corners is None:
+        corners = _corners(session, select(func.ST_Extent(District.geom).label("box")).subquery())
+    if corners is None:
         return None
-    numbers = [float(n) for n in box[4:-1].replace(",", " ").split()]
-    west, south, east, north = numbers
+    west, south, east, north = corners
     return (south, west), (north, east)
+
+
+def _corners(session: Session, extent_query) -> tuple[float, float, float, float] | None:
+    """(west, south, east, north) of a one-row subquery holding a ``box``; None if empty."""
+    box = extent_query.c.box
+    row = session.execute(
+        select(func.ST_XMin(box), func.ST_YMin(box), func.ST_XMax(box), func.ST_YMax(box))
+    ).one()
+    return None if row[0] is None else tuple(float(value) for value in row)
 
 
 # -- grid cells and their figures --------------------------------------------------------
