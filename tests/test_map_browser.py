@@ -51,17 +51,29 @@ def wait_for_cells(page, count: int | None = None) -> None:
 
 
 def click_cell(page, cell_id: int) -> None:
-    """Click inside a cell's polygon, as a person would, and wait for its panel."""
+    """Click inside a cell's polygon, as a person would, and wait for its panel.
+
+    The point is one where the browser itself finds the cell's shape on top (not a label,
+    a marker or a neighbour), tried from the cell's centre outwards.
+    """
     x, y = page.evaluate(
         """([name, id]) => {
             const map = window[name];
-            let found = null;
+            let cell = null;
             map.eachLayer((layer) => {
-                if (layer.feature && layer.feature.id === id && layer.getCenter) { found = layer; }
+                if (layer.feature && layer.feature.id === id && layer.getCenter) { cell = layer; }
             });
-            const point = map.latLngToContainerPoint(found.getCenter());
             const box = map.getContainer().getBoundingClientRect();
-            return [box.left + point.x, box.top + point.y];
+            const centre = map.latLngToContainerPoint(cell.getCenter());
+            const size = cell._pxBounds.getSize();
+            for (let step = 0; step < 8; step++) {
+                for (const [dx, dy] of [[0, 0], [1, 0], [-1, 0], [0, 1], [0, -1]]) {
+                    const x = box.left + centre.x + dx * step * size.x / 16;
+                    const y = box.top + centre.y + dy * step * size.y / 16;
+                    if (document.elementFromPoint(x, y) === cell._path) { return [x, y]; }
+                }
+            }
+            throw new Error('no clickable point inside cell ' + id);
         }""",
         [page.evaluate(MAP_VARIABLE), cell_id],
     )
