@@ -54,3 +54,36 @@ def test_legal_capacity_takes_the_stricter_of_area_and_rooms(demo_session):
     assert legal_capacity(60, 1, rule) == 2  # 12 by area, 2 by rooms
     assert legal_capacity(12, 3, rule) == 2  # 2 by area, 6 by rooms
     assert legal_capacity(50, 2, None) is None
+
+
+def test_worst_status_of_a_building_puts_the_worst_problem_first(session):
+    """Over capacity, then no current filing, a missing pledge, occupancy, then in order."""
+    from sqlalchemy import column, select, values
+
+    from registry.dwelling.status import Worst, worst_status
+
+    names = (
+        "dwellings",
+        "over_capacity",
+        "rented_without_filing",
+        "pledges_missing",
+        "occupancy_to_check",
+    )
+    rows = [
+        (3, 1, 1, 1, 1),
+        (3, 0, 1, 1, 1),
+        (3, 0, 0, 1, 1),
+        (3, 0, 0, 0, 1),
+        (3, 0, 0, 0, 0),
+        (0, 0, 0, 0, 0),
+    ]
+    counts = values(*(column(name) for name in names), name="counts").data(rows)
+    found = session.scalars(select(worst_status(counts.c))).all()
+    assert found == [
+        Worst.OVER_CAPACITY,
+        Worst.UNFILED,
+        Worst.PLEDGE_MISSING,
+        Worst.OCCUPANCY,
+        Worst.IN_ORDER,
+        Worst.NO_DWELLINGS,
+    ]

@@ -276,3 +276,13 @@ def test_officer_cell_page_pages_through_dwellings_with_status(demo_app, demo_db
     assert "All dwellings of the cell" in one
     other_cell = max(cell_ids_of(demo_db, "officer1") - {cell})
     assert client.get(f"/dashboard/cells/{other_cell}?building={address}").status_code == 404
+
+
+def test_cell_colours_come_from_the_precomputed_figures(demo_app, demo_db):
+    """The map reads cell_figures (one query), not a second count of the dwellings."""
+    demo_db.execute(text("UPDATE cell_figures SET rented_unfiled = 4242 WHERE grid_cell_id = 1"))
+    demo_db.commit()
+    collection = json.loads(log_in(demo_app, "admin").get("/map/cells.geojson").data)
+    cell = next(f for f in collection["features"] if f["id"] == 1)
+    assert cell["properties"]["values"]["unfiled"] == "4,242"
+    assert collection["legend"]["unfiled"]["classes"][-1]["label"].endswith("4,242")

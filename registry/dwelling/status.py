@@ -17,6 +17,7 @@ take column expressions, so both shapes apply the very same rule.
 from __future__ import annotations
 
 from datetime import date
+from enum import IntEnum
 
 from sqlalchemy import (
     Select,
@@ -258,4 +259,38 @@ def current_residents(today: date):
         .where(residence_is_current(today))
         .group_by(Residence.dwelling_id)
         .subquery("current_residents")
+    )
+
+
+# -- a group of dwellings at a glance ------------------------------------------------------
+
+
+class Worst(IntEnum):
+    """The worst status among a group of dwellings (a building), worst first.
+
+    The grid map colours each building by it; the order is the order of what to do first.
+    """
+
+    OVER_CAPACITY = 1
+    UNFILED = 2  # rented, no current filing
+    PLEDGE_MISSING = 3  # current filing without both pledges
+    OCCUPANCY = 4  # recorded occupancy contradicts the residents
+    IN_ORDER = 5
+    NO_DWELLINGS = 6
+
+
+def worst_status(counts) -> ColumnElement:
+    """SQL: the :class:`Worst` of a group of dwellings, from its status counts.
+
+    ``counts`` has the columns of :class:`registry.dwelling.services.StatusCounts`
+    (``over_capacity``,
+    ``rented_without_filing``, ``pledges_missing``, ``occupancy_to_check``, ``dwellings``).
+    """
+    return case(
+        (func.coalesce(counts.dwellings, 0) == 0, literal(int(Worst.NO_DWELLINGS))),
+        (counts.over_capacity > 0, literal(int(Worst.OVER_CAPACITY))),
+        (counts.rented_without_filing > 0, literal(int(Worst.UNFILED))),
+        (counts.pledges_missing > 0, literal(int(Worst.PLEDGE_MISSING))),
+        (counts.occupancy_to_check > 0, literal(int(Worst.OCCUPANCY))),
+        else_=literal(int(Worst.IN_ORDER)),
     )

@@ -1,22 +1,21 @@
 """What a grid cell can be coloured by: the measures, from the cell's precomputed figures.
 
-A measure is a number per cell computed from the counts of the per-cell figures (never from a
-second count of the dwellings), with how to class it (step, a zero class, which end is
-worse) and a ColorBrewer palette. Problems use YlOrRd (darker: more to do); plain
+A measure is a number per cell read off the cell's precomputed figures (registry/figures;
+never a second count of the dwellings), with how to class it (step, a zero class, which
+end is worse) and a ColorBrewer palette. Problems use YlOrRd (darker: more to do); plain
 quantities, such as the transient population, use Blues: counting people by residence
 kind is the registry's own statistics, never a reason to visit anyone.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_babel import lazy_gettext as _l
 
 from geo.classes import BLUES, YL_OR_RD
-
-Figures = Mapping[str, int]
+from registry.figures.services import Figures
 
 
 @dataclass(frozen=True)
@@ -31,15 +30,11 @@ class Measure:
     palette: tuple[str, ...]
 
 
-def _share(part: int, whole: int) -> float | None:
-    return part / whole if whole else None
-
-
 MEASURES: tuple[Measure, ...] = (
     Measure(
         "unfiled",
         _l("Rented without a current filing"),
-        lambda f: f["rented_unfiled"],
+        lambda f: f.rented_unfiled,
         "count",
         1,
         True,
@@ -49,7 +44,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "pledged",
         _l("Current filings with both pledges"),
-        lambda f: _share(f["filed_pledged"], f["filed"]),
+        lambda f: f.filings_pledged_share,
         "share",
         0.01,
         False,
@@ -59,7 +54,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "over_capacity",
         _l("Over-capacity dwellings"),
-        lambda f: f["over_capacity"],
+        lambda f: f.over_capacity,
         "count",
         1,
         True,
@@ -69,7 +64,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "occupants",
         _l("Occupants per dwelling"),
-        lambda f: _share(f["occupants"], f["dwellings"]),
+        lambda f: f.occupants_per_dwelling,
         "ratio",
         0.1,
         False,
@@ -79,7 +74,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "transient",
         _l("Transient population"),
-        lambda f: f["transient"],
+        lambda f: f.transient,
         "count",
         1,
         True,

@@ -25,8 +25,8 @@ from geo.map import (
     render_parts,
 )
 from registry.accounts.models import Role
+from registry.dwelling.status import Worst
 from registry.map.measures import DEFAULT_MEASURE, MEASURES, MEASURES_BY_KEY
-from registry.map.services import Worst
 
 # Worst first, as the map draws buildings: YlOrRd for problems, a quiet blue for in order.
 STATUS_COLOURS = {

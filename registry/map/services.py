@@ -13,9 +13,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import date
-from enum import IntEnum
 
-from sqlalchemy import Select, and_, case, func, literal, or_, select, true
+from sqlalchemy import Select, and_, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from registry.accounts.models import Role, UserAccount
@@ -24,7 +23,9 @@ from registry.address.services import address_point, natural_order, search_addre
 from registry.area.models import Community, District, PoliceStation
 from registry.dwelling.models import Dwelling
 from registry.dwelling.services import StatusCounts, _counts, _status_subquery, _with_status
+from registry.dwelling.status import Worst, worst_status
 from registry.errors import NotFound
+from registry.figures.services import Figures, figures_by_cell, figures_state
 from registry.grid.models import FocusArea, GridCell, focus_area_cell
 from registry.organisation.models import Organisation
 from registry.scope import (
@@ -40,33 +41,6 @@ MAP_ROLES = (Role.ADMIN, Role.POLICE_OFFICER, Role.GRID_WORKER)
 PANEL_BUILDINGS = 40
 SEARCH_LIMIT = 10
 COORDINATE_DECIMALS = 6
-
-
-class Worst(IntEnum):
-    """A building's worst dwelling status, worst first (the order the map's colours follow)."""
-
-    OVER_CAPACITY = 1
-    UNFILED = 2  # rented, no current filing
-    PLEDGE_MISSING = 3  # current filing without both pledges
-    OCCUPANCY = 4  # recorded occupancy contradicts the residents
-    IN_ORDER = 5
-    NO_DWELLINGS = 6
-
-
-def worst_status(counts) -> object:
-    """SQL: the :class:`Worst` of a group of dwellings, from its status counts.
-
-    ``counts`` has the columns of :class:`StatusCounts` (``over_capacity``,
-    ``rented_without_filing``, ``pledges_missing``, ``occupancy_to_check``, ``dwellings``).
-    """
-    return case(
-        (func.coalesce(counts.dwellings, 0) == 0, literal(int(Worst.NO_DWELLINGS))),
-        (counts.over_capacity > 0, literal(int(Worst.OVER_CAPACITY))),
-        (counts.rented_without_filing > 0, literal(int(Worst.UNFILED))),
-        (counts.pledges_missing > 0, literal(int(Worst.PLEDGE_MISSING))),
-        (counts.occupancy_to_check > 0, literal(int(Worst.OCCUPANCY))),
-        else_=literal(int(Worst.IN_ORDER)),
-    )
 
 
 def require_map_role(actor: UserAccount) -> None:
@@ -175,41 +149,16 @@ def cell_shapes(
     return [CellShape(*row) for row in rows]
 
 
-FIGURE_KEYS = (
-    "dwellings",
-    "rented_unfiled",
-    "filed",
-    "filed_pledged",
-    "over_capacity",
-    "occupants",
-    "transient",
-)
+def cell_figures(session: Session, actor: UserAccount) -> tuple[dict[int, Figures], date | None]:
+    """The precomputed figures of each grid cell in scope, and the day they are for.
 
-
-def cell_figures(
-    session: Session, actor: UserAccount, cell_ids: list[int], today: date
-) -> tuple[dict[int, dict[str, int]], date]:
-    """The figures of each cell and the day they are for.
-
-    Provisional: until the precomputed per-cell figures are on main, the counts come from
-    the grid worker's status counts (registry.dwelling.services.cell_summaries).
+    One query over the per-cell figures (registry/figures), never a count of the dwellings;
+    the day is None before the figures were first computed.
     """
-    from registry.dwelling.services import cell_summaries
-
-    summaries = cell_summaries(session, actor, cell_ids, today)
-    figures = {}
-    for cell_id, s in summaries.items():
-        filed = s.rented - s.rented_without_filing
-        figures[cell_id] = {
-            "dwellings": s.dwellings,
-            "rented_unfiled": s.rented_without_filing,
-            "filed": filed,
-            "filed_pledged": max(0, filed - s.pledges_missing),
-            "over_capacity": s.over_capacity,
-            "occupants": s.occupants,
-            "transient": 0,
-        }
-    return figures, today
+    figures = figures_by_cell(session, actor)
+    state = figures_state(session)
+    by_cell = {cell_id: row for cell_id, row in figures.items() if cell_id is not None}
+    return by_cell, (state.as_of if state else None)
 
 
 # -- boundaries and roads ----------------------------------------------------------------

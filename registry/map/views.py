@@ -22,6 +22,7 @@ from flask_babel import gettext as _
 from geo.classes import class_of, colour_classes
 from registry.accounts.models import Role
 from registry.dwelling.forms import OCCUPANCY_LABELS, USE_LABELS
+from registry.figures.web import refresh_after
 from registry.grid.models import GridCell
 from registry.map import page as spec
 from registry.map import services, tiles
@@ -166,7 +167,7 @@ def cell_page(cell_id: int):
     rows, total = services.cell_dwellings(
         session, actor, cell_id, today, number, DWELLINGS_PER_PAGE, building_id
     )
-    figures, as_of = services.cell_figures(session, actor, [cell_id], today)
+    figures, as_of = services.cell_figures(session, actor)
     building = services.building(session, actor, building_id, today) if building_id else None
     return render_template(
         "map/cell.html",
@@ -222,7 +223,8 @@ def cells():
     session, actor = db_session(), current_actor()
     station_id = _station_id()
     shapes = services.cell_shapes(session, actor, station_id, _zoom())
-    figures, as_of = services.cell_figures(session, actor, [s.id for s in shapes], clock.today())
+    today = clock.today()
+    figures, as_of = services.cell_figures(session, actor)
     legend, classes_of = {}, {s.id: {} for s in shapes}
     values_of = {s.id: {} for s in shapes}
     for measure in MEASURES:
@@ -258,12 +260,16 @@ def cells():
         )
         for s in shapes
     ]
-    return _geojson_response(
-        features,
-        legend=legend,
-        asOf=as_of.isoformat(),
-        asOfLabel=_("Figures as of %(date)s", date=format_date(as_of, "long")),
+    response = _geojson_response(
+        features, legend=legend, asOf=as_of.isoformat() if as_of else None, asOfLabel=_as_of(as_of)
     )
+    return refresh_after(response, today)
+
+
+def _as_of(as_of) -> str:
+    if as_of is None:
+        return _("The figures have not been computed yet.")
+    return _("Figures as of %(date)s", date=format_date(as_of, "long"))
 
 
 @data.route("/boundaries/<kind>.geojson")
@@ -330,7 +336,7 @@ def cell_panel(cell_id: int):
     session, actor = db_session(), current_actor()
     today = clock.today()
     cell = get_in_scope(session, actor, GridCell, cell_id)
-    figures, as_of = services.cell_figures(session, actor, [cell_id], today)
+    figures, as_of = services.cell_figures(session, actor)
     buildings, total = services.cell_buildings(session, actor, cell_id, today)
     return render_template(
         "map/_panel.html",
