@@ -262,6 +262,47 @@ def current_residents(today: date):
     )
 
 
+# -- per dwelling: lateral subqueries to join (a few dwellings at a time) ------------------
+
+
+def current_filing_of(dwelling, today: date):
+    """LATERAL: the dwelling's current filing (the newest, as :func:`current_filing_id`)
+    and whether it has both pledges; no row when it has none.
+
+    Columns: filing_id, pledges_complete. Each is computed once per dwelling, where the
+    correlated columns of :func:`dwelling_status` compute the filing three times.
+    """
+    return (
+        select(
+            LeaseFiling.id.label("filing_id"),
+            pledges_complete(LeaseFiling.id).label("pledges_complete"),
+        )
+        .where(LeaseFiling.dwelling_id == dwelling.id, filing_is_current(today))
+        .order_by(LeaseFiling.starts_on.desc(), LeaseFiling.id.desc())
+        .limit(1)
+        .lateral("current_filing")
+    )
+
+
+def residents_of(dwelling, today: date):
+    """LATERAL: who lives in the dwelling today, as :func:`current_residents` counts them.
+
+    Columns: occupants, tenant_side, owner_side (one row, also for an empty dwelling).
+    """
+    relationship = Residence.relationship_to_dwelling
+    return (
+        select(
+            func.count().label("occupants"),
+            func.coalesce(func.bool_or(relationship.in_(TENANT_SIDE)), false()).label(
+                "tenant_side"
+            ),
+            func.coalesce(func.bool_or(relationship.in_(OWNER_SIDE)), false()).label("owner_side"),
+        )
+        .where(Residence.dwelling_id == dwelling.id, residence_is_current(today))
+        .lateral("residents")
+    )
+
+
 # -- a group of dwellings at a glance ------------------------------------------------------
 
 

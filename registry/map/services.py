@@ -21,9 +21,18 @@ from registry.accounts.models import Role, UserAccount
 from registry.address.models import Address, Road
 from registry.address.services import address_point, natural_order, search_addresses
 from registry.area.models import Community, District, PoliceStation
-from registry.dwelling.models import Dwelling
-from registry.dwelling.services import StatusCounts, _counts, _status_subquery, _with_status
-from registry.dwelling.status import Worst, worst_status
+from registry.dwelling.models import Dwelling, Occupancy
+from registry.dwelling.services import StatusCounts, _with_status
+from registry.dwelling.status import (
+    Worst,
+    capacity_sql,
+    current_filing_of,
+    current_rule,
+    occupancy_problem_of,
+    over_capacity,
+    residents_of,
+    worst_status,
+)
 from registry.errors import NotFound
 from registry.figures.services import Figures, figures_by_cell, figures_state
 from registry.grid.models import FocusArea, GridCell, focus_area_cell
@@ -263,30 +272,51 @@ def _building_id():
 
 
 def building_counts_query(session: Session, actor: UserAccount, buildings, today: date):
-    """Per building id in ``buildings`` (a select of ids): status counts and worst status.
+    """Per building id in ``buildings`` (a select of ids): the status counts of its dwellings.
 
     A building's dwellings are at its rooms' addresses and at its own (a house): two index
-    look-ups joined by UNION ALL (an OR of the two would read every address).
+    look-ups joined by UNION ALL (an OR of the two would read every address). Each
+    dwelling's filing and residents are looked up once (LATERAL), and the counts are those
+    of :class:`registry.dwelling.services.StatusCounts`, from registry/dwelling/status.py.
     """
     rooms = aliased(Address, name="room")
     addresses = union_all(
         select(rooms.id).where(rooms.parent_id.in_(buildings)),
         buildings,
     ).subquery("building_addresses")
-    base = (
-        select(Dwelling.id.label("dwelling_id"), _building_id().label("building_id"))
+    filing = current_filing_of(Dwelling, today)
+    residents = residents_of(Dwelling, today)
+    occupants = residents.c.occupants
+    rented = Dwelling.occupancy == Occupancy.RENTED
+    filed = filing.c.filing_id.is_not(None)
+    unfiled = and_(rented, filing.c.filing_id.is_(None))
+    missing = and_(filed, ~filing.c.pledges_complete)
+    over = over_capacity(occupants, capacity_sql(current_rule(session, today), Dwelling))
+    problem = occupancy_problem_of(
+        Dwelling.occupancy, occupants, residents.c.tenant_side, residents.c.owner_side
+    ).is_not(None)
+    count = func.count(Dwelling.id)
+    return (
+        select(
+            _building_id().label("building_id"),
+            count.label("dwellings"),
+            count.filter(rented).label("rented"),
+            count.filter(unfiled).label("rented_without_filing"),
+            count.filter(missing).label("pledges_missing"),
+            func.coalesce(func.sum(occupants), 0).label("occupants"),
+            count.filter(over).label("over_capacity"),
+            count.filter(problem).label("occupancy_to_check"),
+            count.filter(or_(unfiled, missing, over, problem)).label("attention"),
+        )
+        .select_from(Dwelling)
         .join(Address, Address.id == Dwelling.address_id)
         .join(addresses, addresses.c[0] == Address.id)
+        .outerjoin(filing, true())
+        .join(residents, true())
         .where(dwelling_filter(actor))
-    )
-    sub = _status_subquery(session, base, today)
-    names = [f.name for f in StatusCounts.__dataclass_fields__.values()]
-    counts = (
-        select(sub.c.building_id, *(c.label(n) for c, n in zip(_counts(sub), names, strict=True)))
-        .group_by(sub.c.building_id)
+        .group_by(_building_id())
         .subquery("building_counts")
     )
-    return counts
 
 
 @dataclass(frozen=True)
