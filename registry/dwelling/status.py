@@ -267,15 +267,18 @@ def current_residents(today: date):
 
 def current_filing_of(dwelling, today: date):
     """LATERAL: the dwelling's current filing (the newest, as :func:`current_filing_id`)
-    and whether it has both pledges; no row when it has none.
+    and its two pledges; no row when it has none.
 
-    Columns: filing_id, pledges_complete. Each is computed once per dwelling, where the
-    correlated columns of :func:`dwelling_status` compute the filing three times.
+    Columns: filing_id, rental_pledge, security_guarantee. Each is computed once per
+    dwelling, where the correlated columns of :func:`dwelling_status` compute the filing
+    three times.
     """
+    rental, guarantee = has_pledges(LeaseFiling.id)
     return (
         select(
             LeaseFiling.id.label("filing_id"),
-            pledges_complete(LeaseFiling.id).label("pledges_complete"),
+            rental.label("rental_pledge"),
+            guarantee.label("security_guarantee"),
         )
         .where(LeaseFiling.dwelling_id == dwelling.id, filing_is_current(today))
         .order_by(LeaseFiling.starts_on.desc(), LeaseFiling.id.desc())
