@@ -45,15 +45,9 @@ from registry.scope import (
     organisation_filter,
 )
 
-MAP_ROLES = (Role.ADMIN, Role.POLICE_OFFICER, Role.GRID_WORKER)
 PANEL_BUILDINGS = 40
 SEARCH_LIMIT = 10
 COORDINATE_DECIMALS = 6
-
-
-def require_map_role(actor: UserAccount) -> None:
-    if actor.role not in MAP_ROLES:
-        raise NotFound()
 
 
 # -- where the map is --------------------------------------------------------------------
