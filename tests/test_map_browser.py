@@ -56,6 +56,7 @@ def click_cell(page, cell_id: int) -> None:
     The point is one where the browser itself finds the cell's shape on top (not a label,
     a marker or a neighbour), tried from the cell's centre outwards.
     """
+    page.wait_for_load_state("networkidle")  # the cells drawn at their final detail
     x, y = page.evaluate(
         """([name, id]) => {
             const map = window[name];
@@ -73,10 +74,11 @@ def click_cell(page, cell_id: int) -> None:
                     if (document.elementFromPoint(x, y) === cell._path) { return [x, y]; }
                 }
             }
-            throw new Error('no clickable point inside cell ' + id);
+            return [null, null];
         }""",
         [page.evaluate(MAP_VARIABLE), cell_id],
     )
+    assert x is not None, f"no point inside cell {cell_id} where the cell is on top"
     page.mouse.click(x, y)
     page.wait_for_selector("#map-panel:not([hidden]) .map-panel-title")
 

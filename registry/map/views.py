@@ -21,13 +21,12 @@ from flask_babel import gettext as _
 
 from geo.classes import class_of, colour_classes
 from registry.accounts.models import Role
-from registry.dwelling.forms import OCCUPANCY_LABELS, USE_LABELS
 from registry.figures.web import refresh_after
 from registry.grid.models import GridCell
+from registry.labels import OCCUPANCY_LABELS, ORGANISATION_KIND_LABELS, USE_LABELS
 from registry.map import page as spec
 from registry.map import services, tiles
 from registry.map.measures import MEASURES
-from registry.organisation.forms import KIND_LABELS as ORGANISATION_KIND_LABELS
 from registry.scope import get_in_scope
 from registry.web import clock
 from registry.web.auth import current_actor, roles_required
