@@ -62,7 +62,9 @@ def click_cell(page, cell_id: int) -> None:
             const map = window[name];
             let cell = null;
             map.eachLayer((layer) => {
-                if (layer.feature && layer.feature.id === id && layer.getCenter) { cell = layer; }
+                // Other layers (communities, roads, focus areas) have ids of their own.
+                const inCells = layer._path && layer._path.closest(".leaflet-registryCells-pane");
+                if (inCells && layer.feature && layer.feature.id === id) { cell = layer; }
             });
             const box = map.getContainer().getBoundingClientRect();
             const centre = map.latLngToContainerPoint(cell.getCenter());
