@@ -294,3 +294,20 @@ def add_second_police_station(session: Session) -> dict:
     )
     session.commit()
     return ids
+
+
+def neighbouring_cells(session: Session):
+    """Two grid cells of the demo that share an edge."""
+    from geoalchemy2.shape import to_shape
+
+    from registry.grid.models import GridCell
+
+    session.expire_all()
+    cells = list(session.scalars(select(GridCell).order_by(GridCell.id)))
+    for first in cells:
+        for second in cells:
+            if first.id < second.id:
+                shared = to_shape(first.geom).intersection(to_shape(second.geom))
+                if shared.length > 0.001:
+                    return first, second
+    raise AssertionError("no neighbouring cells in the demo district")

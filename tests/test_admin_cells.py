@@ -8,7 +8,7 @@ import re
 
 import pytest
 from geoalchemy2.shape import to_shape
-from helpers import audit_entries, field_errors, token_of, user_named
+from helpers import audit_entries, field_errors, neighbouring_cells, token_of, user_named
 from shapely.geometry import box, mapping
 from sqlalchemy import func, select
 
@@ -106,20 +106,8 @@ def test_split_a_cell_by_upload_and_the_addresses_follow(admin_client, demo_db):
     assert entry.changes["addresses_joined"] == [None, len(moving)]
 
 
-def _neighbours(session):
-    """Two cells sharing an edge."""
-    cells = _cells(session)
-    for first in cells:
-        for second in cells:
-            if first.id < second.id:
-                shared = to_shape(first.geom).intersection(to_shape(second.geom))
-                if shared.length > 0.001:
-                    return first, second
-    raise AssertionError("no neighbouring cells in the demo district")
-
-
 def test_move_a_boundary_between_two_cells_by_drawing(admin_client, demo_db):
-    first, second = _neighbours(demo_db)
+    first, second = neighbouring_cells(demo_db)
     a, b = to_shape(first.geom), to_shape(second.geom)
     for width in (0.0005, 0.001, 0.002, 0.004):
         strip = b.intersection(a.buffer(width))

@@ -25,12 +25,23 @@ def _new_user(client, **fields):
         "username": "",
         "display_name": "",
         "role": "grid_worker",
-        "password": NEW_PASSWORD,
-        "password_again": NEW_PASSWORD,
         "active": "y",
     }
     data.update(fields)
     return client.post("/admin/users/new", data=data)
+
+
+def _set_password(client, user_id: int, password=NEW_PASSWORD, again=None):
+    url = f"/admin/users/{user_id}/password"
+    token = token_of(client, url)
+    return client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "password": password,
+            "password_again": password if again is None else again,
+        },
+    )
 
 
 def _edit_form_data(client, user, **changes):
@@ -83,10 +94,19 @@ def test_create_grid_worker_with_two_cells_who_then_logs_in(demo_app, admin_clie
     user = user_named(demo_db, "grid_new")
     assert user.role == Role.GRID_WORKER
     assert sorted(c.id for c in user.grid_cells) == sorted(c.id for c in cells)
-    assert user.password_hash.startswith("$argon2id$")
     created = audit_entries(demo_db, "user_account", user.id, "create")
     assert created and created[0].changes["grid_cell_ids"] == [None, sorted(c.id for c in cells)]
-    assert NEW_PASSWORD not in str(created[0].changes)
+    assert created[0].changes["password"] == [None, "not set"]
+    # The password is the next step, on a page of its own; until then nobody logs in.
+    assert response.headers["Location"].endswith(f"/admin/users/{user.id}/password")
+    assert submit_login(demo_app.test_client(), "grid_new", NEW_PASSWORD).status_code == 200
+    edit = admin_client.get(f"/admin/users/{user.id}").text
+    assert 'id="no-password"' in edit
+    assert _set_password(admin_client, user.id).status_code == 302
+    demo_db.expire_all()
+    assert user_named(demo_db, "grid_new").password_hash.startswith("$argon2id$")
+    entry = audit_entries(demo_db, "user_account", user.id, "update")[-1]
+    assert entry.changes == {"password": ["not set", "set"]}
 
     worker = log_in(demo_app, "grid_new", NEW_PASSWORD)
     assert worker.get("/").headers["Location"].endswith("/cells/")
@@ -101,30 +121,40 @@ def test_create_user_errors_keep_the_input_and_name_the_field(admin_client, demo
         username="x",
         display_name="王警官",
         role="police_officer",
-        password="short",
-        password_again="short",
     )
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert field_errors(html, "username")
-    assert field_errors(html, "password") == ["At least 10 characters"]
     assert field_errors(html, "police_station_id") == ["A police officer needs a police station"]
     assert 'value="王警官"' in html
     assert user_named(demo_db, "x") is None
+    # The summary at the top lists each error as a link to its field.
+    summary = re.search(r'<div class="flash error error-summary".*?</div>', html, re.S).group(0)
+    assert 'href="#username"' in summary and 'href="#police_station_id"' in summary
 
 
-def test_taken_username_mismatched_passwords_and_no_role_are_refused(admin_client):
-    response = _new_user(
-        admin_client,
-        username="Officer1",
-        display_name="某人",
-        password_again="different-one",
-        role="",
-    )
+def test_the_new_user_form_never_carries_a_password(admin_client, demo_db):
+    html = admin_client.get("/admin/users/new").text
+    assert 'type="password"' not in html
+    browse = _new_user(admin_client, username="grid_new", action="show_cells", password="x" * 12)
+    assert 'type="password"' not in browse.text and "x" * 12 not in browse.text
+
+
+def test_a_short_or_repeated_wrongly_password_is_refused_on_its_page(admin_client, demo_db):
+    worker = user_named(demo_db, "grid0003")
+    short = _set_password(admin_client, worker.id, "short")
+    assert short.status_code == 422
+    assert field_errors(short.text, "password") == ["At least 10 characters"]
+    assert 'value="short"' not in short.text  # a refused password is not put back
+    differ = _set_password(admin_client, worker.id, NEW_PASSWORD, again="different-one")
+    assert field_errors(differ.text, "password_again") == ["The two passwords differ"]
+
+
+def test_taken_username_and_no_role_are_refused(admin_client):
+    response = _new_user(admin_client, username="Officer1", display_name="某人", role="")
     html = response.get_data(as_text=True)
     assert response.status_code == 422
     assert field_errors(html, "username") == ["This username is taken"]
-    assert field_errors(html, "password_again") == ["The two passwords differ"]
     assert field_errors(html, "role") == ["Choose a role"]
 
 

@@ -35,8 +35,20 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+# The password column of an account whose administrator has not set a password yet: no
+# argon2 hash ever equals it, so nobody can log in with it.
+NOT_SET = "!not-set"
+
+
+def password_is_set(password_hash: str) -> bool:
+    return bool(password_hash) and password_hash != NOT_SET
+
+
 def verify_password(password_hash: str, password: str) -> bool:
     """True when ``password`` matches; never raises for a wrong or malformed hash."""
+    if not password_is_set(password_hash):
+        verify_against_nothing(password)  # as slow as a real check: the answer tells nothing
+        return False
     try:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -13,6 +13,7 @@ from registry.accounts.passwords import (
     hash_password,
     needs_rehash,
     new_password_errors,
+    password_is_set,
     verify_against_nothing,
     verify_password,
 )
@@ -130,7 +131,8 @@ def store_new_password(
     Every session logged in with the old password ends on its next request (the session's
     credential mark no longer matches).
     """
+    before = "set" if password_is_set(user.password_hash) else "not set"
     user.password_hash = hash_password(password)
     user.failed_logins = 0
     session.flush()
-    record(session, actor, Action.UPDATE, "user_account", user.id, {"password": ["set", how]})
+    record(session, actor, Action.UPDATE, "user_account", user.id, {"password": [before, how]})

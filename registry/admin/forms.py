@@ -24,6 +24,7 @@ from wtforms import (
 from wtforms.validators import Length
 from wtforms.widgets import Select, html_params
 
+from registry.forms import Mandatory
 from registry.labels import ROLE_LABELS
 
 
@@ -106,9 +107,9 @@ class UserScopeFields:
 
 
 class UserCreateForm(UserScopeFields, FlaskForm):
+    """A new account; its password is set on the next page (never carried in this form)."""
+
     username = StringField(_l("Username"), [Length(max=50)])
-    password = PasswordField(_l("Password"), [Length(max=200)])
-    password_again = PasswordField(_l("Password again"), [Length(max=200)])
     active = BooleanField(_l("Active"), default=True)
 
 
@@ -143,6 +144,19 @@ class CellForm(FlaskForm):
     geojson_file = FileField(_l("GeoJSON file"))
     drawn_geometry = HiddenField()
     clip = BooleanField(_l("Cut away what lies outside the community or over other cells"))
+    version = HiddenField()
+
+
+class CellSplitForm(FlaskForm):
+    """Split a cell along a line drawn on the map; the new half's code and name."""
+
+    line = HiddenField(_l("Dividing line"))
+    new_code = StringField(_l("Code of the new cell"), [Length(max=20), Mandatory()])
+    new_name = StringField(_l("Name of the new cell"), [Length(max=50), Mandatory()])
+    version = HiddenField()
+
+
+class CellDeleteForm(FlaskForm):
     version = HiddenField()
 
 

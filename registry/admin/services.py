@@ -20,7 +20,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from registry.accounts.models import Role, UserAccount
-from registry.accounts.passwords import hash_password, new_password_errors
+from registry.accounts.passwords import (
+    NOT_SET,
+    hash_password,
+    new_password_errors,
+    password_is_set,
+)
 from registry.accounts.services import change_own_password, store_new_password
 from registry.address.models import Address
 from registry.address.text import normalise_address_text
@@ -262,22 +267,21 @@ def _ids(records) -> list[int]:
 
 
 def create_user_account(
-    session: Session,
-    actor: UserAccount,
-    username: str,
-    password: str,
-    data: UserInput,
-    password_again: str | None = None,
+    session: Session, actor: UserAccount, username: str, data: UserInput
 ) -> UserAccount:
-    """A new account with its role and scope; audited (never the password)."""
+    """A new account with its role and scope, audited; it has no password yet.
+
+    The administrator sets the password on a page of its own (:func:`reset_password`), so
+    that a form which is shown again (to browse cells, search dwellings or after an error)
+    never carries a password back into the page. Until then nobody can log in with it.
+    """
     require_admin(actor)
     errors = ValidationErrors()
     username = _check_username(session, username, errors)
-    new_password_errors(password, username, password_again, errors)
     clean = _clean_user(session, actor, data, errors)
     if errors.errors:
         raise InvalidInput(fields=errors.errors)
-    return _add_account(session, actor, username, password, clean)
+    return _add_account(session, actor, username, None, clean)
 
 
 def create_administrator(
@@ -307,15 +311,15 @@ def _add_account(
     session: Session,
     actor: UserAccount | None,
     username: str,
-    password: str,
+    password: str | None,
     clean: _CleanUser,
     via: str | None = None,
 ) -> UserAccount:
-    """Store a checked new account and audit it (never the password)."""
+    """Store a checked new account and audit it (never the password; None: not set yet)."""
     user = UserAccount(
         username=username,
         display_name=clean.display_name,
-        password_hash=hash_password(password),
+        password_hash=hash_password(password) if password else NOT_SET,
         role=clean.role,
         police_station=clean.station,
         active=clean.active,
@@ -338,7 +342,7 @@ def _add_account(
             "police_station_id": [None, clean.station.id if clean.station else None],
             "grid_cell_ids": [None, _ids(clean.cells)],
             "dwelling_ids": [None, _ids(clean.dwellings)],
-            "password": [None, "set"],
+            "password": [None, "set" if password else "not set"],
             **({"via": [None, via]} if via else {}),
         },
     )
@@ -408,7 +412,8 @@ def reset_password(
     new_password_errors(password, user.username, password_again, errors)
     if errors.errors:
         raise InvalidInput(fields=errors.errors)
-    store_new_password(session, actor, user, password, "reset")
+    how = "reset" if password_is_set(user.password_hash) else "set"
+    store_new_password(session, actor, user, password, how)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,15 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from registry.accounts.models import Role
+from registry.accounts.passwords import password_is_set
 from registry.accounts.views import save_own_password
 from registry.admin import services
 from registry.admin.forms import (
     ROLE_LABELS,
     CapacityRuleForm,
+    CellDeleteForm,
     CellForm,
+    CellSplitForm,
     FocusAreaForm,
     PasswordResetForm,
     StationForm,
@@ -30,6 +33,7 @@ from registry.admin.forms import (
     WorkerForm,
 )
 from registry.errors import InvalidInput
+from registry.figures.services import refresh_figures
 from registry.grid import services as grid
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today
@@ -170,8 +174,12 @@ def user_new():
 
     def created(user):
         return _saved(
-            url_for("admin.user_edit", user_id=user.id),
-            _("The account %(username)s was created.", username=user.username),
+            url_for("admin.user_password", user_id=user.id),
+            _(
+                "The account %(username)s was created. Now set its password: until then "
+                "nobody can log in with it.",
+                username=user.username,
+            ),
         )
 
     if request.method == "POST" and _action() == SAVE:
@@ -181,9 +189,7 @@ def user_new():
                 db_session(),
                 current_actor(),
                 form.username.data or "",
-                form.password.data or "",
                 _user_input(form),
-                password_again=form.password_again.data or "",
             ),
             page,
             created,
@@ -206,7 +212,13 @@ def user_edit(user_id: int):
     context = _prepare_user_form(form)
 
     def page():
-        return render_template("admin/user_form.html", form=form, user=user, **context)
+        return render_template(
+            "admin/user_form.html",
+            form=form,
+            user=user,
+            password_set=password_is_set(user.password_hash),
+            **context,
+        )
 
     def current_after_race():
         fresh = services.get_user_account(session, actor, user_id)
@@ -235,7 +247,13 @@ def user_password(user_id: int):
     own = user.id == actor.id
 
     def page():
-        return render_template("admin/user_password.html", form=form, user=user, own=own)
+        return render_template(
+            "admin/user_password.html",
+            form=form,
+            user=user,
+            own=own,
+            first=not password_is_set(user.password_hash),
+        )
 
     def reset():
         services.reset_password(
@@ -511,6 +529,119 @@ def _render_cell_edit(form, cell, worker_form):
         addresses=grid.cell_address_count(session, cell.id),
         workers=grid.cell_workers(session, actor, cell),
         worker_form=worker_form,
+    )
+
+
+@blueprint.route("/cells/<int:cell_id>/split", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def cell_split(cell_id: int):
+    """Split a cell along a drawn line: each side's addresses are counted and reported."""
+    session, actor = db_session(), current_actor()
+    cell = grid.get_cell(session, actor, cell_id)
+    if request.method == "POST":
+        form = CellSplitForm()
+    else:
+        form = CellSplitForm(
+            data={
+                "version": cell.version,
+                "new_code": grid.suggested_code(session, cell),
+                "new_name": _("%(name)s (new part)", name=cell.name),
+            }
+        )
+
+    def page():
+        return render_template(
+            "admin/cell_split.html",
+            form=form,
+            cell=cell,
+            community=cell.community,
+            map_data=grid.cell_map_data(session, actor, cell.community_id, cell.id),
+            addresses=grid.cell_address_count(session, cell.id),
+        )
+
+    def current_after_race():
+        fresh = grid.get_cell(session, actor, cell_id)
+        return grid.cell_current_values(session, fresh), fresh.version
+
+    if request.method == "GET":
+        return page()
+
+    def split():
+        data = grid.SplitInput(
+            form.line.data or "", form.new_code.data or "", form.new_name.data or ""
+        )
+        result = grid.split_cell(session, actor, cell.id, data, form.version.data)
+        refresh_figures(session, today())  # the figures follow the addresses at once
+        return result
+
+    return _submit(form, split, page, _cell_split_done, current_after_race)
+
+
+def _cell_split_done(result: grid.SplitResult) -> ResponseReturnValue:
+    message = _(
+        "The cell was split: %(kept)s addresses stay in %(kept_name)s (%(kept_code)s) with "
+        "its grid workers; %(created)s addresses are in the new cell %(created_name)s "
+        "(%(created_code)s).",
+        kept=result.kept_addresses,
+        kept_name=result.kept.name,
+        kept_code=result.kept.code,
+        created=result.created_addresses,
+        created_name=result.created.name,
+        created_code=result.created.code,
+    )
+    return _saved(url_for("admin.cell_edit", cell_id=result.kept.id), message)
+
+
+@blueprint.route("/cells/<int:cell_id>/delete", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def cell_delete(cell_id: int):
+    """Delete a cell made by mistake, after a confirmation page that says what ends."""
+    session, actor = db_session(), current_actor()
+    cell = grid.get_cell(session, actor, cell_id)
+    form = (
+        CellDeleteForm()
+        if request.method == "POST"
+        else CellDeleteForm(data={"version": cell.version})
+    )
+    errors: list = []
+    name, code = cell.name, cell.code
+
+    def page():
+        return render_template(
+            "admin/cell_delete.html",
+            form=form,
+            cell=cell,
+            addresses=grid.cell_address_count(session, cell.id),
+            workers=grid.cell_workers(session, actor, cell),
+            focus_areas=grid.cell_focus_areas(session, actor, cell.id),
+            errors=errors,
+        )
+
+    if request.method == "GET":
+        return page()
+
+    def invalid(fields) -> ResponseReturnValue:
+        errors.extend(str(m) for messages in fields.values() for m in messages)
+        return page()
+
+    def current_after_race():
+        fresh = grid.get_cell(session, actor, cell_id)
+        return grid.cell_current_values(session, fresh), fresh.version
+
+    if not form.validate():
+        return page(), 422
+    community_id, failed = save(
+        form,
+        lambda: grid.delete_cell(session, actor, cell.id, form.version.data),
+        invalid=invalid,
+        labels=_labels(form),
+        current_after_race=current_after_race,
+    )
+    if failed is not None:
+        return failed
+    return _saved(
+        url_for("admin.grid_cells", community=community_id),
+        _("The grid cell %(name)s (%(code)s) was deleted.", name=name, code=code),
     )
 
 

@@ -15,16 +15,17 @@ from typing import Any
 
 import shapely
 from flask_babel import lazy_gettext as _l
-from geoalchemy2 import Geography
 from geoalchemy2.shape import from_shape, to_shape
 from shapely.geometry import shape as shape_from_geojson
-from sqlalchemy import Integer, any_, bindparam, cast, func, select
+from sqlalchemy import Integer, any_, bindparam, exists, func, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from geo.checks import check_valid_polygon, check_within_parent
+from geo.cells import SplitError, overlap_width_exceeds, snap_to_neighbours, split_polygon
+from geo.checks import BOUNDARY_TOLERANCE_DEGREES, check_valid_polygon, check_within_parent
+from geo.local import LocalFrame
 from registry.accounts.models import Role, UserAccount
-from registry.address.models import Address
+from registry.address.models import Address, Road
 from registry.area.models import Community, SubDistrict
 from registry.audit.services import Action, changed, record
 from registry.db import SRID
@@ -34,8 +35,6 @@ from registry.grid.models import FocusArea, GridCell, focus_area_cell, grid_cell
 from registry.scope import get_in_scope, grid_cell_filter
 from registry.validators import FieldError, ValidationErrors, validate_name
 
-# Cells may share edges; an overlap larger than this (in m²) is refused.
-OVERLAP_TOLERANCE_M2 = 1.0
 MAX_VERTICES = 5000
 COORDINATE_DIGITS = 7  # about 1 cm: enough for a map, small enough for a page
 CODE_PATTERN = r"^[0-9A-Za-z\-]{1,20}$"
@@ -262,7 +261,40 @@ def cell_map_data(
         "community": _feature(community[1], name=community[0]),
         "cell": current,
         "neighbours": {"type": "FeatureCollection", "features": neighbours},
+        "roads": _collection(_road_features(session, envelope)),
+        "buildings": _collection(_building_features(session, envelope)),
     }
+
+
+MAP_BUILDINGS_LIMIT = 3000
+
+
+def _collection(features: list[dict]) -> dict:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _road_features(session: Session, envelope) -> list[dict]:
+    """The registry's roads across the community's box, with their names (no basemap)."""
+    rows = session.execute(
+        select(Road.name, func.ST_AsGeoJSON(Road.geom, 6))
+        .where(Road.geom.is_not(None), func.ST_Intersects(Road.geom, envelope))
+        .order_by(Road.id)
+    )
+    return [_feature(geometry, name=name) for name, geometry in rows]
+
+
+def _building_features(session: Session, envelope) -> list[dict]:
+    """Door-level addresses (buildings) in the community's box, labelled 号/栋."""
+    rows = session.execute(
+        select(Address.door_number, Address.building, func.ST_AsGeoJSON(Address.geom, 6))
+        .where(Address.parent_id.is_(None), func.ST_Intersects(Address.geom, envelope))
+        .order_by(Address.id)
+        .limit(MAP_BUILDINGS_LIMIT)
+    )
+    return [
+        _feature(geometry, label=f"{door}号" + (f"{building}栋" if building else ""))
+        for door, building, geometry in rows
+    ]
 
 
 # -- writing cells ---------------------------------------------------------------------------
@@ -309,20 +341,43 @@ def _clip(session: Session, polygon, community: Community, cell_id: int | None):
     return shapely.from_wkb(bytes(result)) if result is not None else None
 
 
-def _overlapping_cells(session: Session, polygon, cell_id: int | None) -> list[tuple]:
-    """Other cells sharing more than the tolerance of area with the polygon (m², in SQL)."""
-    shape = from_shape(polygon, srid=SRID)
-    shared = func.ST_Area(cast(func.ST_Intersection(GridCell.geom, shape), Geography))
-    return session.execute(
-        select(GridCell.code, GridCell.name, shared)
-        .where(
-            func.ST_Intersects(GridCell.geom, shape),
-            GridCell.id.is_distinct_from(cell_id),
-            shared > OVERLAP_TOLERANCE_M2,
+@dataclass(frozen=True)
+class _Neighbour:
+    code: str
+    name: str
+    shape: shapely.Polygon
+
+
+def _neighbours(session: Session, polygon, cell_id: int | None) -> list[_Neighbour]:
+    """Other cells within about a metre of the polygon, as shapely shapes."""
+    near = from_shape(polygon.buffer(BOUNDARY_TOLERANCE_DEGREES), srid=SRID)
+    rows = session.execute(
+        select(GridCell.code, GridCell.name, func.ST_AsBinary(GridCell.geom)).where(
+            func.ST_Intersects(GridCell.geom, near), GridCell.id.is_distinct_from(cell_id)
         )
-        .order_by(shared.desc())
-        .limit(5)
-    ).all()
+    )
+    return [_Neighbour(code, name, shapely.from_wkb(bytes(wkb))) for code, name, wkb in rows]
+
+
+def snapped_polygon(
+    polygon: shapely.Polygon, neighbours: list[_Neighbour]
+) -> tuple[shapely.Polygon, list[tuple[_Neighbour, float]]]:
+    """The polygon snapped to its neighbours' edges (geo.cells, in a local metric frame),
+    and the neighbours it still overlaps by more than a sliver, with the overlap in m²."""
+    frame = LocalFrame.around(polygon)
+    local = frame.to_metres(polygon)
+    shapes = [frame.to_metres(n.shape) for n in neighbours]
+    snapped = snap_to_neighbours(local, shapes)
+    overlaps = []
+    for neighbour, shape in zip(neighbours, shapes):
+        overlap = snapped.intersection(shape)
+        if overlap_width_exceeds(overlap):
+            overlaps.append((neighbour, overlap.area))
+    overlaps.sort(key=lambda pair: -pair[1])
+    if snapped.equals(local):
+        return polygon, overlaps  # nothing moved: keep the coordinates as they were sent
+    result = frame.to_degrees(snapped)
+    return shapely.set_precision(result, 10**-COORDINATE_DIGITS), overlaps
 
 
 def _checked_polygon(
@@ -351,9 +406,11 @@ def _checked_polygon(
                 name=community.name,
             ),
         ) from None
-    overlaps = _overlapping_cells(session, polygon, cell_id)
+    polygon, overlaps = snapped_polygon(polygon, _neighbours(session, polygon, cell_id))
+    polygon = check_valid_polygon(polygon, field)
     if overlaps:
-        code, name, area = overlaps[0]
+        neighbour, area = overlaps[0]
+        code, name = neighbour.code, neighbour.name
         raise FieldError(
             field,
             _l(
@@ -663,3 +720,310 @@ def update_focus_area(
         session.flush()
         record(session, actor, Action.UPDATE, "focus_area", area.id, changes)
     return area
+
+
+# -- splitting a cell ------------------------------------------------------------------------
+
+SPLIT_MESSAGES = {
+    SplitError.NOT_A_LINE: _l("Draw a line across the cell, from one edge to the other"),
+    SplitError.DOES_NOT_CROSS: _l(
+        "The line must cross the cell from one edge to the other; start and end it outside"
+    ),
+    SplitError.MORE_THAN_TWO: _l("The line cuts the cell into more than two parts"),
+    SplitError.TOO_SMALL: _l("One of the two parts would be smaller than %(area)s m²"),
+}
+MIN_PART_M2 = 100.0
+
+
+@dataclass(frozen=True)
+class SplitInput:
+    line_text: str  # GeoJSON LineString (or a Feature holding one), longitude/latitude
+    new_code: str
+    new_name: str
+
+
+@dataclass(frozen=True)
+class SplitResult:
+    kept: GridCell  # the cell that keeps its code, workers and history
+    created: GridCell  # the new cell for the other side
+    kept_addresses: int
+    created_addresses: int
+
+
+def parse_line_geojson(text: str, field: str = "line") -> shapely.LineString:
+    """One lon/lat line from GeoJSON text (a LineString or a Feature holding one)."""
+    try:
+        data = json.loads(text or "")
+    except (ValueError, RecursionError):
+        raise FieldError(field, SPLIT_MESSAGES[SplitError.NOT_A_LINE]) from None
+    if isinstance(data, dict) and data.get("type") == "Feature":
+        data = data.get("geometry")
+    if not isinstance(data, dict) or data.get("type") != "LineString":
+        raise FieldError(field, SPLIT_MESSAGES[SplitError.NOT_A_LINE])
+    try:
+        line = shapely.force_2d(shape_from_geojson(data))
+    except Exception:  # malformed coordinate arrays
+        raise FieldError(field, SPLIT_MESSAGES[SplitError.NOT_A_LINE]) from None
+    if shapely.get_num_coordinates(line) > MAX_VERTICES:
+        raise FieldError(field, _l("The shape has too many points"))
+    return line
+
+
+def _halves(cell: GridCell, line: shapely.LineString) -> tuple[shapely.Polygon, shapely.Polygon]:
+    """The cell's two parts either side of the line, in longitude/latitude."""
+    polygon = to_shape(cell.geom)
+    frame = LocalFrame.around(polygon)
+    try:
+        halves = split_polygon(
+            frame.to_metres(polygon), frame.to_metres(line), min_area=MIN_PART_M2
+        )
+    except SplitError as refused:
+        message = SPLIT_MESSAGES[refused.reason]
+        if refused.reason == SplitError.TOO_SMALL:
+            message = _l(
+                "One of the two parts would be smaller than %(area)s m²", area=f"{MIN_PART_M2:,.0f}"
+            )
+        raise FieldError("line", message) from None
+    precision = 10**-COORDINATE_DIGITS
+    parts = [
+        shapely.set_precision(frame.to_degrees(part), precision)
+        for part in (halves.first, halves.second)
+    ]
+    for part in parts:
+        check_valid_polygon(part, "line")
+    return parts[0], parts[1]
+
+
+def _addresses_within(session: Session, cell_id: int, polygon) -> int:
+    return (
+        session.scalar(
+            select(func.count()).where(
+                Address.grid_cell_id == cell_id,
+                func.ST_Intersects(Address.geom, from_shape(polygon, srid=SRID)),
+            )
+        )
+        or 0
+    )
+
+
+def split_cell(
+    session: Session, actor: UserAccount, cell_id: int, data: SplitInput, seen_version: Any
+) -> SplitResult:
+    """Split a cell in two along a drawn line (shapely's split).
+
+    The side with more addresses keeps the cell's code, name, workers and history; the
+    other becomes a new cell with the code and name given. The trigger re-derives the
+    addresses' cells; focus areas that held the cell hold both halves. Flags and sweeps
+    refer to dwellings and addresses, so they follow their addresses; the caller refreshes
+    the per-cell figures.
+    """
+    cell = session.scalar(
+        select(GridCell).where(GridCell.id == cell_id, grid_cell_filter(actor)).with_for_update()
+    )
+    _require_admin(actor)
+    if cell is None:
+        raise NotFound()
+    errors = ValidationErrors()
+    code, name = _clean_cell_fields(
+        session, CellInput(code=data.new_code, name=data.new_name), None, errors
+    )
+    halves = None
+    with errors.collect():
+        halves = _halves(cell, parse_line_geojson(data.line_text))
+    if errors.errors:
+        fields = {("new_" + k if k in ("code", "name") else k): v for k, v in errors.errors.items()}
+        raise InvalidInput(fields=fields)
+    check_version(cell, seen_version, cell_current_values(session, cell))
+    first, second = halves
+    total = cell_address_count(session, cell.id)
+    in_first = _addresses_within(session, cell.id, first)
+    in_second = total - in_first
+    keep, give = (
+        (first, second)
+        if (in_first, first.area) >= (in_second, second.area)
+        else (
+            second,
+            first,
+        )
+    )
+    old_wkt = to_shape(cell.geom).wkt
+    cell.geom = from_shape(keep, srid=SRID)
+    session.flush()
+    created = GridCell(
+        community_id=cell.community_id, code=code, name=name, geom=from_shape(give, srid=SRID)
+    )
+    session.add(created)
+    session.flush()
+    kept_count = cell_address_count(session, cell.id)
+    created_count = cell_address_count(session, created.id)
+    for area in cell_focus_areas(session, actor, cell.id):
+        _set_area_cells(
+            session, actor, area, [*area.cells, created], f"grid cell {cell.code} split"
+        )
+    session.flush()
+    record(
+        session,
+        actor,
+        Action.UPDATE,
+        "grid_cell",
+        cell.id,
+        {
+            "geometry": [old_wkt, keep.wkt],
+            "split_into": [None, created.id],
+            "addresses_left": [None, total - kept_count],
+        },
+        reason="split",
+    )
+    record(
+        session,
+        actor,
+        Action.CREATE,
+        "grid_cell",
+        created.id,
+        {
+            "code": [None, code],
+            "name": [None, name],
+            "community_id": [None, cell.community_id],
+            "geometry": [None, give.wkt],
+            "split_from": [None, cell.id],
+            "addresses_joined": [None, created_count],
+        },
+        reason="split",
+    )
+    return SplitResult(cell, created, kept_count, created_count)
+
+
+def _set_area_cells(
+    session: Session, actor: UserAccount, area: FocusArea, cells: list[GridCell], reason: str
+) -> None:
+    """A focus area's cells changed by a split or a deletion: audited, version moved on."""
+    before = sorted(c.id for c in area.cells)
+    area.cells = cells
+    area.updated_at = func.now()
+    record(
+        session,
+        actor,
+        Action.UPDATE,
+        "focus_area",
+        area.id,
+        {"cell_ids": [before, sorted(c.id for c in cells)]},
+        reason=reason,
+    )
+
+
+def suggested_code(session: Session, cell: GridCell) -> str:
+    """A free code for a new cell beside ``cell``: the next number after the community's
+    highest numeric code, or the cell's code with a letter."""
+    codes = set(session.scalars(select(GridCell.code)))
+    if cell.code.isdigit():
+        number = max(int(c) for c in codes if c.isdigit() and len(c) == len(cell.code)) + 1
+        candidate = str(number).zfill(len(cell.code))
+        if len(candidate) <= 20 and candidate not in codes:
+            return candidate
+    for letter in "BCDEFGHJKLMNPQRSTUVWXYZ":
+        candidate = f"{cell.code[:18]}-{letter}"
+        if candidate not in codes:
+            return candidate
+    return ""
+
+
+# -- deleting a cell made by mistake ----------------------------------------------------------
+
+# Tables whose rows end with the cell: link tables and the precomputed figures. Any other
+# table with a foreign key to grid_cell (sweeps, flags …) is a record that refers to it.
+ENDS_WITH_CELL = frozenset({"grid_cell_worker", "focus_area_cell", "cell_figures", "address"})
+
+
+def _references(session: Session, cell_id: int) -> list[str]:
+    """Names of the tables holding a record that refers to the cell (from the models)."""
+    found = []
+    for table in GridCell.metadata.sorted_tables:
+        if table.name in ENDS_WITH_CELL:
+            continue
+        for key in table.foreign_keys:
+            refers = key.column.table.name == "grid_cell" and key.parent.table is table
+            if refers and session.scalar(select(exists().where(key.parent == cell_id))):
+                found.append(table.name)
+                break
+    return found
+
+
+def delete_cell(session: Session, actor: UserAccount, cell_id: int, seen_version: Any) -> int:
+    """Delete a cell made by mistake: only when no address lies in it and no record (a
+    sweep, a flag) refers to it. Its worker assignments and focus-area memberships end
+    with it; the audit log keeps the cell. Returns the community's id."""
+    _require_admin(actor)
+    cell = session.scalar(select(GridCell).where(GridCell.id == cell_id).with_for_update())
+    if cell is None:
+        raise NotFound()
+    check_version(cell, seen_version, cell_current_values(session, cell))
+    addresses = cell_address_count(session, cell.id)
+    if addresses:
+        raise InvalidInput(
+            fields={
+                "delete": [
+                    _l(
+                        "%(count)s addresses lie in this cell: it cannot be deleted. Move its "
+                        "boundary or split it instead.",
+                        count=addresses,
+                    )
+                ]
+            }
+        )
+    references = _references(session, cell.id)
+    if references:
+        raise InvalidInput(
+            fields={"delete": [_l("Sweeps or flags refer to this cell: it cannot be deleted.")]}
+        )
+    areas = cell_focus_areas(session, actor, cell.id)
+    for area in areas:
+        if len(area.cells) == 1:
+            raise InvalidInput(
+                fields={
+                    "delete": [
+                        _l(
+                            "This is the only cell of the focus area %(name)s: change the focus "
+                            "area first.",
+                            name=area.name,
+                        )
+                    ]
+                }
+            )
+    workers = sorted(user.username for user in cell.workers)
+    for worker in cell.workers:
+        worker.updated_at = func.now()  # the account's scope changes: open forms go stale
+    for area in areas:
+        remaining = [c for c in area.cells if c.id != cell.id]
+        _set_area_cells(session, actor, area, remaining, f"grid cell {cell.code} deleted")
+    record(
+        session,
+        actor,
+        Action.DELETE,
+        "grid_cell",
+        cell.id,
+        {
+            "code": [cell.code, None],
+            "name": [cell.name, None],
+            "community_id": [cell.community_id, None],
+            "geometry": [to_shape(cell.geom).wkt, None],
+            "workers": [workers, None],
+            "focus_area_ids": [sorted(a.id for a in areas), None],
+        },
+    )
+    community_id = cell.community_id
+    session.delete(cell)
+    session.flush()
+    return community_id
+
+
+def cell_focus_areas(session: Session, actor: UserAccount, cell_id: int) -> list[FocusArea]:
+    """The focus areas that hold the cell."""
+    _require_admin(actor)
+    return list(
+        session.scalars(
+            select(FocusArea)
+            .join(focus_area_cell, focus_area_cell.c.focus_area_id == FocusArea.id)
+            .where(focus_area_cell.c.grid_cell_id == cell_id)
+            .order_by(FocusArea.name)
+        )
+    )

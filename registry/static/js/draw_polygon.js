@@ -4,6 +4,10 @@
  * GeoJSON embedded in <script id="cell-map-data">. With data-mode="draw" the user places
  * the corners of a polygon by tapping the map and drags them to adjust; the polygon is
  * written as GeoJSON into the hidden form field #drawn_geometry, which the server checks.
+ * With data-mode="line" the user draws a line the same way (to split a cell along it),
+ * written as a GeoJSON LineString into the field named by data-output.
+ * The registry's own roads (with their names) and building points are drawn for context,
+ * since there is no basemap.
  */
 (function () {
   "use strict";
@@ -14,7 +18,17 @@
     return;
   }
   var data = JSON.parse(dataElement.textContent);
-  var drawing = mapElement.getAttribute("data-mode") === "draw";
+  var mode = mapElement.getAttribute("data-mode");
+  var lineMode = mode === "line";
+  var drawing = mode === "draw" || lineMode;
+
+  function textNode(text) {
+    // Tooltips get text nodes, never strings: Leaflet inserts strings as HTML, and these
+    // names are typed by users.
+    var span = document.createElement("span");
+    span.textContent = text == null ? "" : String(text);
+    return span;
+  }
 
   var map = L.map(mapElement, {
     attributionControl: false,
@@ -23,6 +37,15 @@
   });
 
   var editUrl = mapElement.getAttribute("data-edit-url");
+
+  if (data.roads) {
+    L.geoJSON(data.roads, {
+      style: { color: "#9aa5b1", weight: 4, opacity: 0.8 },
+      onEachFeature: function (feature, layer) {
+        layer.bindTooltip(textNode(feature.properties.name), { sticky: true });
+      }
+    }).addTo(map);
+  }
 
   L.geoJSON(data.neighbours, {
     style: function (feature) {
@@ -43,6 +66,22 @@
       }
     }
   }).addTo(map);
+
+  if (data.buildings) {
+    L.geoJSON(data.buildings, {
+      pointToLayer: function (feature, latlng) {
+        return L.circleMarker(latlng, {
+          radius: 4, color: "#3e4c59", weight: 1, fillColor: "#fff", fillOpacity: 1,
+          interactive: !drawing
+        });
+      },
+      onEachFeature: function (feature, layer) {
+        if (!drawing) {
+          layer.bindTooltip(textNode(feature.properties.label), { direction: "right" });
+        }
+      }
+    }).addTo(map);
+  }
 
   var communityLayer = L.geoJSON(data.community, {
     interactive: false,
@@ -68,11 +107,11 @@
     return;
   }
 
-  var output = document.getElementById("drawn_geometry");
+  var output = document.getElementById(mapElement.getAttribute("data-output") || "drawn_geometry");
   var counter = document.getElementById("draw-count");
   var corners = []; // [lat, lng] in drawing order
   var handles = [];
-  var shape = L.polygon([], {
+  var shape = (lineMode ? L.polyline : L.polygon)([], {
     color: "#c2410c",
     weight: 3,
     fillColor: "#f97316",
@@ -86,7 +125,12 @@
   }
 
   function writeOutput() {
-    if (corners.length < 3) {
+    if (lineMode) {
+      output.value = corners.length < 2 ? "" : JSON.stringify({
+        type: "LineString",
+        coordinates: corners.map(function (c) { return [round(c[1]), round(c[0])]; })
+      });
+    } else if (corners.length < 3) {
       output.value = "";
     } else {
       var ring = corners.map(function (c) {
@@ -119,9 +163,15 @@
   }
 
   function load(geojson) {
-    // The outer ring of a Polygon, without its closing corner.
-    var ring = (geojson && geojson.type === "Polygon" && geojson.coordinates[0]) || [];
-    corners = ring.slice(0, Math.max(0, ring.length - 1)).map(function (position) {
+    var positions = [];
+    if (geojson && geojson.type === "LineString") {
+      positions = geojson.coordinates;
+    } else if (geojson && geojson.type === "Polygon") {
+      // The outer ring of a Polygon, without its closing corner.
+      var ring = geojson.coordinates[0] || [];
+      positions = ring.slice(0, Math.max(0, ring.length - 1));
+    }
+    corners = positions.map(function (position) {
       return [position[1], position[0]];
     });
     redraw();
