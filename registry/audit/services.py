@@ -50,10 +50,14 @@ class Action:
     LOGIN = "login"
     # A name refused for a document number: the refusal told whether the name was right.
     NAME_MISMATCH = "name_mismatch"
+    # A list exported as a file: one entry naming the list, not one per record in it.
+    EXPORT = "export"
 
 
 # Reads of personal data: their entries outlive a rollback of the request's writes.
-READS = frozenset({Action.VIEW, Action.REVEAL, Action.REVEAL_REFUSED, Action.NAME_MISMATCH})
+READS = frozenset(
+    {Action.VIEW, Action.REVEAL, Action.REVEAL_REFUSED, Action.NAME_MISMATCH, Action.EXPORT}
+)
 
 
 def changed(

@@ -135,3 +135,59 @@ def dashboard_workbook(dashboard: Dashboard) -> bytes:
     buffer = BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
+
+
+def list_workbook(title: str, people: bool, rows: list) -> bytes:
+    """One list behind a figure as a sheet: a title row, headers with an autofilter, rows
+    (text cells never formulas; counts numbers; dates dates)."""
+    from registry.labels import OCCUPANCY_LABELS
+
+    workbook = Workbook(write_only=False)
+    sheet = workbook.active
+    sheet.title = _sheet_name(_("List"))
+    if people:
+        headers = [_("Full name"), _("Address"), _("Moved in")]
+        values = [[row.name, row.address, row.moved_in] for row in rows]
+    else:
+        headers = [
+            _("Address"),
+            _("Occupancy"),
+            _("Occupants now"),
+            _("Legal capacity"),
+            _("Current filing"),
+            _("Rental pledge"),
+            _("Security guarantee"),
+        ]
+
+        def yes_no(value) -> str:
+            return _("Yes") if value else _("No")
+
+        values = [
+            [
+                row.address.full_text,
+                str(OCCUPANCY_LABELS.get(str(row.dwelling.occupancy), row.dwelling.occupancy)),
+                row.status.occupants_now,
+                row.capacity,
+                yes_no(row.status.current_filing_id),
+                yes_no(row.status.current_filing_id and row.status.rental_pledge),
+                yes_no(row.status.current_filing_id and row.status.security_guarantee),
+            ]
+            for row in rows
+        ]
+    write_title(sheet, title, len(headers))
+    append_row(sheet, headers)
+    for cell in sheet[HEADER_ROW]:
+        cell.font = Font(bold=True)
+    for value in values:
+        append_row(sheet, value)
+    last = get_column_letter(len(headers))
+    sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(sheet.max_row, HEADER_ROW)}"
+    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=1)
+    sheet.column_dimensions["A"].width = 48 if not people else 14
+    if people:
+        sheet.column_dimensions["B"].width = 48
+        for cell in sheet["C"][HEADER_ROW:]:
+            cell.number_format = "yyyy-mm-dd"
+    buffer = BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

@@ -63,6 +63,7 @@ ACTION_LABELS = {
     "reveal": _l("Full ID number revealed"),
     "reveal_refused": _l("Reveal of the full ID number refused"),
     "login": _l("Logged in"),
+    "export": _l("Exported"),
 }
 
 # Every field any service writes into an audit entry's ``changes``.

@@ -18,12 +18,13 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import format_date
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from registry.accounts.models import Role
-from registry.dashboard import services
-from registry.dashboard.export import dashboard_workbook, figure_columns
+from registry.dashboard import lists, services
+from registry.dashboard.export import dashboard_workbook, figure_columns, list_workbook
 from registry.dashboard.forms import (
     LookupForm,
     RefreshFiguresForm,
@@ -103,6 +104,11 @@ def _dashboard_from_request():
     return dashboard, form, station_id
 
 
+@blueprint.context_processor
+def _list_links():
+    return {"list_measures": lists.MEASURES}
+
+
 @blueprint.route("/")
 @desk_only
 def index():
@@ -145,6 +151,68 @@ def export():
     )
     response.headers["Cache-Control"] = "no-store"
     return refresh_after(response, today())
+
+
+def _list_area() -> lists.Area:
+    return lists.resolve_area(
+        db_session(),
+        current_actor(),
+        station=request.args.get("station", ""),
+        community=request.args.get("community", ""),
+        cell=request.args.get("cell", ""),
+    )
+
+
+def _list_title(measure: lists.Measure, area: lists.Area, dashboard_title: str) -> str:
+    where = area.name or dashboard_title
+    if area.outside_cells:
+        where = f"{where} · {_('Not in a grid cell of this jurisdiction')}"
+    return f"{measure.title} · {where}"
+
+
+def _jurisdiction_name() -> str:
+    actor = current_actor()
+    if actor.role == Role.ADMIN:
+        return _("The whole district")
+    return actor.police_station.name if actor.police_station else _("The whole district")
+
+
+@blueprint.route("/lists/<measure>")
+@desk_only
+@private
+def figure_list(measure: str):
+    """The live list behind one figure of the dashboard, for an area, paged."""
+    area = _list_area()
+    listing = lists.list_page(
+        db_session(), current_actor(), measure, area, today(), page=page_number()
+    )
+
+    def page_url(number: int) -> str:
+        return url_for("dashboard.figure_list", measure=measure, page=number, **area.query_args())
+
+    return render_template(
+        "dashboard/list.html",
+        listing=listing,
+        title=_list_title(listing.measure, area, _jurisdiction_name()),
+        page_url=page_url,
+        export_url=url_for("dashboard.figure_list_export", measure=measure, **area.query_args()),
+    )
+
+
+@blueprint.route("/lists/<measure>.xlsx")
+@desk_only
+def figure_list_export(measure: str):
+    """The whole list as XLSX: one audit entry names the list and its area."""
+    area = _list_area()
+    found, rows = lists.export_rows(db_session(), current_actor(), measure, area, today())
+    title = f"{_list_title(found, area, _jurisdiction_name())} · {format_date(today(), 'long')}"
+    response = make_response(list_workbook(title, found.people, rows))
+    response.mimetype = XLSX_MIMETYPE
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="{measure}-{today().isoformat()}.xlsx"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @blueprint.route("/lookup", methods=["GET", "POST"])
