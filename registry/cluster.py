@@ -149,10 +149,16 @@ class EmbeddedCluster:
         return result.returncode == 0
 
     def init(self) -> bool:
-        """Create the cluster, its role and database with its extensions; False if it existed."""
-        if self.initialised:
-            return False
+        """Create the cluster, its role and database with its extensions; False if it existed.
+
+        An existing cluster is started and its database (and extensions) created again if
+        someone dropped it, so ``registry db init`` always ends with a usable database.
+        """
         bindir = find_server_binaries()
+        if self.initialised:
+            self.start()
+            self._create_database(bindir)
+            return False
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.data_dir.chmod(0o700)
         self._give_to_server_account(self.data_dir)

@@ -47,6 +47,35 @@ def test_init_creates_database_with_its_extensions_reachable_by_socket_and_tcp(c
         connection.close()
 
 
+def test_init_of_an_existing_cluster_creates_a_dropped_database_again(cluster):
+    connection = psycopg2.connect(
+        host="127.0.0.1",
+        port=cluster.port,
+        user="registry",
+        password=cluster.password,
+        dbname="postgres",
+    )
+    connection.autocommit = True
+    with connection.cursor() as cursor:
+        cursor.execute('DROP DATABASE "registry"')
+    assert cluster.init() is False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1 FROM pg_database WHERE datname = 'registry'")
+        assert cursor.fetchone() is not None
+    connection.close()
+    recreated = psycopg2.connect(
+        host="127.0.0.1",
+        port=cluster.port,
+        user="registry",
+        password=cluster.password,
+        dbname="registry",
+    )
+    with recreated.cursor() as cursor:
+        cursor.execute("SELECT extname FROM pg_extension")
+        assert set(REQUIRED_EXTENSIONS) <= {row[0] for row in cursor.fetchall()}
+    recreated.close()
+
+
 def test_wrong_password_is_refused(cluster):
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(
