@@ -63,6 +63,7 @@ DOCUMENT_TYPE_LABELS = {kind: kind.label for kind in DocumentType}
 LEASE_STATUS_LABELS = {
     LeaseStatus.FILED: _l("Filed"),
     LeaseStatus.ENDED_EARLY: _l("Ended early"),
+    LeaseStatus.CANCELLED: _l("Cancelled"),
 }
 PLEDGE_KIND_LABELS = {
     PledgeKind.RENTAL_PLEDGE: _l("Rental pledge"),
@@ -78,6 +79,7 @@ FILING_STATE_LABELS = {
     "future": _l("Not yet begun"),
     "expired": _l("Expired"),
     "ended_early": _l("Ended early"),
+    "cancelled": _l("Cancelled"),
 }
 
 # Each enum with its table, for the checks and for whoever needs "the label of any value".

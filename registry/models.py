@@ -9,6 +9,7 @@ from registry.dwelling.models import CapacityRule, Dwelling, DwellingUse, Occupa
 from registry.figures.models import CellFigures, FiguresRun
 from registry.grid.models import FocusArea, GridCell
 from registry.lease.models import (
+    FilingRequest,
     LeaseFiling,
     LeaseStatus,
     LeaseTenant,
@@ -20,6 +21,7 @@ from registry.lease.models import (
 )
 from registry.organisation.models import Organisation, OrganisationKind
 from registry.person.models import Person, Relationship, Residence, ResidenceKind
+from registry.searches.models import KeptSearch
 
 __all__ = [
     "Address",
@@ -32,8 +34,10 @@ __all__ = [
     "Dwelling",
     "DwellingUse",
     "FiguresRun",
+    "FilingRequest",
     "FocusArea",
     "GridCell",
+    "KeptSearch",
     "LeaseFiling",
     "LeaseStatus",
     "LeaseTenant",

@@ -33,8 +33,11 @@ def _filing(state: str, today: date):
         "future": (today + day, today + 2 * day),
         "expired": (today - 2 * day, today - day),
         "ended_early": (today - day, today + day),
+        "cancelled": (today + day, today + 2 * day),
     }[state]
-    status = LeaseStatus.ENDED_EARLY if state == "ended_early" else LeaseStatus.FILED
+    status = {"ended_early": LeaseStatus.ENDED_EARLY, "cancelled": LeaseStatus.CANCELLED}.get(
+        state, LeaseStatus.FILED
+    )
     return SimpleNamespace(status=status, starts_on=starts, ends_on=ends)
 
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from helpers import DEMO_TODAY, account, rented_unfiled_dwelling, resident_id_number
 from lease_helpers import fields_of, landlord_signs, lease
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from registry.errors import Forbidden, InvalidInput
 from registry.lease import filings
@@ -126,9 +126,14 @@ def test_filing_numbers_are_unique_and_follow_the_district(demo_session, cipher)
     )
 
 
-def test_only_managers_file_and_only_managers_and_grid_workers_sign(demo_session, cipher):
+def test_managers_and_grid_workers_file_and_sign_officers_and_admins_do_neither(
+    demo_session, cipher
+):
+    """Grid workers file on the landlord's behalf, but only in their own cells."""
+    from registry.errors import NotFound
+
     tenant = PersonInput("测试", "resident_id", resident_id_number("19900101", "113"))
-    for username in ("grid0001", "officer1", "admin"):
+    for username in ("officer1", "admin"):
         with pytest.raises(Forbidden):
             filings.file_lease(
                 demo_session,
@@ -138,7 +143,87 @@ def test_only_managers_file_and_only_managers_and_grid_workers_sign(demo_session
                 lease([tenant]),
                 DEMO_TODAY,
             )
+    outside = demo_session.scalar(
+        text(
+            "SELECT d.id FROM dwelling d JOIN address a ON a.id = d.address_id"
+            " WHERE a.grid_cell_id <> 1 ORDER BY d.id LIMIT 1"
+        )
+    )
+    with pytest.raises(NotFound):
+        filings.file_lease(
+            demo_session,
+            account(demo_session, "grid0001"),
+            cipher,
+            outside,
+            lease([tenant]),
+            DEMO_TODAY,
+        )
     filing_id = demo_session.scalar(select(LeaseFiling.id).limit(1))
     for username in ("officer1", "admin"):
         with pytest.raises(Forbidden):
             landlord_signs(demo_session, account(demo_session, username), cipher, filing_id)
+
+
+def test_a_cancelled_filing_is_never_current_nor_expired_and_keeps_its_pledges(
+    demo_session, cipher
+):
+    """The current-filing status and the expired flag ignore a cancelled filing; the pledge
+    signed on it stays as its history."""
+    from datetime import timedelta
+
+    from registry.dwelling.models import Dwelling
+    from registry.dwelling.status import current_filing_id, dwelling_status
+    from registry.lease.models import LeaseStatus, RentalPledge
+
+    manager = account(demo_session, "manager1")
+    dwelling_id = rented_unfiled_dwelling(demo_session, "manager1")
+    tenant = PersonInput("测试", "resident_id", resident_id_number("19900101", "113"))
+    start = DEMO_TODAY + timedelta(days=5)
+    filing = filings.file_lease(
+        demo_session,
+        manager,
+        cipher,
+        dwelling_id,
+        lease([tenant], starts_on=start.isoformat(), ends_on="2027-12-31"),
+        DEMO_TODAY,
+    )
+    landlord_signs(demo_session, manager, cipher, filing.id)
+    filings.cancel_filing(
+        demo_session, manager, filing.id, "租客未入住", filing.version, DEMO_TODAY
+    )
+    assert filing.status == LeaseStatus.CANCELLED
+
+    def status_on(day):
+        query = dwelling_status(
+            select(Dwelling.id).where(Dwelling.id == dwelling_id), Dwelling, day
+        )
+        return demo_session.execute(query).one()
+
+    inside, after = start + timedelta(days=30), date(2028, 2, 1)
+    assert status_on(inside).current_filing_id is None
+    assert status_on(after).has_expired_filing is False
+    assert (
+        demo_session.scalar(
+            select(current_filing_id(Dwelling.id, inside)).where(Dwelling.id == dwelling_id)
+        )
+        is None
+    )
+    pledges_kept = demo_session.scalar(
+        select(func.count()).where(RentalPledge.lease_filing_id == filing.id)
+    )
+    assert pledges_kept == 1
+
+
+def test_only_a_filing_not_begun_can_be_cancelled_and_only_with_a_reason(demo_session, cipher):
+    manager = account(demo_session, "manager1")
+    dwelling_id = rented_unfiled_dwelling(demo_session, "manager1")
+    tenant = PersonInput("测试", "resident_id", resident_id_number("19900101", "114"))
+    begun = filings.file_lease(
+        demo_session, manager, cipher, dwelling_id, lease([tenant]), DEMO_TODAY
+    )
+    with pytest.raises(InvalidInput) as caught:
+        filings.cancel_filing(demo_session, manager, begun.id, "x", begun.version, DEMO_TODAY)
+    assert "has not begun" in str(fields_of(caught)["reason"][0])
+    with pytest.raises(InvalidInput) as caught:
+        filings.cancel_filing(demo_session, manager, begun.id, "", begun.version, date(2026, 10, 1))
+    assert "Say why" in str(fields_of(caught)["reason"][0])

@@ -14,7 +14,7 @@ def test_attention_filter_and_reminders_agree(demo_session):
     manager = account(demo_session, "manager1")
     everything = overview.list_my_dwellings(demo_session, manager, DEMO_TODAY, per_page=10_000)
     flagged = overview.list_my_dwellings(
-        demo_session, manager, DEMO_TODAY, attention_only=True, per_page=10_000
+        demo_session, manager, DEMO_TODAY, show=overview.Show.ATTENTION, per_page=10_000
     )
     assert 0 < flagged.total < everything.total
     with_reminders = {row.id for row in everything.rows if overview.reminders_for(row)}
@@ -121,3 +121,85 @@ def test_the_managers_list_orders_rooms_as_numbers(demo_session):
     ours = [row for row in rows if row.id in (first_dwelling, second_dwelling)]
     assert [row.id for row in ours] == [second_dwelling, first_dwelling]
     assert ours[0].short_address.endswith("101室") and ours[1].short_address.endswith("1001室")
+
+
+# -- search, filters and overcrowding on the manager's list --------------------------------
+
+
+def crowding_rule(session) -> None:
+    """A capacity rule under which every dwelling with two or more people is over capacity."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from registry.dwelling.models import CapacityRule
+
+    session.add(
+        CapacityRule(
+            min_floor_area_per_person=1000,
+            max_people_per_room=1,
+            valid_from=datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")),
+        )
+    )
+    session.flush()
+
+
+def test_each_filter_lists_the_dwellings_with_that_reminder(demo_session):
+    crowding_rule(demo_session)
+    manager = account(demo_session, "manager1")
+    rows = overview.list_my_dwellings(demo_session, manager, DEMO_TODAY, per_page=10_000).rows
+    kinds = {
+        overview.Show.UNFILED: {"unfiled", "tenants_unfiled", "expired"},
+        overview.Show.ENDING: {"ending"},
+        overview.Show.PLEDGES: {"pledge"},
+        overview.Show.OVER_CAPACITY: {"over_capacity"},
+    }
+    for show, wanted in kinds.items():
+        listed = overview.list_my_dwellings(
+            demo_session, manager, DEMO_TODAY, show=show, per_page=10_000
+        )
+        expected = {r.id for r in rows if {m.kind for m in overview.reminders_for(r)} & wanted}
+        assert {r.id for r in listed.rows} == expected, show
+    crowded = overview.list_my_dwellings(
+        demo_session, manager, DEMO_TODAY, show=overview.Show.OVER_CAPACITY, per_page=10_000
+    )
+    assert crowded.total and all(r.occupants_now > r.capacity for r in crowded.rows)
+
+
+def test_overcrowding_is_on_the_to_do_list_first(demo_session):
+    crowding_rule(demo_session)
+    manager = account(demo_session, "manager1")
+    reminders = overview.list_reminders(demo_session, manager, DEMO_TODAY)
+    crowded = [r for r in reminders if r.kind == "over_capacity"]
+    assert crowded and reminders[0].kind == "over_capacity"
+    assert all(r.count > r.dwelling.capacity for r in crowded)
+
+
+def test_the_list_finds_a_door_number_however_typed(demo_session):
+    from sqlalchemy import select
+
+    from registry.address.models import Address
+    from registry.dwelling.models import Dwelling, managed_dwelling
+
+    manager = account(demo_session, "manager1")
+    address = demo_session.scalar(
+        select(Address)
+        .join(Dwelling, Dwelling.address_id == Address.id)
+        .join(managed_dwelling, managed_dwelling.c.dwelling_id == Dwelling.id)
+        .where(
+            managed_dwelling.c.user_id == manager.id,
+            Address.entrance.is_not(None),
+            Address.room.is_not(None),
+        )
+        .order_by(Address.id)
+        .limit(1)
+    )
+    for typed in (
+        f"{address.building}-{address.entrance}-{address.room}",
+        f"{address.building}栋{address.entrance}单元{address.room}室",
+        f"{address.road.name} {address.building}幢 {address.room}",
+    ):
+        found = overview.list_my_dwellings(demo_session, manager, DEMO_TODAY, search=typed)
+        assert found.total >= 1, typed
+        assert address.full_text in {r.address for r in found.rows}, typed
+    nothing = overview.list_my_dwellings(demo_session, manager, DEMO_TODAY, search="99999栋")
+    assert nothing.total == 0

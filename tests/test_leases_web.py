@@ -24,6 +24,7 @@ from helpers import (
     log_in,
     rented_unfiled_dwelling,
     resident_id_number,
+    token_of,
 )
 from sqlalchemy import func, select, text
 
@@ -165,13 +166,16 @@ def signing(page_html: str, signer: str = "landlord", signature: str | None = No
     }
 
 
-def end_early(client, filing: LeaseFiling, ended_on: str):
-    """Send the filing page's "end the lease early" form; returns (page html, response)."""
+def end_early(client, filing: LeaseFiling, ended_on: str, confirm: bool = True):
+    """Send the filing page's "end the lease early" form, and confirm the date the next page
+    asks about (unless ``confirm`` is False); returns (filing page html, last response)."""
     _response, body = page(client, f"/leases/filings/{filing.id}")
-    response = client.post(
-        f"/leases/filings/{filing.id}/end",
-        data={"csrf_token": csrf_token_from(body), "version": filing.version, "ended_on": ended_on},
-    )
+    url = f"/leases/filings/{filing.id}/end"
+    data = {"csrf_token": csrf_token_from(body), "version": filing.version, "ended_on": ended_on}
+    response = client.post(url, data=data)
+    if confirm and response.status_code == 200:
+        assert 'name="confirmed" value="yes"' in response.get_data(as_text=True)
+        response = client.post(url, data={**data, "confirmed": "yes"})
     return body, response
 
 
@@ -597,6 +601,8 @@ def test_grid_worker_collects_signatures_in_their_cell_only(demo_app, demo_db):
         data=signing(body),
     )
     assert response.status_code == 302
+    dwelling_id = demo_db.get(LeaseFiling, inside).dwelling_id
+    assert response.headers["Location"] == f"/cells/dwellings/{dwelling_id}"  # back in the cell
     stored = demo_db.scalars(
         select(SecurityGuarantee)
         .where(SecurityGuarantee.lease_filing_id == inside)
@@ -609,9 +615,10 @@ def test_grid_worker_collects_signatures_in_their_cell_only(demo_app, demo_db):
         data=signing(body),
     )
     assert response.status_code == 404
-    # The manager's pages are not theirs.
+    # The manager's lists are not theirs; the filings in their cells they may keep.
     assert worker.get("/leases/").status_code == 404
-    assert worker.get(f"/leases/filings/{inside}/edit").status_code == 404
+    assert worker.get(f"/leases/filings/{inside}/edit").status_code == 200
+    assert worker.get(f"/leases/filings/{outside}/edit").status_code == 404
 
 
 def test_officer_reads_the_pledge_page_but_cannot_sign(demo_app, demo_db):
@@ -857,3 +864,138 @@ def test_removing_a_tenant_takes_a_second_confirming_tap(manager, demo_db):
     assert f"Yes, remove {tenancy.person.name}" in html.unescape(step)
     forms = re.findall(r'<form method="post" action="[^"]*/remove"', body)
     assert len(forms) == body.count('<details class="confirm">')
+
+
+# -- ending early asks first; a filing not begun can be cancelled -------------------------
+
+
+def test_ending_early_asks_first_showing_the_date(manager, demo_db):
+    filing = demo_db.get(LeaseFiling, current_filing(demo_db, "manager1"))
+    version = filing.version
+    _body, asked = end_early(manager, filing, "2026-11-20", confirm=False)
+    assert asked.status_code == 200
+    question = asked.get_data(as_text=True)
+    shown = format_date(date(2026, 11, 20), format="full", locale="en")
+    assert shown in question and filing.filing_number in question
+    assert 'name="confirmed" value="yes"' in question
+    assert "No, keep the lease" in question
+    demo_db.refresh(filing)
+    assert filing.status == LeaseStatus.FILED and filing.version == version  # nothing yet
+    assert not audit_entries(demo_db, "lease_filing", filing.id)
+
+
+def test_the_question_refuses_a_bad_date_beside_the_field(manager, demo_db):
+    filing = demo_db.get(LeaseFiling, current_filing(demo_db, "manager1"))
+    _body, response = end_early(manager, filing, "2026-13-40", confirm=False)
+    assert response.status_code == 422
+    assert 'value="2026-13-40"' in response.get_data(as_text=True)
+
+
+def file_future_lease(client, session, starts_on: date) -> LeaseFiling:
+    """File a lease through the form for a rented, unfiled dwelling of manager1, from
+    ``starts_on``; returns the filing."""
+    dwelling_id = rented_unfiled_dwelling(session, "manager1")
+    token = token_of(client, f"/leases/dwellings/{dwelling_id}/file")
+    form = lease_form(
+        token,
+        [TENANT_A],
+        starts_on=starts_on.isoformat(),
+        ends_on=(starts_on + timedelta(days=364)).isoformat(),
+    )
+    response = client.post(f"/leases/dwellings/{dwelling_id}/file", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return session.scalars(select(LeaseFiling).where(LeaseFiling.dwelling_id == dwelling_id)).one()
+
+
+def cancel(client, filing: LeaseFiling, reason: str):
+    body = client.get(f"/leases/filings/{filing.id}").get_data(as_text=True)
+    return client.post(
+        f"/leases/filings/{filing.id}/cancel",
+        data={"csrf_token": csrf_token_from(body), "version": filing.version, "reason": reason},
+    )
+
+
+def test_a_filing_not_begun_is_cancelled_with_a_reason_and_frees_its_days(manager, demo_db):
+    filing = file_future_lease(manager, demo_db, DEMO_TODAY + timedelta(days=10))
+    page_html = manager.get(f"/leases/filings/{filing.id}").get_data(as_text=True)
+    assert "Cancel this filing" in page_html and "End the lease early" not in page_html
+
+    refused = cancel(manager, filing, "   ")
+    assert refused.status_code == 422
+    assert "Say why the filing is cancelled" in refused.get_data(as_text=True)
+
+    response = cancel(manager, filing, "The tenant withdrew before moving in")
+    assert response.status_code == 302
+    demo_db.refresh(filing)
+    assert filing.status == LeaseStatus.CANCELLED
+    assert filing.cancelled_reason == "The tenant withdrew before moving in"
+    entry = audit_entries(demo_db, "lease_filing", filing.id)[-1]
+    assert entry.changes["status"] == ["filed", "cancelled"]
+    shown = manager.get(f"/leases/filings/{filing.id}").get_data(as_text=True)
+    assert "Cancelled" in shown and "The tenant withdrew before moving in" in shown
+
+    # It holds no term: the same days can be filed again, and it takes no signatures.
+    again = file_future_lease_again(manager, demo_db, filing)
+    assert again.starts_on == filing.starts_on
+    sign = manager.get(f"/leases/filings/{filing.id}/pledges/rental_pledge/sign")
+    assert "This filing was cancelled" in sign.get_data(as_text=True)
+
+
+def file_future_lease_again(client, session, cancelled: LeaseFiling) -> LeaseFiling:
+    token = token_of(client, f"/leases/dwellings/{cancelled.dwelling_id}/file")
+    form = lease_form(
+        token,
+        [TENANT_B],
+        starts_on=cancelled.starts_on.isoformat(),
+        ends_on=cancelled.ends_on.isoformat(),
+    )
+    response = client.post(f"/leases/dwellings/{cancelled.dwelling_id}/file", data=form)
+    assert response.status_code == 302, response.get_data(as_text=True)[:2000]
+    return session.scalars(
+        select(LeaseFiling).where(
+            LeaseFiling.dwelling_id == cancelled.dwelling_id, LeaseFiling.id != cancelled.id
+        )
+    ).one()
+
+
+def test_a_filing_that_has_begun_cannot_be_cancelled(manager, demo_db):
+    filing = demo_db.get(LeaseFiling, current_filing(demo_db, "manager1"))
+    assert "Cancel this filing" not in manager.get(f"/leases/filings/{filing.id}").get_data(
+        as_text=True
+    )
+    response = cancel(manager, filing, "changed my mind")
+    assert response.status_code == 422
+    assert "Only a filing whose term has not begun can be cancelled" in response.get_data(
+        as_text=True
+    )
+    demo_db.refresh(filing)
+    assert filing.status == LeaseStatus.FILED
+
+
+def test_the_renewal_and_a_new_filing_default_to_the_same_term_length(manager, demo_db):
+    """Both propose a year less a day (registry/lease/term.py), the renewal from the day
+    after the old term's last day, a new filing from today."""
+    from registry.lease.term import last_day_of_term
+
+    filing = demo_db.get(LeaseFiling, current_filing(demo_db, "manager1"))
+    renewal = manager.get(f"/leases/filings/{filing.id}/renew").get_data(as_text=True)
+    first = filing.last_day + timedelta(days=1)
+    assert f'value="{first.isoformat()}"' in renewal
+    assert f'value="{last_day_of_term(first).isoformat()}"' in renewal
+    dwelling_id = rented_unfiled_dwelling(demo_db, "manager1")
+    new = manager.get(f"/leases/dwellings/{dwelling_id}/file").get_data(as_text=True)
+    assert f'value="{DEMO_TODAY.isoformat()}"' in new
+    assert f'value="{last_day_of_term(DEMO_TODAY).isoformat()}"' in new
+    # Both end the day before the same date a year later; so do the demo's filings.
+    for start in (first, DEMO_TODAY):
+        assert last_day_of_term(start) == date(start.year + 1, start.month, start.day) - timedelta(
+            days=1
+        )
+    demo_terms = demo_db.execute(
+        select(LeaseFiling.starts_on, LeaseFiling.ends_on).where(LeaseFiling.filed_by_id.is_(None))
+    ).all()
+    assert demo_terms
+    assert all(
+        ends == last_day_of_term(starts, round((ends - starts).days / 365.25))
+        for starts, ends in demo_terms
+    )

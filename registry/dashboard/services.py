@@ -543,6 +543,7 @@ def dwelling_page(
     record_list_views(session, actor, [Person(id=r.person_id) for r in residents], "dwelling")
     state = case(
         (filing_is_current(today), "current"),
+        (LeaseFiling.status == LeaseStatus.CANCELLED, "cancelled"),
         (LeaseFiling.status == LeaseStatus.ENDED_EARLY, "ended_early"),
         (LeaseFiling.starts_on > today, "future"),
         else_="expired",

@@ -205,7 +205,11 @@ def dwelling_status(base: Select, dwelling, today: date) -> Select:
     filing = current_filing_id(dwelling.id, today).label("current_filing_id")
     expired = (
         exists()
-        .where(LeaseFiling.dwelling_id == dwelling.id, LeaseFiling.ends_on < today)
+        .where(
+            LeaseFiling.dwelling_id == dwelling.id,
+            LeaseFiling.holds_term,
+            LeaseFiling.ends_on < today,
+        )
         .label("has_expired_filing")
     )
     current = current_filing_id(dwelling.id, today)

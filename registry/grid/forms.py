@@ -10,7 +10,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from markupsafe import Markup
-from wtforms import SelectField, StringField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import HiddenInput, Select
 
@@ -63,4 +63,13 @@ class SearchForm(FlaskForm):
         _l("Document type"),
         choices=[("", _l("Recognise from the number"))]
         + [(kind.value, kind.label) for kind in DocumentType],
+    )
+
+
+class FilingRequestForm(FlaskForm):
+    """Ask the landlord, who has an account, to file the dwelling's lease."""
+
+    note = TextAreaField(
+        _l("Note for the landlord"),
+        render_kw={"rows": 2, "maxlength": 500},
     )

@@ -38,7 +38,7 @@ from registry.dwelling.forms import LABELS as DWELLING_LABELS
 from registry.dwelling.forms import DwellingForm
 from registry.dwelling.models import Dwelling
 from registry.errors import InvalidInput
-from registry.grid.forms import SearchForm
+from registry.grid.forms import FilingRequestForm, SearchForm
 from registry.grid.search import named_room, search_cells
 from registry.labels import (
     OCCUPANCY_LABELS,
@@ -47,6 +47,7 @@ from registry.labels import (
     RESIDENCE_KIND_LABELS,
     USE_LABELS,
 )
+from registry.lease import requests as filing_requests
 from registry.organisation import services as organisations
 from registry.organisation.forms import LABELS as ORGANISATION_LABELS
 from registry.organisation.forms import OrganisationForm
@@ -472,11 +473,43 @@ def dwelling(dwelling_id: int):
         masked=masked,
         owner=dwellings.owner_label(cipher(), record),
         pledge_links=_pledge_links(status.current_filing_id),
+        landlord_account=filing_requests.has_landlord_account(session, dwelling_id),
+        filing_request=filing_requests.open_request(session, dwelling_id),
+        request_form=FilingRequestForm(formdata=None),
         today=today,
         problem=status.occupancy_problem,
         suggested=str(suggested) if suggested else None,
         values=dwellings.dwelling_values(record),
     )
+
+
+@blueprint.route("/dwellings/<int:dwelling_id>/ask-landlord", methods=["POST"])
+@worker_only
+def ask_landlord(dwelling_id: int):
+    """Put the dwelling's lease on the to-do list of its landlord, who has an account."""
+    session, actor = db_session(), current_actor()
+    form = FilingRequestForm()
+    if not form.validate_on_submit():
+        flash(_("The form had expired. Check your input and submit it again."), "error")
+        return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
+    _saved, failed = save(
+        form,
+        lambda: filing_requests.request_filing(session, actor, dwelling_id, form.note.data),
+        invalid=lambda fields: _dwelling_with_request_errors(dwelling_id, fields),
+        labels={"note": form.note.label.text},
+    )
+    if failed:
+        return failed
+    flash(_("The filing is on the landlord's to-do list."), "ok")
+    return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
+
+
+def _dwelling_with_request_errors(dwelling_id: int, fields: dict):
+    """The dwelling page again, the refusal (no landlord account, a note too long) on top."""
+    for messages in fields.values():
+        for message in messages:
+            flash(str(message), "error")
+    return dwelling(dwelling_id)
 
 
 @blueprint.route("/dwellings/<int:dwelling_id>/edit", methods=["GET", "POST"])
@@ -598,7 +631,19 @@ def move_in(dwelling_id: int):
         return _ask_to_confirm_move(form, record, asked)
     if failed:
         return failed
-    flash(_("Moved in."), "ok")
+    _record, status, capacity = dwellings.dwelling_with_status(session, actor, dwelling_id, today)
+    if capacity is not None and status.occupants_now > capacity:
+        flash(
+            _(
+                "Moved in. This dwelling is now over capacity: %(count)s people live here,"
+                " its legal capacity is %(capacity)s.",
+                count=status.occupants_now,
+                capacity=capacity,
+            ),
+            "error",
+        )
+    else:
+        flash(_("Moved in."), "ok")
     return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
 
 

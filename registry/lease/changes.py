@@ -16,9 +16,11 @@ from registry.errors import Forbidden, InvalidInput
 from registry.lease.models import LeaseFiling, LeaseTenant
 from registry.lease.term import is_in_force
 
-# Who may do what, on top of scope: managers and landlords keep their filings; the pledges
-# are signed by the landlord (or a tenant) on a manager's or a grid worker's device.
-FILING_ROLES = (Role.PROPERTY_MANAGER,)
+# Who may do what, on top of scope: managers and landlords keep their filings, and a grid
+# worker files and keeps them on the landlord's behalf (the landlord present to sign) for
+# the dwellings in the worker's cells; the pledges are signed by the landlord (or a
+# tenant) on a manager's or a grid worker's device.
+FILING_ROLES = (Role.PROPERTY_MANAGER, Role.GRID_WORKER)
 SIGNING_ROLES = (Role.PROPERTY_MANAGER, Role.GRID_WORKER)
 
 

@@ -18,7 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from registry.accounts.models import UserAccount
+from registry.accounts.models import Role, UserAccount
 from registry.address.models import Address
 from registry.area.models import Community, District, SubDistrict
 from registry.audit.services import Action, record
@@ -37,6 +37,7 @@ from registry.lease.people import (
     shown_person,
 )
 from registry.lease.pledges import ShownPledge, pledges_of
+from registry.lease.requests import close_filing_requests
 from registry.lease.tenants import ShownTenancy, add_tenancy
 from registry.lease.term import (
     clean_term,
@@ -333,10 +334,14 @@ def file_lease(
         monthly_rent=clean.monthly_rent,
         status=LeaseStatus.FILED,
         filed_by_id=actor.id,
+        filed_for_landlord=actor.role == Role.GRID_WORKER,
     )
     with checked(session):
         session.add(filing)
     changes = _filing_changes(filing)
+    if filing.filed_for_landlord:
+        changes["filed_for_landlord"] = [None, True]
+    close_filing_requests(session, dwelling.id, filing.id)
     if renews is not None:
         changes["renews"] = [None, renews.filing_number]
     record(session, actor, Action.CREATE, "lease_filing", filing.id, changes)
@@ -458,16 +463,9 @@ def correct_filing(
     return filing
 
 
-def end_lease_early(
-    session: Session,
-    actor: UserAccount,
-    filing_id: int,
-    ended_on: Any,
-    seen_version: Any,
-    today: date,
-) -> LeaseFiling:
-    """End a filed lease before its term: status ended_early, ``ended_on`` the last day."""
-    filing = filing_for_change(session, actor, filing_id, seen_version)
+def check_end_date(filing: LeaseFiling, ended_on: Any, today: date) -> date:
+    """The last day of a lease ended early, once it is known to be one: within the term,
+    before its end and not in the future. Raises InvalidInput for the ``ended_on`` field."""
     if filing.status != LeaseStatus.FILED:
         raise InvalidInput(fields={"ended_on": [_l("This filing has already ended")]})
     try:
@@ -487,9 +485,80 @@ def end_lease_early(
         )
     if day > today:
         raise InvalidInput(fields={"ended_on": [_l("The end date cannot be in the future")]})
+    return day
+
+
+def preview_end_early(
+    session: Session,
+    actor: UserAccount,
+    filing_id: int,
+    ended_on: Any,
+    seen_version: Any,
+    today: date,
+) -> tuple[LeaseFiling, date]:
+    """What ending early would do, for the confirmation: the filing and its last day.
+
+    The same checks as :func:`end_lease_early` (role, scope, version, the date), no write.
+    """
+    filing = filing_for_change(session, actor, filing_id, seen_version)
+    return filing, check_end_date(filing, ended_on, today)
+
+
+def end_lease_early(
+    session: Session,
+    actor: UserAccount,
+    filing_id: int,
+    ended_on: Any,
+    seen_version: Any,
+    today: date,
+) -> LeaseFiling:
+    """End a filed lease before its term: status ended_early, ``ended_on`` the last day."""
+    filing = filing_for_change(session, actor, filing_id, seen_version)
+    day = check_end_date(filing, ended_on, today)
     changes = {"status": [filing.status, LeaseStatus.ENDED_EARLY], "ended_on": [None, day]}
     filing.status = LeaseStatus.ENDED_EARLY
     filing.ended_on = day
+    session.flush()
+    record(session, actor, Action.UPDATE, "lease_filing", filing.id, changes)
+    return filing
+
+
+CANCEL_REASON_LENGTH = 200
+
+
+def may_cancel(filing: LeaseFiling, today: date) -> bool:
+    """Only a filed lease whose term has not begun can be cancelled (one that has begun
+    is ended early instead, so its days stay on record)."""
+    return filing.status == LeaseStatus.FILED and filing.starts_on > today
+
+
+def cancel_filing(
+    session: Session,
+    actor: UserAccount,
+    filing_id: int,
+    reason: Any,
+    seen_version: Any,
+    today: date,
+) -> LeaseFiling:
+    """Withdraw a filing before its term begins, with a reason.
+
+    The filing stays on record as cancelled: it holds no term (a new filing may take its
+    days), is never current and no rule counts it; pledges signed on it stay as its
+    history.
+    """
+    filing = filing_for_change(session, actor, filing_id, seen_version)
+    if not may_cancel(filing, today):
+        message = _l("Only a filing whose term has not begun can be cancelled: end it early")
+        raise InvalidInput(fields={"reason": [message]})
+    text = " ".join(unicodedata.normalize("NFC", str(reason or "")).split())
+    if not text:
+        raise InvalidInput(fields={"reason": [_l("Say why the filing is cancelled")]})
+    if len(text) > CANCEL_REASON_LENGTH:
+        message = _l("At most %(maximum)s characters", maximum=CANCEL_REASON_LENGTH)
+        raise InvalidInput(fields={"reason": [message]})
+    changes = {"status": [filing.status, LeaseStatus.CANCELLED], "cancelled_reason": [None, text]}
+    filing.status = LeaseStatus.CANCELLED
+    filing.cancelled_reason = text
     session.flush()
     record(session, actor, Action.UPDATE, "lease_filing", filing.id, changes)
     return filing

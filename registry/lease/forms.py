@@ -21,6 +21,7 @@ from wtforms import (
     SelectMultipleField,
     StringField,
     SubmitField,
+    TextAreaField,
 )
 
 from registry.person.services import PersonInput
@@ -82,6 +83,10 @@ class CorrectFilingForm(FlaskForm):
 
 class EndEarlyForm(FlaskForm):
     ended_on = StringField(_l("Last day of the lease"), render_kw=DATE)
+
+
+class CancelFilingForm(FlaskForm):
+    reason = TextAreaField(_l("Why is it cancelled?"), render_kw={"rows": 2, "maxlength": 200})
 
 
 class AddTenantForm(FlaskForm):

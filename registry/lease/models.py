@@ -7,6 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     ColumnElement,
     Date,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     and_,
+    false,
     func,
     text,
     type_coerce,
@@ -33,14 +35,15 @@ from registry.db import Base, TimestampMixin, VersionedMixin, enum_type
 class LeaseStatus(enum.StrEnum):
     FILED = "filed"
     ENDED_EARLY = "ended_early"
+    CANCELLED = "cancelled"  # withdrawn before its term began, with a reason
 
     # Whether a filed lease is current or expired follows from its term and today's date,
     # so it is computed, never stored (a stored "expired" would go stale overnight).
 
 
-# A cancelled filing (issue 15 adds cancelling) holds no term: it is outside the one-term
-# constraint, and never current. Written now so that the constraint need not change then.
-CANCELLED = "cancelled"
+# A cancelled filing holds no term: it is outside the one-term constraint, never current,
+# and no rule counts it; its pledges stay as its history.
+CANCELLED = LeaseStatus.CANCELLED.value
 
 # The term of a filing, both days included: [starts_on, ends_on], or [starts_on, ended_on]
 # when it was ended early. This SQL and the hybrids on LeaseFiling (last_day, covers,
@@ -68,6 +71,9 @@ class LeaseFiling(TimestampMixin, VersionedMixin, Base):
         CheckConstraint("ends_on > starts_on", name="term_in_order"),
         CheckConstraint("monthly_rent >= 0", name="rent_not_negative"),
         CheckConstraint("ended_on IS NULL OR ended_on >= starts_on", name="ended_after_start"),
+        CheckConstraint(
+            "(status = 'cancelled') = (cancelled_reason IS NOT NULL)", name="cancelled_with_reason"
+        ),
         Index("ix_lease_filing_dwelling_term", "dwelling_id", "ends_on"),
         ExcludeConstraint(
             ("dwelling_id", "="),
@@ -90,8 +96,12 @@ class LeaseFiling(TimestampMixin, VersionedMixin, Base):
         enum_type(LeaseStatus, "lease_status"), server_default=LeaseStatus.FILED.value
     )
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # A grid worker filed it on the landlord's behalf, the landlord present to sign.
+    filed_for_landlord: Mapped[bool] = mapped_column(Boolean, server_default=false())
+    cancelled_reason: Mapped[str | None] = mapped_column(String(200))
 
     dwelling = relationship("Dwelling")
+    filed_by = relationship("UserAccount", foreign_keys=[filed_by_id])
     landlord = relationship("Person", foreign_keys=[landlord_person_id])
     tenancies: Mapped[list[LeaseTenant]] = relationship(back_populates="lease_filing")
     rental_pledges: Mapped[list[RentalPledge]] = relationship(back_populates="lease_filing")
@@ -117,7 +127,7 @@ class LeaseFiling(TimestampMixin, VersionedMixin, Base):
     @holds_term.inplace.expression
     @classmethod
     def _holds_term_sql(cls) -> ColumnElement[bool]:
-        # As text: the status type accepts only the values that exist today.
+        # As text, the very predicate of the exclusion constraint (HOLDS_TERM_SQL).
         return type_coerce(cls.status, String) != CANCELLED
 
     @hybrid_method
@@ -236,3 +246,22 @@ class SecurityGuarantee(SignedPledgeMixin, Base):
 
     lease_filing: Mapped[LeaseFiling] = relationship(back_populates="security_guarantees")
     pledge_document = relationship("PledgeDocument")
+
+
+class FilingRequest(Base):
+    """A grid worker's request that the landlord (who has an account) file a dwelling's lease.
+
+    It sits on the to-do list of the dwelling's managers until a lease of the dwelling is
+    filed, which closes it (``lease_filing_id``); ``note`` is what the worker tells them.
+    """
+
+    __tablename__ = "filing_request"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    dwelling_id: Mapped[int] = mapped_column(ForeignKey("dwelling.id"), index=True)
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    note: Mapped[str] = mapped_column(String(500), server_default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    lease_filing_id: Mapped[int | None] = mapped_column(ForeignKey("lease_filing.id"))
+
+    requested_by = relationship("UserAccount")

@@ -6,20 +6,35 @@ list, the attention filter and the to-do list agree.
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import and_, exists, func, not_, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import and_, exists, func, literal, not_, or_, select
+from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy.sql.elements import ColumnElement
 
 from registry.accounts.models import UserAccount
+from registry.address.door import door_condition, parse_door_query
 from registry.address.models import Address, Road
 from registry.address.services import natural_order
-from registry.address.text import address_full_text
-from registry.dwelling.models import Dwelling, Occupancy
-from registry.dwelling.status import current_filing_id, dwelling_status, residence_is_current
+from registry.address.text import address_full_text, like_pattern, normalise_address_text
+from registry.dwelling.models import CapacityRule, Dwelling, Occupancy
+from registry.dwelling.status import (
+    capacity_sql,
+    current_filing_id,
+    current_rule,
+    dwelling_status,
+    residence_is_current,
+)
 from registry.errors import NotFound
-from registry.lease.models import LeaseFiling, LeaseStatus, LeaseTenant, PledgeKind
+from registry.lease.models import (
+    FilingRequest,
+    LeaseFiling,
+    LeaseStatus,
+    LeaseTenant,
+    PledgeKind,
+)
 from registry.person.models import Relationship, Residence
 from registry.scope import dwelling_filter, get_in_scope
 
@@ -48,6 +63,12 @@ class DwellingRow:
     tenants_not_on_lease: int
     tenant_residents: int
     today: date
+    capacity: int | None = None  # legal capacity under the rule in force (None: no rule)
+
+    @property
+    def over_capacity(self) -> bool:
+        """More people living there than its legal capacity (群租): shown and listed."""
+        return self.capacity is not None and self.occupants_now > self.capacity
 
     @property
     def state(self) -> str:
@@ -99,17 +120,22 @@ class DwellingRow:
 class Reminder:
     """Something a manager has to do for one dwelling; ``kind`` picks text and action."""
 
-    kind: str  # ending | unfiled | expired | pledge | tenants_unlisted | tenants_unfiled
+    # requested | over_capacity | ending | unfiled | expired | pledge | tenants_unlisted
+    # | tenants_unfiled
+    kind: str
     dwelling: DwellingRow
     filing_id: int | None = None
     on: date | None = None
     count: int = 0
     pledge: PledgeKind | None = None
+    request: FilingRequest | None = None
 
 
 def reminders_for(row: DwellingRow) -> list[Reminder]:
     """What is missing or due for one dwelling, most urgent first."""
     found: list[Reminder] = []
+    if row.over_capacity:
+        found.append(Reminder("over_capacity", row, count=row.occupants_now))
     if row.ending_soon:
         found.append(Reminder("ending", row, row.current_filing_id, row.current_ends_on))
     if row.current_filing_id is None and row.next_starts_on is None:
@@ -128,7 +154,7 @@ def reminders_for(row: DwellingRow) -> list[Reminder]:
     return found
 
 
-def _overview_query(actor: UserAccount, today: date):
+def _overview_query(actor: UserAccount, today: date, rule: CapacityRule | None):
     """Per dwelling in scope: its status columns plus the current and the latest filing."""
     cur_id = current_filing_id(Dwelling.id, today)
     on_lease = exists().where(
@@ -176,7 +202,7 @@ def _overview_query(actor: UserAccount, today: date):
     earlier = aliased(LeaseFiling)
     latest = (
         select(earlier.id)
-        .where(earlier.dwelling_id == Dwelling.id, earlier.starts_on <= today)
+        .where(earlier.dwelling_id == Dwelling.id, earlier.holds_term, earlier.starts_on <= today)
         .order_by(earlier.starts_on.desc(), earlier.id.desc())
         .limit(1)
         .correlate(Dwelling)
@@ -186,6 +212,7 @@ def _overview_query(actor: UserAccount, today: date):
         select(
             Dwelling.id,
             Dwelling.occupancy,
+            Address.id.label("address_id"),
             Address.full_text.label("address"),
             Road.name.label("road"),
             Address.door_number,
@@ -197,6 +224,7 @@ def _overview_query(actor: UserAccount, today: date):
             tenant_residents.label("tenant_residents"),
             next_start.label("next_starts_on"),
             latest.label("latest_filing_id"),
+            _capacity_column(rule),
         )
         .join(Address, Address.id == Dwelling.address_id)
         .join(Road, Road.id == Address.road_id)
@@ -207,6 +235,7 @@ def _overview_query(actor: UserAccount, today: date):
     last = aliased(LeaseFiling)
     soon = today + timedelta(days=ENDING_SOON_DAYS)
     attention = or_(
+        status.c.occupants_now > status.c.capacity,
         and_(status.c.occupancy == Occupancy.RENTED, status.c.current_filing_id.is_(None)),
         and_(status.c.current_filing_id.is_(None), status.c.tenant_residents > 0),
         and_(
@@ -220,8 +249,12 @@ def _overview_query(actor: UserAccount, today: date):
         ),
     )
     # A filing that starts later covers a dwelling whose last lease ran out.
-    attention = and_(
-        attention, or_(status.c.current_filing_id.is_not(None), status.c.next_starts_on.is_(None))
+    attention = or_(
+        status.c.occupants_now > status.c.capacity,
+        and_(
+            attention,
+            or_(status.c.current_filing_id.is_not(None), status.c.next_starts_on.is_(None)),
+        ),
     )
     query = (
         select(
@@ -235,7 +268,13 @@ def _overview_query(actor: UserAccount, today: date):
         .outerjoin(current, current.id == status.c.current_filing_id)
         .outerjoin(last, last.id == status.c.latest_filing_id)
     )
-    return query, attention, status
+    return query, attention, status, current
+
+
+def _capacity_column(rule: CapacityRule | None):
+    """The legal capacity under ``rule`` (registry/dwelling/status.py), NULL without one."""
+    capacity = capacity_sql(rule)
+    return (capacity if capacity is not None else literal(None)).label("capacity")
 
 
 def _row(result, today: date) -> DwellingRow:
@@ -266,6 +305,7 @@ def _row(result, today: date) -> DwellingRow:
         tenants_not_on_lease=result.tenants_not_on_lease,
         tenant_residents=result.tenant_residents,
         today=today,
+        capacity=result.capacity,
     )
 
 
@@ -294,19 +334,65 @@ def _address_order(status) -> tuple:
     )
 
 
+class Show(enum.StrEnum):
+    """What the dwellings list can be narrowed to."""
+
+    ALL = "all"
+    ATTENTION = "attention"  # anything on the to-do list
+    UNFILED = "unfiled"  # rented, or tenants living there, with no current filing
+    ENDING = "ending"  # the current filing ends within 30 days, nothing follows
+    PLEDGES = "pledges"  # the current filing misses a pledge
+    OVER_CAPACITY = "over_capacity"  # more people than the legal capacity
+
+
+def _shown(show: Show, attention, status, current, today: date):
+    soon = today + timedelta(days=ENDING_SOON_DAYS)
+    has_filing = status.c.current_filing_id.is_not(None)
+    return {
+        Show.ALL: None,
+        Show.ATTENTION: attention,
+        Show.UNFILED: and_(
+            status.c.current_filing_id.is_(None),
+            status.c.next_starts_on.is_(None),
+            or_(status.c.occupancy == Occupancy.RENTED, status.c.tenant_residents > 0),
+        ),
+        Show.ENDING: and_(has_filing, current.last_day <= soon, status.c.next_starts_on.is_(None)),
+        Show.PLEDGES: and_(
+            has_filing, or_(not_(status.c.rental_pledge), not_(status.c.security_guarantee))
+        ),
+        Show.OVER_CAPACITY: status.c.occupants_now > status.c.capacity,
+    }[show]
+
+
+def _door_search(text: str, status) -> ColumnElement[bool]:
+    """Dwellings whose address matches a door number however typed, or holds the text."""
+    parsed = parse_door_query(text)
+    address = aliased(Address)
+    if parsed is not None:
+        condition = door_condition(parsed, address)
+    else:
+        condition = address.full_text.like(like_pattern(normalise_address_text(text)), escape="\\")
+    return exists().where(address.id == status.c.address_id, condition)
+
+
 def list_my_dwellings(
     session: Session,
     actor: UserAccount,
     today: date,
     *,
-    attention_only: bool = False,
+    show: Show = Show.ALL,
+    search: str = "",
     page: int = 1,
     per_page: int = 50,
 ) -> Page:
-    """The dwellings in the actor's scope with the state of each one's filing."""
-    query, attention, status = _overview_query(actor, today)
-    if attention_only:
-        query = query.where(attention)
+    """The dwellings in the actor's scope with the state of each one's filing, narrowed to
+    ``show`` and to a door number or address text ``search``."""
+    query, attention, status, current = _overview_query(actor, today, current_rule(session, today))
+    narrowed = _shown(show, attention, status, current, today)
+    if narrowed is not None:
+        query = query.where(narrowed)
+    if search.strip():
+        query = query.where(_door_search(search, status))
     total = session.scalar(select(func.count()).select_from(query.subquery()))
     page = max(1, page)
     rows = session.execute(
@@ -317,7 +403,9 @@ def list_my_dwellings(
 
 def dwelling_row(session: Session, actor: UserAccount, dwelling_id: int, today: date):
     """One dwelling's overview row, or NotFound when it is outside the actor's scope."""
-    query, _attention, status = _overview_query(actor, today)
+    query, _attention, status, _current = _overview_query(
+        actor, today, current_rule(session, today)
+    )
     result = session.execute(query.where(status.c.id == dwelling_id)).first()
     if result is None:
         raise NotFound()
@@ -325,15 +413,37 @@ def dwelling_row(session: Session, actor: UserAccount, dwelling_id: int, today: 
 
 
 def list_reminders(session: Session, actor: UserAccount, today: date) -> list[Reminder]:
-    """Filings ending within 30 days first, then each dwelling that lacks something."""
-    query, attention, status = _overview_query(actor, today)
-    ordered = query.where(attention).order_by(*_address_order(status))
+    """Requests from grid workers and overcrowding first, then filings ending within 30
+    days, then each dwelling that lacks something."""
+    query, attention, status, _current = _overview_query(actor, today, current_rule(session, today))
+    requested = select(FilingRequest.dwelling_id).where(FilingRequest.lease_filing_id.is_(None))
+    ordered = query.where(or_(attention, status.c.id.in_(requested))).order_by(
+        *_address_order(status)
+    )
     rows = [_row(r, today) for r in session.execute(ordered)]
     found = [reminder for row in rows for reminder in reminders_for(row)]
-    order = {"ending": 0, "expired": 1, "unfiled": 2, "pledge": 3}
+    found += _requested(session, {row.id: row for row in rows})
+    order = {"requested": 0, "over_capacity": 1, "ending": 2, "expired": 3, "unfiled": 4}
+    order["pledge"] = 5
     # A stable sort: within a kind and a date, the dwellings keep the database's order.
-    found.sort(key=lambda r: (order.get(r.kind, 4), r.on or date.max))
+    found.sort(key=lambda r: (order.get(r.kind, 6), r.on or date.max))
     return found
+
+
+def _requested(session: Session, rows: dict[int, DwellingRow]) -> list[Reminder]:
+    """The open requests of grid workers to file these dwellings' leases, with their notes."""
+    if not rows:
+        return []
+    requests = session.scalars(
+        select(FilingRequest)
+        .where(FilingRequest.dwelling_id.in_(rows), FilingRequest.lease_filing_id.is_(None))
+        .options(selectinload(FilingRequest.requested_by))
+        .order_by(FilingRequest.id)
+    )
+    return [
+        Reminder("requested", rows[r.dwelling_id], on=r.created_at.date(), request=r)
+        for r in requests
+    ]
 
 
 def filings_of_dwelling(session: Session, actor: UserAccount, dwelling_id: int):

@@ -177,6 +177,8 @@ def _signers(
 
 
 def _signing_problem(filing: LeaseFiling, today: date):
+    if filing.status == LeaseStatus.CANCELLED:
+        return _l("This filing was cancelled: it takes no more signatures")
     if filing.status == LeaseStatus.ENDED_EARLY:
         return _l("This lease was ended early: it takes no more signatures")
     if filing.last_day < today:

@@ -36,6 +36,7 @@ from registry.labels import (
 from registry.lease import changes, filings, overview, pledges, tenants, term
 from registry.lease.forms import (
     AddTenantForm,
+    CancelFilingForm,
     ConfirmForm,
     CorrectFilingForm,
     EndEarlyForm,
@@ -55,6 +56,7 @@ blueprint = Blueprint("leases", __name__, url_prefix="/leases")
 
 ALL_ROLES = (Role.PROPERTY_MANAGER, Role.GRID_WORKER, Role.POLICE_OFFICER, Role.ADMIN)
 PER_PAGE = 50
+SEARCH_LENGTH = 100
 
 
 # -- helpers -------------------------------------------------------------------------------
@@ -148,6 +150,13 @@ def _save(form, action, page, filing_id: int | None = None) -> Outcome:
     )
 
 
+def dwelling_page(dwelling_id: int) -> str:
+    """The dwelling's own page for this user: a grid worker's stays in /cells/."""
+    if current_actor().role == Role.GRID_WORKER:
+        return url_for("gridwork.dwelling", dwelling_id=dwelling_id)
+    return url_for("leases.dwelling", dwelling_id=dwelling_id)
+
+
 @blueprint.context_processor
 def _helpers():
     def money(value):
@@ -159,6 +168,7 @@ def _helpers():
         "occupancy_label": occupancy_label,
         "signer_role_label": signer_role_label,
         "lease_status_label": lease_status_label,
+        "dwelling_page": dwelling_page,
         "PledgeKind": PledgeKind,
         "LeaseStatus": LeaseStatus,
         "Role": Role,
@@ -180,6 +190,8 @@ def signer_role_label(value) -> str:
 
 def filing_state(filing: LeaseFiling, today: date) -> str:
     """Where the filing stands on ``today``: a key of FILING_STATE_LABELS."""
+    if filing.status == LeaseStatus.CANCELLED:
+        return "cancelled"
     if filing.status == LeaseStatus.ENDED_EARLY:
         return "ended_early"
     if filing.ends_on < today:
@@ -199,18 +211,23 @@ def lease_status_label(filing: LeaseFiling, today: date) -> str:
 @blueprint.route("/")
 @roles_required(Role.PROPERTY_MANAGER)
 def my_dwellings():
-    attention_only = request.args.get("show") == "attention"
-    page = page_number()
+    """The manager's dwellings: a door-number search and filters, all in the URL (GET)."""
+    try:
+        show = overview.Show(request.args.get("show", overview.Show.ALL))
+    except ValueError:
+        show = overview.Show.ALL
+    search = request.args.get("q", "")[:SEARCH_LENGTH]
     listing = overview.list_my_dwellings(
         db_session(),
         current_actor(),
         _today(),
-        attention_only=attention_only,
-        page=page,
+        show=show,
+        search=search,
+        page=page_number(),
         per_page=PER_PAGE,
     )
     return render_template(
-        "leases/my_dwellings.html", listing=listing, attention_only=attention_only
+        "leases/my_dwellings.html", listing=listing, show=show, search=search, Show=overview.Show
     )
 
 
@@ -289,7 +306,7 @@ def _handle_lease_form(form, *, dwelling_id: int, previous=None):
 
 
 @blueprint.route("/dwellings/<int:dwelling_id>/file", methods=["GET", "POST"])
-@roles_required(Role.PROPERTY_MANAGER)
+@roles_required(*changes.FILING_ROLES)
 def file_lease(dwelling_id: int):
     session, actor = db_session(), current_actor()
     dwelling, _filings = overview.filings_of_dwelling(session, actor, dwelling_id)
@@ -304,7 +321,7 @@ def file_lease(dwelling_id: int):
 
 
 @blueprint.route("/filings/<int:filing_id>/renew", methods=["GET", "POST"])
-@roles_required(Role.PROPERTY_MANAGER)
+@roles_required(*changes.FILING_ROLES)
 def renew_filing(filing_id: int):
     session, actor = db_session(), current_actor()
     previous = filings.get_filing(session, actor, filing_id)
@@ -324,16 +341,24 @@ def renew_filing(filing_id: int):
 
 
 def _filing_page(
-    filing_id: int, *, end_form=None, tenant_form=None, confirm_form=None, rest=None, status=200
+    filing_id: int,
+    *,
+    end_form=None,
+    tenant_form=None,
+    confirm_form=None,
+    cancel_form=None,
+    rest=None,
+    status=200,
 ):
     session, actor = db_session(), current_actor()
     today = _today()
     shown = filings.view_filing(session, actor, cipher(), filing_id, today)
     end_form = end_form or EndEarlyForm(formdata=None, ended_on=today.isoformat())
     tenant_form = tenant_form or AddTenantForm(formdata=None)
+    cancel_form = cancel_form or CancelFilingForm(formdata=None)
     failed = [
         field
-        for form in (tenant_form, end_form)
+        for form in (tenant_form, end_form, cancel_form)
         for field in form
         if field.errors and not isinstance(field, CSRFTokenField)
     ]
@@ -345,6 +370,8 @@ def _filing_page(
             end_form=end_form,
             tenant_form=tenant_form,
             confirm_form=confirm_form or ConfirmForm(formdata=None),
+            cancel_form=cancel_form,
+            may_cancel=filings.may_cancel(shown.filing, today),
             can_edit=actor.role in changes.FILING_ROLES,
             can_sign=actor.role in changes.SIGNING_ROLES,
             status_label=lease_status_label(shown.filing, today),
@@ -362,7 +389,7 @@ def filing(filing_id: int):
 
 
 @blueprint.route("/filings/<int:filing_id>/edit", methods=["GET", "POST"])
-@roles_required(Role.PROPERTY_MANAGER)
+@roles_required(*changes.FILING_ROLES)
 def edit_filing(filing_id: int):
     session, actor = db_session(), current_actor()
     record = filings.get_filing(session, actor, filing_id)
@@ -422,11 +449,14 @@ def _edit_action(filing_id: int, form, action, success_message: str, form_slot: 
 
 
 @blueprint.route("/filings/<int:filing_id>/end", methods=["GET", "POST"])
-@roles_required(Role.PROPERTY_MANAGER)
+@roles_required(*changes.FILING_ROLES)
 def end_early(filing_id: int):
+    """End early in two steps: the date typed is shown for confirmation, then saved."""
     if request.method == "GET":  # the conflict page's "reload" link lands here
         return redirect(url_for("leases.filing", filing_id=filing_id))
     form = EndEarlyForm()
+    if request.form.get("confirmed") != "yes":
+        return _confirm_end_early(filing_id, form)
     return _edit_action(
         filing_id,
         form,
@@ -438,8 +468,49 @@ def end_early(filing_id: int):
     )
 
 
+def _confirm_end_early(filing_id: int, form):
+    """The question before ending early: the lease, the last day typed, what follows."""
+    if not form.validate_on_submit():
+        return _filing_page(filing_id, rest=_csrf_problem(form), status=400, end_form=form)
+    preview, failed = _save(
+        form,
+        lambda: filings.preview_end_early(
+            db_session(), current_actor(), filing_id, form.ended_on.data, _seen_version(), _today()
+        ),
+        lambda rest: _filing_page(filing_id, rest=rest, end_form=form),
+        filing_id,
+    )
+    if failed:
+        return failed
+    filing, last_day = preview
+    return render_template(
+        "leases/end_confirm.html",
+        filing=filing,
+        last_day=last_day,
+        form=form,
+        version=_seen_version(),
+    )
+
+
+@blueprint.route("/filings/<int:filing_id>/cancel", methods=["GET", "POST"])
+@roles_required(*changes.FILING_ROLES)
+def cancel_filing(filing_id: int):
+    if request.method == "GET":
+        return redirect(url_for("leases.filing", filing_id=filing_id))
+    form = CancelFilingForm()
+    return _edit_action(
+        filing_id,
+        form,
+        lambda: filings.cancel_filing(
+            db_session(), current_actor(), filing_id, form.reason.data, _seen_version(), _today()
+        ),
+        _("The filing was cancelled. It stays on record with the reason."),
+        "cancel_form",
+    )
+
+
 @blueprint.route("/filings/<int:filing_id>/tenants", methods=["GET", "POST"])
-@roles_required(Role.PROPERTY_MANAGER)
+@roles_required(*changes.FILING_ROLES)
 def add_tenant(filing_id: int):
     if request.method == "GET":
         return redirect(url_for("leases.filing", filing_id=filing_id))
@@ -465,7 +536,7 @@ def add_tenant(filing_id: int):
 @blueprint.route(
     "/filings/<int:filing_id>/tenants/<int:tenancy_id>/remove", methods=["GET", "POST"]
 )
-@roles_required(Role.PROPERTY_MANAGER)
+@roles_required(*changes.FILING_ROLES)
 def remove_tenant(filing_id: int, tenancy_id: int):
     if request.method == "GET":
         return redirect(url_for("leases.filing", filing_id=filing_id))
@@ -523,6 +594,10 @@ def sign_pledge(filing_id: int, kind: str):
     if failed:
         return failed
     flash(_("Signature saved: %(pledge)s.", pledge=pledge_label(kind)), "ok")
+    if actor.role == Role.GRID_WORKER:
+        # Back to the dwelling in the worker's cells, where the next door's work starts.
+        dwelling_id = filings.get_filing(session, actor, filing_id).dwelling_id
+        return redirect(url_for("gridwork.dwelling", dwelling_id=dwelling_id))
     return redirect(url_for("leases.filing", filing_id=filing_id))
 
 

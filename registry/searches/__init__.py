@@ -1,0 +1,1 @@
+"""Results of personal searches, kept on the server under a random token (Back works)."""
