@@ -62,6 +62,7 @@ def create_app(
 
 def _init_extensions(app: Flask) -> None:
     from registry.accounts.views import login_manager
+    from registry.web.assets import init_assets
     from registry.web.errors import init_error_handlers
     from registry.web.i18n import init_i18n
     from registry.web.navigation import init_navigation
@@ -73,6 +74,7 @@ def _init_extensions(app: Flask) -> None:
     init_request_sessions(app)
     init_error_handlers(app)
     init_navigation(app)
+    init_assets(app)
 
 
 def _register_blueprints(app: Flask) -> None:
