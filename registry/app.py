@@ -66,6 +66,7 @@ def _init_extensions(app: Flask) -> None:
     from registry.web.errors import init_error_handlers
     from registry.web.i18n import init_i18n
     from registry.web.navigation import init_navigation
+    from registry.web.results import init_results
     from registry.web.session import init_request_sessions
 
     csrf.init_app(app)
@@ -75,6 +76,7 @@ def _init_extensions(app: Flask) -> None:
     init_error_handlers(app)
     init_navigation(app)
     init_assets(app)
+    init_results(app)
 
 
 def _register_blueprints(app: Flask) -> None:

@@ -273,3 +273,15 @@ def get_in_scope(session: Session, actor: UserAccount, model, record_id: int):
     if record is None:
         raise NotFound()
     return record
+
+
+def all_in_scope(session: Session, actor: UserAccount, model, record_ids) -> list:
+    """The records among ``record_ids`` the actor may (still) see, in the order given."""
+    ids = [int(i) for i in record_ids]
+    if not ids:
+        return []
+    found = {
+        record.id: record
+        for record in session.scalars(select(model).where(model.id.in_(ids), FILTERS[model](actor)))
+    }
+    return [found[i] for i in ids if i in found]

@@ -242,13 +242,15 @@ def counted_statements(connection):
 
 
 def _officer_lookup(client, connection, name: str) -> tuple[int, list[str]]:
-    """POST a look-up by name; (people listed, statements the POST sent)."""
+    """POST a look-up by name and open its results; (people listed, statements sent)."""
     token = csrf_token_from(client.get("/dashboard/lookup").get_data(as_text=True))
     with counted_statements(connection) as statements:
-        response = client.post("/dashboard/lookup", data={"q": name, "csrf_token": token})
+        response = client.post(
+            "/dashboard/lookup", data={"q": name, "csrf_token": token}, follow_redirects=True
+        )
     assert response.status_code == 200
     html = response.get_data(as_text=True)
-    listed = len(set(re.findall(r'href="/dashboard/people/(\d+)"', html)))
+    listed = len(set(re.findall(r'href="/dashboard/people/(\d+)[?"]', html)))
     return listed, statements
 
 

@@ -213,7 +213,7 @@ def _open(client, page: Page, facts: Facts):
     if page.form is None:
         return client.get(url)
     token = csrf_token_from(client.get(url).get_data(as_text=True))
-    return client.post(url, data={**page.form(facts), "csrf_token": token})
+    return client.post(url, data={**page.form(facts), "csrf_token": token}, follow_redirects=True)
 
 
 @pytest.mark.parametrize("name", list(PAGES))

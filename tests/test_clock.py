@@ -117,6 +117,7 @@ def test_at_half_past_two_in_shanghai_the_app_agrees_with_itself(demo_app, demo_
         living = page.split("Living here now", 1)[1].split("<h2", 1)[0]
         assert "今天出生" in living
 
-        found = post_form(worker, "/cells/search", {"q": "今天出生"}).get_data(as_text=True)
+        searched = post_form(worker, "/cells/search", {"q": "今天出生"})
+        found = worker.get(searched.headers["Location"]).get_data(as_text=True)
         row = found.split(f"/cells/people/{person.id}", 1)[1].split("</li>", 1)[0]
         assert "Not living in your cells now" not in row  # current here, current there

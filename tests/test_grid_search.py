@@ -37,8 +37,14 @@ def resident_of_cell_one(session, **where) -> Person:
 
 
 def post_search(client, q: str, **fields):
+    """Search by POST; a personal search answers with a redirect to its kept results, which
+    this follows (the results page is what the browser shows)."""
     token = token_of(client, "/cells/search")
-    return client.post("/cells/search", data={"csrf_token": token, "q": q, **fields})
+    response = client.post("/cells/search", data={"csrf_token": token, "q": q, **fields})
+    location = response.headers.get("Location", "")
+    if response.status_code == 303 and location.startswith("/cells/search/results/"):
+        return client.get(location)
+    return response
 
 
 def spaced(number: str) -> str:
@@ -115,7 +121,9 @@ def test_a_document_number_reaches_sql_only_as_its_blind_index(
 
     event.listen(demo_connection.engine, "before_cursor_execute", capture)
     try:
-        response = worker.post("/cells/search", data={"csrf_token": token, "q": spaced(number)})
+        response = worker.post(
+            "/cells/search", data={"csrf_token": token, "q": spaced(number)}, follow_redirects=True
+        )
     finally:
         event.remove(demo_connection.engine, "before_cursor_execute", capture)
     assert f"/cells/people/{person.id}" in response.get_data(as_text=True)
@@ -158,9 +166,9 @@ def test_a_phone_number_finds_people_only(worker, demo_db, demo_connection):
 
     event.listen(demo_connection.engine, "before_cursor_execute", capture)
     try:
-        body = worker.post("/cells/search", data={"csrf_token": token, "q": person.phone}).get_data(
-            as_text=True
-        )
+        body = worker.post(
+            "/cells/search", data={"csrf_token": token, "q": person.phone}, follow_redirects=True
+        ).get_data(as_text=True)
     finally:
         event.remove(demo_connection.engine, "before_cursor_execute", capture)
     assert f"/cells/people/{person.id}" in body
@@ -229,7 +237,7 @@ def test_a_door_number_typed_loosely_finds_the_room_with_its_status(worker, demo
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     # The room is listed, linked to its dwelling, with its status at a glance.
-    row = re.search(rf'href="/cells/dwellings/{dwelling.id}">(.*?)</a>', page, re.S)
+    row = re.search(rf'href="/cells/dwellings/{dwelling.id}(?:\?[^"]*)?">(.*?)</a>', page, re.S)
     assert row, page[-3000:]
     assert 'class="badge' in row.group(1) and "living here" in row.group(1)
 
@@ -246,7 +254,7 @@ def test_the_closest_reading_comes_first(worker, demo_db):
     address, _dwelling = target_room(demo_db)
     typed = f"{address.building}栋{address.room}"
     page = worker.get("/cells/search", query_string={"q": typed}).get_data(as_text=True)
-    links = [int(i) for i in re.findall(r'href="/cells/dwellings/(\d+)"', page)]
+    links = [int(i) for i in re.findall(r'href="/cells/dwellings/(\d+)[?"]', page)]
     assert links
     found = demo_db.scalars(
         select(Address)
@@ -275,3 +283,75 @@ def test_a_door_number_outside_the_cells_finds_nothing(demo_app, demo_db):
     assert page.status_code in (200, 302)
     assert page.headers.get("Location") != f"/cells/dwellings/{dwelling.id}"
     assert f"/cells/dwellings/{dwelling.id}" not in page.get_data(as_text=True)
+
+
+# -- Back works: personal results are kept on the server under a token ------------------
+
+
+def test_a_personal_search_redirects_to_results_kept_under_a_token(worker, demo_db, cipher):
+    person = resident_of_cell_one(demo_db, document_type="resident_id")
+    token = token_of(worker, "/cells/search")
+    posted = worker.post("/cells/search", data={"csrf_token": token, "q": person.name})
+    assert posted.status_code == 303  # POST/redirect/GET: Back never re-posts
+    location = posted.headers["Location"]
+    assert re.fullmatch(r"/cells/search/results/[A-Za-z0-9_-]{32}", location)
+    assert person.name not in location
+    page = worker.get(location)
+    assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
+    body = page.get_data(as_text=True)
+    link = re.search(rf'href="(/cells/people/{person.id}\?results=[^"]+)"', body)
+    assert link, "the person's link carries the way back"
+    record = worker.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert f'href="{location}"' in record  # "back to results" on the record page
+    assert worker.get(location).status_code == 200  # Back: the same results again
+
+
+def test_kept_results_hold_no_query_and_belong_to_one_user(worker, demo_app, demo_db):
+    from registry.searches.models import KeptSearch
+
+    person = resident_of_cell_one(demo_db, document_type="resident_id")
+    location = post_search_location(worker, person.name)
+    kept = demo_db.scalars(select(KeptSearch)).all()
+    assert len(kept) == 1
+    assert person.name not in repr(kept[0].found) and kept[0].scope == "gridwork"
+    assert location.rsplit("/", 1)[1].encode() not in bytes(kept[0].token_hash)
+    # Another worker, the officer's page, a forged token: all "not found".
+    other = log_in(demo_app, "grid0002")
+    assert other.get(location).status_code == 404
+    assert worker.get("/cells/search/results/" + "A" * 32).status_code == 404
+    token = location.rsplit("/", 1)[1]
+    officer = log_in(demo_app, "officer1")
+    assert officer.get(f"/dashboard/lookup/results/{token}").status_code == 404
+    # Nothing of it is in the session cookie.
+    cookie = worker.get_cookie("session")
+    assert cookie is None or token not in cookie.value
+
+
+def test_kept_results_expire(worker, demo_db):
+    from datetime import timedelta
+
+    from registry.searches.models import KeptSearch
+
+    person = resident_of_cell_one(demo_db, document_type="resident_id")
+    location = post_search_location(worker, person.name)
+    kept = demo_db.scalars(select(KeptSearch)).one()
+    kept.expires_at = kept.created_at - timedelta(seconds=1)
+    demo_db.flush()
+    assert worker.get(location).status_code == 404
+
+
+def post_search_location(client, q: str) -> str:
+    token = token_of(client, "/cells/search")
+    response = client.post("/cells/search", data={"csrf_token": token, "q": q})
+    assert response.status_code == 303
+    return response.headers["Location"]
+
+
+def test_door_number_results_lead_back_too(worker, demo_db):
+    address, dwelling = target_room(demo_db)
+    typed = f"{address.building}栋{address.room}"
+    page = worker.get("/cells/search", query_string={"q": typed}).get_data(as_text=True)
+    link = re.search(rf'href="(/cells/dwellings/{dwelling.id}\?q=[^"]+)"', page)
+    assert link
+    record = worker.get(link.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    assert "/cells/search?q=" in record and "Back to results" in record

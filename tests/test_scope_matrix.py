@@ -51,6 +51,7 @@ TABLES_WATCHED = (
     "police_station",
     "capacity_rule",
     "community",
+    "filing_request",
 )
 
 
@@ -136,7 +137,9 @@ def _fingerprint(session) -> dict:
     (views, log-ins and refused reveals are logged on purpose, even outside the scope)."""
     prints = {}
     for table in TABLES_WATCHED:
-        column = "updated_at" if table not in {"capacity_rule"} else "valid_from"
+        column = {"capacity_rule": "valid_from", "filing_request": "created_at"}.get(
+            table, "updated_at"
+        )
         prints[table] = session.execute(
             text(f"SELECT count(*), max({column})::text FROM {table}")
         ).one()

@@ -69,6 +69,7 @@ from registry.person.services import (
 )
 from registry.scope import (
     address_filter,
+    all_in_scope,
     cell_figures_filter,
     community_filter,
     dwelling_filter,
@@ -292,8 +293,16 @@ def _query_field_error(message: Any) -> InvalidInput:
 def find_people(
     session: Session, actor: UserAccount, cipher: IdentityCipher, text: str, today: date
 ) -> list[PersonHit]:
+    """People in scope by name or phone (:func:`matching_people`), as the list shows them."""
+    return _people_hits(session, actor, cipher, matching_people(session, actor, text), today)
+
+
+def matching_people(session: Session, actor: UserAccount, text: str) -> list[Person]:
     """People in scope by name (2 characters or more, anywhere in the name, see
-    registry.person.lookup) or by phone (the whole number, or at least 4 of its digits)."""
+    registry.person.lookup) or by phone (the whole number, or at least 4 of its digits).
+
+    Nothing is shown yet, so nothing is logged: the page that lists them logs the views.
+    """
     _require_desk(actor)
     text = unicodedata.normalize("NFKC", text or "").strip()
     if not text:
@@ -316,7 +325,15 @@ def find_people(
         query = query.where(name_matches(text)).order_by(
             (Person.name == text).desc(), Person.name, Person.id
         )
-    people = list(session.scalars(query.limit(LOOKUP_LIMIT)))
+    return list(session.scalars(query.limit(LOOKUP_LIMIT)))
+
+
+def people_by_ids(
+    session: Session, actor: UserAccount, cipher: IdentityCipher, ids: list[int], today: date
+) -> list[PersonHit]:
+    """The people of a kept look-up (registry/searches), read again in the actor's scope."""
+    _require_desk(actor)
+    people = [p for p in all_in_scope(session, actor, Person, ids) if p.anonymised_at is None]
     return _people_hits(session, actor, cipher, people, today)
 
 
@@ -328,7 +345,21 @@ def find_person_by_document(
     number: str,
     today: date,
 ) -> list[PersonHit]:
-    """The person with exactly this document number, through the blind index, if in scope."""
+    """The person with exactly this document number, as the list shows them."""
+    people = person_by_document(session, actor, cipher, document_type, number, today)
+    return _people_hits(session, actor, cipher, people, today)
+
+
+def person_by_document(
+    session: Session,
+    actor: UserAccount,
+    cipher: IdentityCipher,
+    document_type: str,
+    number: str,
+    today: date,
+) -> list[Person]:
+    """The person with exactly this document number, through the blind index, if in scope
+    (a list of one or none; nothing logged until a page shows them)."""
     _require_desk(actor)
     try:
         kind = DocumentType(document_type)
@@ -339,7 +370,7 @@ def find_person_by_document(
     except FieldError as error:
         raise InvalidInput(fields={"q": [error.message]}) from None
     person = find_visible_by_document(session, actor, cipher, kind, normalised)
-    return _people_hits(session, actor, cipher, [person] if person else [], today)
+    return [person] if person else []
 
 
 def find_dwellings_by_address(

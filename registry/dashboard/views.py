@@ -44,12 +44,16 @@ from registry.labels import (
     RESIDENCE_KIND_LABELS,
     USE_LABELS,
 )
-from registry.person.identity import mask_document_number
-from registry.validators import FieldError, QueryKind, classify_query, document_query, parse_date
+from registry.searches import services as searches
+from registry.validators import FieldError, QueryKind, classify_query, parse_date
 from registry.web.auth import current_actor, roles_required
+from registry.web.clock import now as clock_now
 from registry.web.clock import today
 from registry.web.paging import page_number
+from registry.web.results import results_args
 from registry.web.session import cipher, db_session
+
+KEPT_SCOPE = "lookup"
 
 blueprint = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
@@ -219,48 +223,82 @@ def figure_list_export(measure: str):
 @desk_only
 @private
 def lookup():
-    # The search is a POST: an ID number or phone typed here must never end up in a URL,
-    # the browser's history or the server's access log.
+    """Look up a person (POST) or a dwelling by its address (GET).
+
+    A person is searched by POST with a CSRF token, so that an ID number, a phone or a
+    name never ends up in a URL, the browser's history or the access log; the answer is a
+    redirect to results kept on the server under a random token (registry/searches), so
+    that Back and "back to results" work. An address is not personal data: its search is
+    a GET, in the URL, like the grid worker's door numbers.
+    """
+    if request.method == "GET":
+        return _dwelling_lookup()
     form = LookupForm()
-    people = dwellings = None
-    searched = None
-    status = 200
-    if request.method == "POST" and form.validate():
-        session, actor = db_session(), current_actor()
-        kind = form.kind.data
-        query = classify_query(form.q.data)
-        if kind == "person" and query.kind is QueryKind.DOCUMENT:
-            # A number with a valid check character is searched exactly, never by name.
-            kind, form.document_type.data = "document", query.documents[0][0].value
-        try:
-            if kind == "document":
-                number, form.q.data = form.q.data, ""  # never echoed back, even when refused
-                people = services.find_person_by_document(
-                    session, actor, cipher(), form.document_type.data, number, today()
-                )
-                searched = masked_query(form.document_type.data, number, today())
-            elif kind == "dwelling":
-                dwellings = services.find_dwellings_by_address(session, actor, form.q.data, today())
-            else:
-                people = services.find_people(session, actor, cipher(), form.q.data, today())
-        except InvalidInput as error:
-            _attach_errors(form, error)
-            status = 422
-    elif form.errors:
-        status = 422 if not form.csrf_token.errors else 400
+    if not form.validate():
+        return _lookup_page(form, status=422 if not form.csrf_token.errors else 400)
+    session, actor = db_session(), current_actor()
+    kind = form.kind.data
+    if kind == "dwelling":
+        return redirect(url_for("dashboard.lookup", kind="dwelling", q=form.q.data), 303)
+    query = classify_query(form.q.data)
+    if kind == "person" and query.kind is QueryKind.DOCUMENT:
+        # A number with a valid check character is searched exactly, never by name.
+        kind, form.document_type.data = "document", query.documents[0][0].value
+    try:
+        if kind == "document":
+            number, form.q.data = form.q.data, ""  # never echoed back, even when refused
+            people = services.person_by_document(
+                session, actor, cipher(), form.document_type.data, number, today()
+            )
+        else:
+            people = services.matching_people(session, actor, form.q.data)
+    except InvalidInput as error:
+        _attach_errors(form, error)
+        return _lookup_page(form, status=422)
+    found = {"kind": kind, "people": [person.id for person in people]}
+    token = searches.keep_results(session, actor, KEPT_SCOPE, found, clock_now())
+    return redirect(url_for("dashboard.lookup_results", token=token), 303)
+
+
+@blueprint.route("/lookup/results/<token>")
+@desk_only
+@private
+def lookup_results(token: str):
+    """A person look-up's results, kept for this user, read again in scope (and logged)."""
+    session, actor = db_session(), current_actor()
+    kept = searches.kept_results(session, actor, KEPT_SCOPE, token, clock_now())
+    people = services.people_by_ids(session, actor, cipher(), kept["people"], today())
+    response = make_response(
+        _lookup_page(LookupForm(formdata=None), people=people, results={"results": token})
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _dwelling_lookup():
+    """GET: the empty form, or the dwellings whose address holds ``q``."""
+    form = LookupForm(formdata=None)
+    text = request.args.get("q", "")[:100]
+    if request.args.get("kind") != "dwelling" or not text:
+        return _lookup_page(form)
+    form.kind.data, form.q.data = "dwelling", text
+    try:
+        found = services.find_dwellings_by_address(db_session(), current_actor(), text, today())
+    except InvalidInput as error:
+        _attach_errors(form, error)
+        return _lookup_page(form, status=422)
+    return _lookup_page(form, dwellings=found, results=results_args(None, text))
+
+
+def _lookup_page(form, *, people=None, dwellings=None, results=None, status=200):
     return render_template(
         "dashboard/lookup.html",
         form=form,
         people=people,
         dwellings=dwellings,
-        searched=searched,
         limit=services.LOOKUP_LIMIT,
+        results=results or {},
     ), status
-
-
-def masked_query(document_type: str, number: str, day) -> str:
-    """The searched number as the page may show it: masked."""
-    return mask_document_number(document_query(document_type, number, today=day).text)
 
 
 def _attach_errors(form, error: InvalidInput) -> None:

@@ -21,6 +21,7 @@ from registry.organisation.services import search_organisations
 from registry.person.identity import IdentityCipher
 from registry.person.models import Person
 from registry.person.residences import search_people
+from registry.scope import all_in_scope
 from registry.validators import FieldError, QueryKind, SearchQuery, validate_credit_code
 
 
@@ -78,3 +79,34 @@ def search_cells(
         return CellSearch(query, addresses=addresses, organisations=organisations)
     people = search_people(session, actor, cipher, query)
     return CellSearch(query, addresses=addresses, people=people, organisations=organisations)
+
+
+# -- a personal search's results, kept under a token (registry/searches) -------------------
+
+KEPT_SCOPE = "gridwork"
+
+
+def found_ids(found: CellSearch) -> dict:
+    """What is kept of a search: the ids found, whether more matched, the kind of query and
+    the masked document numbers searched for. Never the query's text."""
+    return {
+        "kind": str(found.query.kind),
+        "addresses": [[a.id for a in found.addresses[0]], found.addresses[1]],
+        "people": [[p.id for p in found.people[0]], found.people[1]],
+        "organisations": [[o.id for o in found.organisations[0]], found.organisations[1]],
+    }
+
+
+def reload_found(session: Session, actor: UserAccount, kept: dict) -> CellSearch:
+    """The kept search's records, read again in the actor's scope."""
+
+    def records(model, key):
+        ids, more = kept[key]
+        return all_in_scope(session, actor, model, ids), more
+
+    return CellSearch(
+        SearchQuery("", QueryKind(kept["kind"])),
+        addresses=records(Address, "addresses"),
+        people=records(Person, "people"),
+        organisations=records(Organisation, "organisations"),
+    )

@@ -39,7 +39,7 @@ from registry.dwelling.forms import DwellingForm
 from registry.dwelling.models import Dwelling
 from registry.errors import InvalidInput
 from registry.grid.forms import FilingRequestForm, SearchForm
-from registry.grid.search import named_room, search_cells
+from registry.grid.search import KEPT_SCOPE, found_ids, named_room, reload_found, search_cells
 from registry.labels import (
     OCCUPANCY_LABELS,
     ORGANISATION_KIND_LABELS,
@@ -60,7 +60,6 @@ from registry.person.forms import (
     PersonForm,
     ResidenceForm,
 )
-from registry.person.identity import mask_document_number
 from registry.person.models import Person
 from registry.person.services import (
     correctable_in_scope,
@@ -69,9 +68,9 @@ from registry.person.services import (
     view_person,
 )
 from registry.scope import get_in_scope
+from registry.searches import services as searches
 from registry.validators import (
     FieldError,
-    QueryKind,
     SearchQuery,
     classify_query,
     document_query,
@@ -79,6 +78,7 @@ from registry.validators import (
 from registry.web import clock
 from registry.web.auth import current_actor, roles_required
 from registry.web.paging import page_number
+from registry.web.results import results_args
 from registry.web.saving import Outcome, apply_errors, save
 from registry.web.session import cipher, db_session
 
@@ -231,9 +231,22 @@ def search():
         return _search_results(form, None, status=422)
     if not query.kind.is_personal:
         return redirect(url_for(".search", q=query.text), 303)
-    if query.kind in (QueryKind.DOCUMENT, QueryKind.NUMBER):
-        form.q.data = ""  # the page never shows the number it was given
-    return _search_results(form, query)
+    # POST/redirect/GET: the results are kept on the server under a random token, so Back
+    # and the record pages' "back to results" work; the query goes nowhere.
+    session, actor = db_session(), current_actor()
+    found = search_cells(session, actor, cipher(), query)
+    token = searches.keep_results(session, actor, KEPT_SCOPE, found_ids(found), clock.now())
+    return redirect(url_for(".search_results", token=token), 303)
+
+
+@blueprint.route("/search/results/<token>")
+@worker_only
+def search_results(token: str):
+    """A personal search's results: kept for this worker, read again in scope, logged."""
+    session, actor = db_session(), current_actor()
+    kept = searches.kept_results(session, actor, KEPT_SCOPE, token, clock.now())
+    found = reload_found(session, actor, kept)
+    return _render_results(SearchForm(formdata=None), found, results_token=token)
 
 
 def _posted_query(form: SearchForm) -> SearchQuery:
@@ -243,35 +256,44 @@ def _posted_query(form: SearchForm) -> SearchQuery:
 
 
 def _search_results(form: SearchForm, query: SearchQuery | None, status: int = 200):
-    session, actor = db_session(), current_actor()
-    found = masked = homes = None
-    statuses: dict[int, tuple] = {}
+    """The search page for a door number, building or road (GET), or a refused form."""
+    found = None
     if query is not None and query.text:
+        session, actor = db_session(), current_actor()
         found = search_cells(session, actor, cipher(), query)
+        room = named_room(query, found)
+        if room is not None:
+            shown = dwellings.dwellings_with_status(session, actor, [room.id], clock.today())
+            if room.id in shown:
+                return redirect(url_for(".dwelling", dwelling_id=shown[room.id][0].Dwelling.id))
+    return _render_results(form, found, status=status)
+
+
+def _render_results(form: SearchForm, found, *, status: int = 200, results_token=None):
+    session, actor = db_session(), current_actor()
+    masked = homes = None
+    statuses: dict[int, tuple] = {}
+    if found is not None:
         statuses = dwellings.dwellings_with_status(
             session, actor, [a.id for a in found.addresses[0]], clock.today()
         )
-        room = named_room(query, found)
-        if room is not None and room.id in statuses:
-            return redirect(url_for(".dwelling", dwelling_id=statuses[room.id][0].Dwelling.id))
         people = found.people[0]
         masked = {p.id: masked_document(cipher(), p) for p in people}
         homes = residences.current_homes(session, actor, [p.id for p in people], clock.today())
         residences.record_list_views(session, actor, people, "search")
-    searched = [mask_document_number(number) for _kind, number in query.documents] if query else []
     response = make_response(
         render_template(
             "gridwork/search.html",
             form=form,
             found=found,
-            searched_documents=searched,
             masked=masked or {},
             homes=homes or {},
             statuses=statuses,
+            results=results_args(results_token, form.q.data if results_token is None else None),
         ),
         status,
     )
-    if request.method == "POST":
+    if results_token is not None:
         response.headers["Cache-Control"] = "no-store"  # personal results stay out of caches
     return response
 

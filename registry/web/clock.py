@@ -8,7 +8,7 @@ true; without a pin the day is the local date in ``REGISTRY_TIMEZONE`` (registry
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 from flask import current_app, g
 
@@ -24,3 +24,10 @@ def today() -> date:
         else:
             g.registry_today = today_in(deployment_zone())
     return g.registry_today
+
+
+def now() -> datetime:
+    """The request's moment (UTC), read once per request like :func:`today`."""
+    if "registry_now" not in g:
+        g.registry_now = datetime.now(UTC)
+    return g.registry_now
