@@ -286,3 +286,40 @@ def test_cell_colours_come_from_the_precomputed_figures(demo_app, demo_db):
     cell = next(f for f in collection["features"] if f["id"] == 1)
     assert cell["properties"]["values"]["unfiled"] == "4,242"
     assert collection["legend"]["unfiled"]["classes"][-1]["label"].endswith("4,242")
+
+
+# -- weak connection ---------------------------------------------------------------------
+
+
+def densest_tile(demo_db, zoom: int) -> tuple[int, int]:
+    """The tile holding the most buildings, big enough to be worth compressing."""
+    from collections import Counter
+
+    points = demo_db.execute(
+        text("SELECT ST_X(geom), ST_Y(geom) FROM address WHERE parent_id IS NULL")
+    )
+    return Counter(tile_of(lon, lat, zoom) for lon, lat in points).most_common(1)[0][0]
+
+
+def test_geojson_and_tiles_go_out_compressed_and_private(demo_app, demo_db, monkeypatch):
+    import gzip
+
+    import brotli
+
+    from registry.web import assets
+
+    admin = log_in(demo_app, "admin")
+    x, y = densest_tile(demo_db, 16)
+    tile = f"/map/tiles/buildings/16/{x}/{y}.pbf"
+    # The small demo's tiles fit in one packet: sent as they are at the real threshold.
+    small = admin.get(tile, headers={"Accept-Encoding": "br, gzip"})
+    assert len(small.data) < assets.MIN_COMPRESSED_SIZE and "Content-Encoding" not in small.headers
+    monkeypatch.setattr(assets, "MIN_COMPRESSED_SIZE", 100)  # a district's tiles are larger
+    for url in ("/map/cells.geojson?z=16", "/map/roads.geojson", tile):
+        plain = admin.get(url)
+        for encoding, decompress in (("br", brotli.decompress), ("gzip", gzip.decompress)):
+            sent = admin.get(url, headers={"Accept-Encoding": f"{encoding}, identity"})
+            assert sent.headers["Content-Encoding"] == encoding, url
+            assert decompress(sent.data) == plain.data and len(sent.data) < len(plain.data)
+            assert sent.headers["Cache-Control"] == "private, no-store"
+            assert "Accept-Encoding" in sent.headers["Vary"]
