@@ -318,6 +318,29 @@ def bench_map(settings: Settings, size: str, seed: int) -> None:
     click.echo(run_map_benchmark(settings, database_url(settings), size, seed, command_today()))
 
 
+@bench.command("page")
+@click.argument("url")
+@click.option("--user", "username", default="grid0001", show_default=True)
+@click.option("--password", default=None, help="the demo password when not given")
+@click.option("--rate", type=float, default=50, show_default=True, help="KB/s")
+@click.option("--latency", type=float, default=0, show_default=True, help="ms per request")
+def bench_page(url: str, username: str, password: str | None, rate: float, latency: float):
+    """One page of a running server over a slow link: bytes and load time, first and later
+    visit (Chromium; e.g. URL http://127.0.0.1:5000/cells/addresses/new)."""
+    from urllib.parse import urlsplit
+
+    from registry.bench.page import measure_page, report
+    from registry.demo.generate import DEMO_PASSWORD
+
+    parts = urlsplit(url)
+    base, path = (
+        f"{parts.scheme}://{parts.netloc}",
+        parts.path + (f"?{parts.query}" if parts.query else ""),
+    )
+    first, later = measure_page(base, path, username, password or DEMO_PASSWORD, rate, latency)
+    click.echo(report(path, rate, latency, first, later))
+
+
 main.add_command(figures_commands)
 
 

@@ -28,3 +28,16 @@ def test_map_zoom_buttons_are_big_enough_for_a_finger(open_page, live_server, ur
     for box in zoom_buttons(page):
         assert box["width"] >= FINGER and box["height"] >= FINGER, (url, box)
     screenshot(page, f"field-{name}-zoom-tablet")
+
+
+def test_a_later_visit_takes_stylesheet_and_scripts_from_the_cache(browser, live_server):
+    """`registry bench page` on the address form: the second visit asks only for the page."""
+    from registry.bench.page import measure_in
+    from registry.demo.generate import DEMO_PASSWORD
+
+    first, later = measure_in(
+        browser, live_server.url, "/cells/addresses/new", "grid0001", DEMO_PASSWORD, 500, 0
+    )
+    assert first.from_network >= 5 and first.from_cache == 0  # page, css, 3 scripts, …
+    assert later.from_cache >= 4 and later.from_network <= 2  # the page (and an icon)
+    assert later.transferred < first.transferred / 3
