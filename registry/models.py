@@ -1,6 +1,6 @@
 """Every model, imported once so that metadata, Alembic and relationships see them all."""
 
-from registry.accounts.models import Role, UserAccount
+from registry.accounts.models import LoginFailure, Role, UserAccount
 from registry.address.models import Address, Road
 from registry.area.models import Community, District, PoliceStation, SubDistrict
 from registry.audit.models import AuditEntry
@@ -41,6 +41,7 @@ __all__ = [
     "LeaseFiling",
     "LeaseStatus",
     "LeaseTenant",
+    "LoginFailure",
     "Occupancy",
     "Organisation",
     "OrganisationKind",

@@ -24,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+import registry.models  # noqa: F401  (every mapper, whichever worker builds the demo)
 from registry import migrate
 from registry.config import engine_url
 from registry.db import make_engine
@@ -254,19 +255,36 @@ def race_sessions(race_database: str):
 
 
 @pytest.fixture
-def committing_app(race_database: str, data_key: str, tmp_path):
+def make_committing_app(race_database: str, data_key: str, tmp_path):
+    """Make apps on one throw-away copy of the demo district whose requests really commit.
+
+    Each call is another app with its own engine, as each worker process of a deployment
+    is: what one keeps in memory, the others do not see.
+    """
+    from registry.db import make_session_factory
+
+    engines = []
+
+    def make():
+        engine = make_engine(race_database)
+        engines.append(engine)
+        factory = make_session_factory(engine, audit_key=os.environ[AUDIT_KEY_VARIABLE])
+        return _app_with(factory, race_database, data_key, tmp_path, REGISTRY_TODAY=DEMO_TODAY)
+
+    yield make
+    for engine in engines:
+        engine.dispose()
+
+
+@pytest.fixture
+def committing_app(make_committing_app):
     """The real app on a throw-away copy of the demo district; its requests really commit.
 
     For what only real transactions show: what a request commits or rolls back, and what a
     transaction of its own (registry.db.own_transaction) keeps while the request's work is
     rolled back. Inspect it with ``race_sessions``, which reads the same database.
     """
-    from registry.db import make_session_factory
-
-    engine = make_engine(race_database)
-    factory = make_session_factory(engine, audit_key=os.environ[AUDIT_KEY_VARIABLE])
-    yield _app_with(factory, race_database, data_key, tmp_path, REGISTRY_TODAY=DEMO_TODAY)
-    engine.dispose()
+    return make_committing_app()
 
 
 @pytest.fixture

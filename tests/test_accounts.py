@@ -137,61 +137,93 @@ class FakeClock:
         return self.now
 
 
-def test_throttle_refuses_after_the_limit_until_the_window_passes():
+def _failure_rows(session) -> list:
+    from sqlalchemy import select
+
+    from registry.accounts.models import LoginFailure
+
+    return session.execute(select(LoginFailure.key, LoginFailure.failed_at)).all()
+
+
+def test_throttle_refuses_after_the_limit_until_the_window_passes(session):
     clock = FakeClock()
-    throttle = LoginThrottle(account_limit=3, address_limit=100, window_seconds=900, clock=clock)
+    throttle = LoginThrottle(
+        "secret", account_limit=3, address_limit=100, window_seconds=900, clock=clock
+    )
     for _ in range(2):
-        throttle.record_failure("Alice", "10.0.0.1")
-    assert throttle.blocked_until("alice", "10.0.0.2") is None
+        throttle.record_failure(session, "Alice", "10.0.0.1")
+    assert throttle.blocked_until(session, "alice", "10.0.0.2") is None
     clock.now += 60
-    throttle.record_failure(" alice ", "10.0.0.3")
-    assert throttle.blocked_until("alice", "10.0.0.9") == 1_000_000.0 + 900
-    assert throttle.blocked_until("bob", "10.0.0.1") is None
+    throttle.record_failure(session, " alice ", "10.0.0.3")
+    assert throttle.blocked_until(session, "alice", "10.0.0.9") == 1_000_000.0 + 900
+    assert throttle.blocked_until(session, "bob", "10.0.0.1") is None
     clock.now += 841  # the first two failures have left the window, one remains
-    assert throttle.blocked_until("alice", "10.0.0.1") is None
-    throttle.record_failure("alice", "10.0.0.1")
-    assert throttle.blocked_until("alice", "10.0.0.1") is None
-    throttle.record_failure("alice", "10.0.0.1")
-    assert throttle.blocked_until("alice", "10.0.0.1") == 1_000_060.0 + 900
-    throttle.forget_account("ALICE")
-    assert throttle.blocked_until("alice", "10.0.0.1") is None
+    assert throttle.blocked_until(session, "alice", "10.0.0.1") is None
+    throttle.record_failure(session, "alice", "10.0.0.1")
+    assert throttle.blocked_until(session, "alice", "10.0.0.1") is None
+    throttle.record_failure(session, "alice", "10.0.0.1")
+    assert throttle.blocked_until(session, "alice", "10.0.0.1") == 1_000_060.0 + 900
+    throttle.forget_account(session, "ALICE")
+    assert throttle.blocked_until(session, "alice", "10.0.0.1") is None
 
 
-def test_throttle_is_bounded():
-    throttle = LoginThrottle(max_keys=10)
-    for i in range(50):
-        throttle.record_failure(f"user{i}", f"10.0.0.{i}")
-    assert len(throttle) == 10
+def test_throttle_prunes_failures_older_than_its_window(session):
+    clock = FakeClock()
+    throttle = LoginThrottle("secret", window_seconds=900, clock=clock)
+    for i in range(30):
+        throttle.record_failure(session, f"user{i}", f"10.0.0.{i}")
+    assert len(_failure_rows(session)) == 60  # one row for the account, one for the address
+    clock.now += 901
+    throttle.record_failure(session, "late", "10.0.1.1")
+    assert [failed_at.timestamp() for _key, failed_at in _failure_rows(session)] == [
+        clock.now,
+        clock.now,
+    ]
 
 
-def test_login_is_refused_after_five_failures_for_the_account(app, client, admin):
+def test_throttle_stores_keyed_digests_never_what_was_typed(session):
+    """A password typed into the username box must not land in a table in clear."""
+    throttle = LoginThrottle("secret")
+    throttle.record_failure(session, "correct horse battery", "192.0.2.1")
+    keys = [key for key, _failed_at in _failure_rows(session)]
+    assert len(keys) == 2 and all(len(key) == 32 for key in keys)
+    assert not any(b"horse" in key or b"192.0.2" in key for key in keys)
+    other_secret = LoginThrottle("another secret")
+    assert other_secret.blocked_until(session, "correct horse battery", "192.0.2.1") is None
+
+
+# The failure that trips a limit is answered 429, which rolls the request back: only real
+# transactions (committing_app) show that its count is kept all the same.
+
+
+def test_login_is_refused_after_five_failures_for_the_account(committing_app):
+    client = committing_app.test_client()
     for attempt in range(ACCOUNT_LIMIT - 1):
-        response = submit_login(client, "admin1", "wrong", address=f"10.0.0.{attempt}")
+        response = submit_login(client, "admin", "wrong", address=f"10.0.0.{attempt}")
         assert response.status_code == 200
         assert "Wrong username or password." in response.get_data(as_text=True)
-    fifth = submit_login(client, "admin1", "wrong", address="10.0.0.99")
+    fifth = submit_login(client, "admin", "wrong", address="10.0.0.99")
     assert fifth.status_code == 429
     assert "Too many failed log-ins. Try again after" in fifth.get_data(as_text=True)
     # Even the right password is refused now, from any address, and not even checked.
-    refused = submit_login(client, "admin1", "correct horse", address="10.0.1.1")
+    refused = submit_login(client, "admin", address="10.0.1.1")
     assert refused.status_code == 429
     assert "in about 15 minutes" in refused.get_data(as_text=True)
     assert client.get("/").status_code == 302
-    # That the fifth failure is counted although its 429 is rolled back needs real
-    # transactions: test_the_failure_that_trips_the_throttle_is_still_counted.
 
-    clock = FakeClock(app.extensions[THROTTLE_EXTENSION].clock() + 15 * 60 + 1)
-    app.extensions[THROTTLE_EXTENSION].clock = clock
-    assert submit_login(client, "admin1", "correct horse", address="10.0.1.1").status_code == 302
+    throttle = committing_app.extensions[THROTTLE_EXTENSION]
+    throttle.clock = FakeClock(throttle.clock() + 15 * 60 + 1)
+    assert submit_login(client, "admin", address="10.0.1.1").status_code == 302
 
 
-def test_login_is_refused_after_twenty_failures_from_one_address(client, admin):
+def test_login_is_refused_after_twenty_failures_from_one_address(committing_app):
+    client = committing_app.test_client()
     for attempt in range(ADDRESS_LIMIT):
         submit_login(client, f"guess{attempt}", "wrong", address="192.0.2.7")
-    response = submit_login(client, "admin1", "correct horse", address="192.0.2.7")
+    response = submit_login(client, "admin", address="192.0.2.7")
     assert response.status_code == 429
     assert "Too many failed log-ins" in response.get_data(as_text=True)
-    other = submit_login(client, "admin1", "correct horse", address="192.0.2.8")
+    other = submit_login(client, "admin", address="192.0.2.8")
     assert other.status_code == 302
 
 
@@ -296,6 +328,33 @@ def test_a_cheaper_hash_is_renewed_at_log_in(session, admin):
         assert "$m=16,t=2,p=1$" in admin.password_hash
     finally:
         passwords.use_parameters(profiles.CHEAPEST)
+
+
+def test_every_worker_process_counts_the_same_failures_and_a_restart_forgets_none(
+    make_committing_app, race_sessions
+):
+    """gunicorn runs several processes: the limit holds across them, and after a restart."""
+    first, second = make_committing_app(), make_committing_app()
+    for attempt in range(3):
+        refused = submit_login(first.test_client(), "admin", "wrong", address=f"10.0.3.{attempt}")
+        assert refused.status_code == 200
+    assert (
+        submit_login(second.test_client(), "admin", "wrong", address="10.0.3.7").status_code == 200
+    )
+    fifth = submit_login(second.test_client(), "admin", "wrong", address="10.0.3.8")
+    assert fifth.status_code == 429
+    assert "Too many failed log-ins" in fifth.get_data(as_text=True)
+    right = submit_login(first.test_client(), "admin", address="10.0.4.1")
+    assert right.status_code == 429
+    restarted = make_committing_app()
+    assert submit_login(restarted.test_client(), "admin", address="10.0.4.2").status_code == 429
+    from sqlalchemy import func, select
+
+    from registry.accounts.models import LoginFailure
+
+    with race_sessions() as session:
+        # Five failures, each counted for the account and for its address, all committed.
+        assert session.scalar(select(func.count()).select_from(LoginFailure)) == 10
 
 
 def test_the_failure_that_trips_the_throttle_is_still_counted(committing_app, race_sessions):
@@ -430,3 +489,94 @@ def test_guessing_the_current_password_is_throttled_and_counted(committing_app, 
         submit_login(committing_app.test_client(), "grid0006", address="10.9.9.9").status_code
         == 429
     )
+
+
+# -- usernames are unique whatever their case -----------------------------------------------
+
+
+def test_the_database_refuses_a_username_differing_only_in_case(session, admin):
+    from sqlalchemy.exc import IntegrityError
+
+    from registry.accounts.models import USERNAME_UNIQUE_ANY_CASE
+    from registry.constraints import constraint_of
+
+    with pytest.raises(IntegrityError) as refused, session.begin_nested():
+        create_user(session, username="ADMIN1", display_name="twin", password="x", role=Role.ADMIN)
+    assert constraint_of(refused.value) == USERNAME_UNIQUE_ANY_CASE
+
+
+def test_login_takes_the_username_typed_in_any_case(client, admin):
+    """A tablet capitalises the first letter: "Admin1" is the account admin1."""
+    response = submit_login(client, " Admin1 ", "correct horse", lang=None)
+    assert response.status_code == 302
+    assert "管理员甲" in client.get("/", follow_redirects=True).get_data(as_text=True)
+
+
+def test_two_administrators_creating_one_name_in_two_cases_at_once(race_sessions):
+    """Both pass the check before the insert; the index refuses the second, in words."""
+    from helpers import account
+    from race import race
+
+    from registry.accounts.models import USERNAME_UNIQUE_ANY_CASE
+    from registry.admin.services import UserInput, create_user_account
+    from registry.errors import InvalidInput
+
+    def creating(username: str):
+        def work(session):
+            data = UserInput(display_name="新管理员", role="admin")
+            return create_user_account(session, account(session, "admin"), username, data).id
+
+        return work
+
+    first, second = race(race_sessions, creating("Grid0100"), creating("grid0100"))
+    assert first.succeeded
+    assert isinstance(second.error, InvalidInput)
+    assert second.error.details["constraint"] == USERNAME_UNIQUE_ANY_CASE
+    assert str(second.error.details["fields"]["username"][0]) == "This username is taken"
+    from sqlalchemy import func, select
+
+    from registry.accounts.models import UserAccount
+
+    with race_sessions() as session:
+        names = session.scalars(
+            select(UserAccount.username).where(func.lower(UserAccount.username) == "grid0100")
+        )
+        assert list(names) == ["Grid0100"]
+
+
+def test_the_upgrade_lists_usernames_differing_in_case_and_stops(race_database):
+    from sqlalchemy import text
+
+    from registry import migrate
+    from registry.db import make_engine
+
+    engine = make_engine(race_database)
+    try:
+        migrate.downgrade(engine, "0010")
+        with engine.begin() as connection:
+            twin = connection.execute(
+                text(
+                    "INSERT INTO user_account (username, display_name, password_hash, role) "
+                    "VALUES ('GRID0001', 'twin', 'x', 'grid_worker') RETURNING id"
+                )
+            ).scalar_one()
+            original = connection.execute(
+                text("SELECT id FROM user_account WHERE username = 'grid0001'")
+            ).scalar_one()
+        with pytest.raises(migrate.MigrationRefused) as refused:
+            migrate.upgrade(engine)
+        message = str(refused.value)
+        assert "usernames that differ only in upper and lower case" in message
+        assert f"grid0001 / GRID0001: ids {original}, {twin}" in message
+        assert "stopped before changing anything" in message
+        assert migrate.current_revision(engine) == "0010"
+        # Once the twin is renamed, the upgrade goes through.
+        with engine.begin() as connection:
+            connection.execute(
+                text("UPDATE user_account SET username = 'grid0001b' WHERE id = :id"),
+                {"id": twin},
+            )
+        migrate.upgrade(engine)
+        assert migrate.current_revision(engine) == migrate.head_revision()
+    finally:
+        engine.dispose()

@@ -11,7 +11,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from wtforms import StringField
 
 from registry import constraints
-from registry.accounts.models import UserAccount
+from registry.accounts.models import USERNAME_UNIQUE_ANY_CASE, UserAccount
 from registry.constraints import Refusal
 from registry.dwelling.models import Dwelling
 from registry.errors import Conflict, InvalidInput
@@ -73,7 +73,7 @@ def test_field_errors_undo_the_services_writes_before_the_form_is_shown(demo_app
 def test_a_registered_constraints_violation_is_a_field_error(demo_app, monkeypatch):
     monkeypatch.setitem(
         constraints._REFUSALS,
-        "uq_user_account_username",
+        USERNAME_UNIQUE_ANY_CASE,
         Refusal("display_name", _l("This username is taken")),
     )
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from registry.accounts.models import Role, UserAccount
+from registry.accounts.models import USERNAME_UNIQUE_ANY_CASE, Role, UserAccount
 from registry.accounts.passwords import (
     hash_password,
     needs_rehash,
@@ -18,9 +18,14 @@ from registry.accounts.passwords import (
     verify_password,
 )
 from registry.audit.services import Action, record
+from registry.constraints import refuse
 from registry.db import own_transaction
 from registry.errors import InvalidInput
 from registry.validators import ValidationErrors
+
+# Two administrators creating "Grid0100" and "grid0100" at once both pass the check in
+# registry/admin/services.py; the index refuses the second, with the same words.
+refuse(USERNAME_UNIQUE_ANY_CASE, "username", _l("This username is taken"))
 
 
 def create_user(
@@ -61,6 +66,16 @@ def _touch_login_columns(session: Session, user: UserAccount, **values) -> None:
     session.execute(update(UserAccount).where(UserAccount.id == user.id).values(**values))
 
 
+def by_username(username: str):
+    """The condition finding an account by its username typed in any case.
+
+    Usernames are unique whatever their case, so "Grid0001" typed on a tablet that
+    capitalises the first letter is the account grid0001; the unique index on
+    lower(username) serves the look-up.
+    """
+    return func.lower(UserAccount.username) == func.lower((username or "").strip())
+
+
 def authenticate(
     session: Session, username: str, password: str, client_address: str | None = None
 ) -> UserAccount | None:
@@ -70,7 +85,7 @@ def authenticate(
     password is counted in a transaction of its own: the count must stay even when the
     request that refuses the log-in is rolled back (a 429 once the throttle steps in).
     """
-    user = session.scalar(select(UserAccount).where(UserAccount.username == username.strip()))
+    user = session.scalar(select(UserAccount).where(by_username(username)))
     if user is None or not user.active:
         verify_against_nothing(password)
         return None

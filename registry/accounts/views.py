@@ -48,8 +48,11 @@ KEPT_ON_LOGIN = ("locale",)
 
 @blueprint.record_once
 def _install_throttle(state) -> None:
-    # One throttle per app (so per process); see registry/accounts/ratelimit.py.
-    state.app.extensions.setdefault(THROTTLE_EXTENSION, LoginThrottle())
+    # The counts live in the database (registry/accounts/ratelimit.py), shared by every
+    # worker process; the object holds the limits, the digest key and the clock.
+    state.app.extensions.setdefault(
+        THROTTLE_EXTENSION, LoginThrottle(secret=str(state.app.config["SECRET_KEY"]))
+    )
 
 
 def login_throttle() -> LoginThrottle:
@@ -154,21 +157,21 @@ def login():
     form = LoginForm()
     status = 200
     if form.validate_on_submit():
-        throttle = login_throttle()
+        throttle, db = login_throttle(), db_session()
         address = request.remote_addr
         username = form.username.data
-        until = throttle.blocked_until(username, address)
+        until = throttle.blocked_until(db, username, address)
         if until is not None:
             # Refused before the password is even checked, so guessing gains nothing.
             flash(_retry_message(until), "error")
             return render_template("accounts/login.html", form=form), 429
-        account = services.authenticate(db_session(), username, form.password.data, address)
+        account = services.authenticate(db, username, form.password.data, address)
         if account is not None:
-            throttle.forget_account(username)
+            throttle.forget_account(db, username)
             _start_session(account)
             return redirect(_safe_next(request.args.get("next")))
-        throttle.record_failure(username, address)
-        until = throttle.blocked_until(username, address)
+        throttle.record_failure(db, username, address)
+        until = throttle.blocked_until(db, username, address)
         if until is not None:
             flash(_retry_message(until), "error")
             status = 429
@@ -244,8 +247,8 @@ def save_own_password(
     checked. On success this session stays logged in and every other one ends.
     """
     account = current_user.account
-    throttle, address = login_throttle(), request.remote_addr
-    until = throttle.blocked_until(account.username, address)
+    throttle, address, db = login_throttle(), request.remote_addr, db_session()
+    until = throttle.blocked_until(db, account.username, address)
     if until is not None:
         flash(_retry_message(until), "error")
         return page(), 429
@@ -254,7 +257,7 @@ def save_own_password(
 
     def invalid(fields) -> ResponseReturnValue:
         if "current_password" in fields:
-            throttle.record_failure(account.username, address)
+            throttle.record_failure(db, account.username, address)
         apply_errors(form, fields)
         return page()
 

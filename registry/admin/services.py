@@ -26,12 +26,13 @@ from registry.accounts.passwords import (
     new_password_errors,
     password_is_set,
 )
-from registry.accounts.services import change_own_password, store_new_password
+from registry.accounts.services import by_username, change_own_password, store_new_password
 from registry.address.models import Address
 from registry.address.text import normalise_address_text
 from registry.area.models import Community, District, PoliceStation, SubDistrict
 from registry.audit.services import Action, changed, record
 from registry.clock import deployment_zone, end_of_day, start_of_day
+from registry.constraints import checked
 from registry.dwelling.models import CapacityRule, Dwelling, managed_dwelling
 from registry.dwelling.status import current_rule
 from registry.edits import check_version
@@ -255,9 +256,8 @@ def _check_username(session: Session, username: str, errors: ValidationErrors) -
             "username",
             _l("3 to 50 letters, digits, dots, dashes or underscores; first a letter or digit"),
         )
-    elif session.scalar(
-        select(UserAccount.id).where(func.lower(UserAccount.username) == username.lower())
-    ):
+    elif session.scalar(select(UserAccount.id).where(by_username(username))):
+        # A friendlier early word only; the unique index on lower(username) decides.
         errors.add("username", _l("This username is taken"))
     return username
 
@@ -324,10 +324,10 @@ def _add_account(
         police_station=clean.station,
         active=clean.active,
     )
-    user.grid_cells = clean.cells
-    user.dwellings = clean.dwellings
-    session.add(user)
-    session.flush()
+    with checked(session):
+        user.grid_cells = clean.cells
+        user.dwellings = clean.dwellings
+        session.add(user)
     record(
         session,
         actor,
