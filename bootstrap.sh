@@ -54,6 +54,14 @@ install_os_packages() {
     fi
 }
 
+install_print_packages() {
+    # WeasyPrint prints the sweep lists: it needs Pango and a font with the Chinese glyphs.
+    if ! dpkg -s fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0 >/dev/null 2>&1; then
+        echo "Installing Pango and the Noto CJK fonts for printed sweep lists…"
+        apt_install fonts-noto-cjk libpango-1.0-0 libpangoft2-1.0-0
+    fi
+}
+
 install_python_package() {
     if [ ! -x "$VENV/bin/python" ]; then
         "$PYTHON" -m venv "$VENV" 2>/dev/null || { apt_install python3-venv; "$PYTHON" -m venv "$VENV"; }
@@ -64,6 +72,7 @@ install_python_package() {
 
 install() {
     install_os_packages
+    install_print_packages
     install_python_package
 }
 

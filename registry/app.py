@@ -86,9 +86,10 @@ def _register_blueprints(app: Flask) -> None:
     from registry.grid.views import blueprint as gridwork
     from registry.lease.views import blueprint as leases
     from registry.map.views import BLUEPRINTS as map_blueprints
+    from registry.sweeps.views import blueprint as sweeps
     from registry.web.home import blueprint as home
 
-    for blueprint in (accounts, home, gridwork, leases, dashboard, admin, *map_blueprints):
+    for blueprint in (accounts, home, gridwork, leases, dashboard, admin, sweeps, *map_blueprints):
         app.register_blueprint(blueprint)
 
 

@@ -360,6 +360,21 @@ def bench_audit(settings: Settings, hold: float) -> None:
     click.echo(run_audit_benchmark(app, DEMO_PASSWORD, hold))
 
 
+@bench.command("flags")
+@click.option("--size", type=click.Choice(["small", "medium", "large"]), default="large")
+@click.pass_obj
+def bench_flags(settings: Settings, size: str) -> None:
+    """Sweep plans of 50-cell focus areas on the loaded district (rolled back afterwards).
+
+    The flags' rule run is the other half of this benchmark (issue 14)."""
+    from registry.sweeps.bench import run_plan_benchmark
+
+    try:
+        run_plan_benchmark(database_url(settings), settings.audit_key, command_today(), click.echo)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from error
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -376,6 +391,15 @@ def serve(host: str, port: int, debug: bool) -> None:
         use_reloader=False,
         request_handler=RedactedRequestHandler,  # no query strings in the access log
     )
+
+
+def _add_domain_commands() -> None:
+    from registry.sweeps.cli import sweeps
+
+    main.add_command(sweeps)
+
+
+_add_domain_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,6 +17,7 @@ from registry.dwelling.models import DwellingUse, Occupancy
 from registry.lease.models import LeaseStatus, PledgeKind, SignerRole
 from registry.organisation.models import OrganisationKind
 from registry.person.models import Relationship, ResidenceKind
+from registry.sweeps.models import MemberFunction, Outcome
 from registry.validators import DocumentType
 
 ROLE_LABELS = {
@@ -24,6 +25,7 @@ ROLE_LABELS = {
     Role.POLICE_OFFICER: _l("Police officer"),
     Role.GRID_WORKER: _l("Grid worker"),
     Role.PROPERTY_MANAGER: _l("Property manager / landlord"),
+    Role.SWEEP_TEAM_MEMBER: _l("Sweep team member"),
 }
 USE_LABELS = {
     DwellingUse.RESIDENTIAL: _l("Residential"),
@@ -82,6 +84,21 @@ FILING_STATE_LABELS = {
     "cancelled": _l("Cancelled"),
 }
 
+OUTCOME_LABELS = {
+    Outcome.NO_ONE_HOME: _l("No one home"),
+    Outcome.IN_ORDER: _l("In order"),
+    Outcome.RECORD_CORRECTED: _l("Record corrected"),
+    Outcome.UNREGISTERED_OCCUPANTS: _l("Unregistered occupants found"),
+    Outcome.GROUP_RENTING: _l("Signs of group renting seen"),
+    Outcome.REFERRED_TO_POLICE: _l("Referred to police"),
+}
+MEMBER_FUNCTION_LABELS = {
+    MemberFunction.POLICE: _l("Police officer"),
+    MemberFunction.MARKET_REGULATION: _l("Market regulation officer"),
+    MemberFunction.HOUSING: _l("Housing officer"),
+    MemberFunction.COMMUNITY: _l("Community (grid worker)"),
+}
+
 # Each enum with its table, for the checks and for whoever needs "the label of any value".
 ENUM_LABELS = {
     Role: ROLE_LABELS,
@@ -94,6 +111,8 @@ ENUM_LABELS = {
     LeaseStatus: LEASE_STATUS_LABELS,
     PledgeKind: PLEDGE_KIND_LABELS,
     SignerRole: SIGNER_ROLE_LABELS,
+    Outcome: OUTCOME_LABELS,
+    MemberFunction: MEMBER_FUNCTION_LABELS,
 }
 
 

@@ -22,6 +22,16 @@ from registry.lease.models import (
 from registry.organisation.models import Organisation, OrganisationKind
 from registry.person.models import Person, Relationship, Residence, ResidenceKind
 from registry.searches.models import KeptSearch
+from registry.sweeps.models import (
+    Sweep,
+    SweepDay,
+    SweepSettings,
+    SweepStop,
+    SweepTeam,
+    SweepTeamMember,
+    SweepVisit,
+    VisitPhoto,
+)
 
 __all__ = [
     "Address",
@@ -58,5 +68,13 @@ __all__ = [
     "SecurityGuarantee",
     "SignerRole",
     "SubDistrict",
+    "Sweep",
+    "SweepDay",
+    "SweepSettings",
+    "SweepStop",
+    "SweepTeam",
+    "SweepTeamMember",
+    "SweepVisit",
     "UserAccount",
+    "VisitPhoto",
 ]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, and_, exists, false, select, true, union_all
+from sqlalchemy import Select, and_, exists, false, or_, select, true, union_all
 from sqlalchemy.orm import Session, aliased
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -32,6 +32,7 @@ from registry.grid.models import GridCell, grid_cell_worker
 from registry.lease.models import LeaseFiling, LeaseTenant
 from registry.organisation.models import Organisation
 from registry.person.models import Person, Residence
+from registry.sweeps.access import WIDENED_BY_TEAMS, on_team_sweep
 
 
 def _in_station(actor: UserAccount, community_id) -> ColumnElement[bool]:
@@ -55,7 +56,19 @@ def _manages(actor: UserAccount, dwelling_id) -> ColumnElement[bool]:
 
 
 def _address_visible(actor: UserAccount, address) -> ColumnElement[bool]:
-    """Whether ``address`` (the model, or the columns of an alias) is in the actor's scope."""
+    """Whether ``address`` (the model, or the columns of an alias) is in the actor's scope:
+    the usual scope, plus the stops of the open sweeps of the actor's teams
+    (registry/sweeps/access.py), which are the whole scope of a sweep team member."""
+    if actor.role == Role.SWEEP_TEAM_MEMBER:
+        return on_team_sweep(actor, address)
+    usual = _usual_address_visible(actor, address)
+    if actor.role in WIDENED_BY_TEAMS:
+        return or_(usual, on_team_sweep(actor, address))
+    return usual
+
+
+def _usual_address_visible(actor: UserAccount, address) -> ColumnElement[bool]:
+    """The actor's own jurisdiction, cells or managed dwellings, without any sweep."""
     match actor.role:
         case Role.ADMIN:
             return true()
@@ -89,7 +102,7 @@ def dwelling_id_visible(actor: UserAccount, dwelling_id) -> ColumnElement[bool]:
             return true()
         case Role.PROPERTY_MANAGER:
             return _manages(actor, dwelling_id)
-        case Role.POLICE_OFFICER | Role.GRID_WORKER:
+        case Role.POLICE_OFFICER | Role.GRID_WORKER | Role.SWEEP_TEAM_MEMBER:
             dwelling = Dwelling.__table__.alias()
             return exists().where(
                 dwelling.c.id == dwelling_id, _address_id_visible(actor, dwelling.c.address_id)
@@ -108,8 +121,14 @@ def community_filter(actor: UserAccount) -> ColumnElement[bool]:
 
 
 def address_filter(actor: UserAccount) -> ColumnElement[bool]:
-    """Addresses in the actor's jurisdiction, cells, or managed dwellings."""
+    """Addresses in the actor's jurisdiction, cells, or managed dwellings (and the stops of
+    their teams' open sweeps)."""
     return _address_visible(actor, Address)
+
+
+def usual_address_filter(actor: UserAccount) -> ColumnElement[bool]:
+    """Addresses in the actor's own scope, leaving out what their sweep teams open."""
+    return _usual_address_visible(actor, Address)
 
 
 def visible_address_ids(actor: UserAccount) -> Select:
@@ -124,7 +143,7 @@ def dwelling_filter(actor: UserAccount) -> ColumnElement[bool]:
             return true()
         case Role.PROPERTY_MANAGER:
             return _manages(actor, Dwelling.id)
-        case Role.POLICE_OFFICER | Role.GRID_WORKER:
+        case Role.POLICE_OFFICER | Role.GRID_WORKER | Role.SWEEP_TEAM_MEMBER:
             return _address_id_visible(actor, Dwelling.address_id)
     return false()
 
@@ -219,7 +238,7 @@ def person_correctable_filter(actor: UserAccount, today: date) -> ColumnElement[
 
 
 def organisation_filter(actor: UserAccount) -> ColumnElement[bool]:
-    if actor.role == Role.PROPERTY_MANAGER:
+    if actor.role in (Role.PROPERTY_MANAGER, Role.SWEEP_TEAM_MEMBER):
         return false()
     return _address_id_visible(actor, Organisation.address_id)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import date
 
 import pytest
 from helpers import csrf_token_from, log_in
@@ -30,11 +31,12 @@ BLUEPRINT_ROLES = {
     "deskmap": {Role.POLICE_OFFICER, Role.ADMIN},
     "fieldmap": {Role.GRID_WORKER},
     "map": {Role.GRID_WORKER, Role.POLICE_OFFICER, Role.ADMIN},
+    "sweeps": {Role.POLICE_OFFICER, Role.ADMIN, Role.GRID_WORKER, Role.SWEEP_TEAM_MEMBER},
 }
 # Vector tiles are never a 404: a tile over records outside the scope must be the same bytes
 # as a tile over empty land (test_tiles_outside_the_scope_are_empty_land).
 TILE_ENDPOINTS = {"map.building_tile", "map.organisation_tile"}
-ACTORS = ("grid0001", "manager1", "landlord1", "officer_elsewhere")
+ACTORS = ("grid0001", "manager1", "landlord1", "officer_elsewhere", "sweeper1")
 TABLES_WATCHED = (
     "address",
     "dwelling",
@@ -52,6 +54,9 @@ TABLES_WATCHED = (
     "capacity_rule",
     "community",
     "filing_request",
+    "sweep",
+    "sweep_team",
+    "sweep_visit",
 )
 
 
@@ -66,6 +71,29 @@ VISIBLE_DWELLINGS = {
         SELECT d.id FROM dwelling d JOIN address a ON a.id = d.address_id
         JOIN community c ON c.id = a.community_id
         WHERE c.police_station_id = (SELECT police_station_id FROM user_account WHERE id = :uid)""",
+    # A sweep team member: the stops of their teams' open sweeps, and the dwellings inside a
+    # stop that is a whole building.
+    Role.SWEEP_TEAM_MEMBER: """
+        SELECT d.id FROM dwelling d JOIN address a ON a.id = d.address_id
+        WHERE a.id IN ({team_stops}) OR a.parent_id IN ({team_stops})""",
+}
+TEAM_SWEEPS = """
+    SELECT w.id FROM sweep w JOIN sweep_team_member m ON m.team_id = w.team_id
+    WHERE m.user_id = :uid AND w.closed_at IS NULL"""
+TEAM_STOPS = f"SELECT s.address_id FROM sweep_stop s WHERE s.sweep_id IN ({TEAM_SWEEPS})"
+# The sweeps each role may open, again in plain SQL.
+VISIBLE_SWEEPS = {
+    Role.GRID_WORKER: f"""
+        SELECT s.sweep_id FROM sweep_stop s JOIN address a ON a.id = s.address_id
+        WHERE a.grid_cell_id IN (SELECT grid_cell_id FROM grid_cell_worker WHERE user_id = :uid)
+        UNION {TEAM_SWEEPS}""",
+    Role.POLICE_OFFICER: f"""
+        SELECT w.id FROM sweep w JOIN focus_area_cell f ON f.focus_area_id = w.focus_area_id
+        JOIN grid_cell g ON g.id = f.grid_cell_id JOIN community c ON c.id = g.community_id
+        WHERE c.police_station_id = (SELECT police_station_id FROM user_account WHERE id = :uid)
+        UNION {TEAM_SWEEPS}""",
+    Role.PROPERTY_MANAGER: "SELECT -1",
+    Role.SWEEP_TEAM_MEMBER: TEAM_SWEEPS,
 }
 OUTSIDE = {
     "dwelling_id": "SELECT min(id) FROM dwelling WHERE id NOT IN ({visible})",
@@ -90,6 +118,17 @@ OUTSIDE = {
         SELECT min(g.id) FROM grid_cell g WHERE g.id NOT IN (
             SELECT a.grid_cell_id FROM address a JOIN dwelling d ON d.address_id = a.id
             WHERE d.id IN ({visible}) AND a.grid_cell_id IS NOT NULL)""",
+    "sweep_id": "SELECT min(id) FROM sweep WHERE id NOT IN ({sweeps})",
+    "stop_id": """
+        SELECT min(s.id) FROM sweep_stop s WHERE s.dwelling_id NOT IN ({visible})""",
+    # Photos are the team's and the stop's officers' only: one outside the dwellings in
+    # scope is hidden from every role of this test.
+    "photo_id": """
+        SELECT min(p.id) FROM visit_photo p JOIN sweep_visit v ON v.id = p.visit_id
+        JOIN sweep_stop s ON s.id = v.stop_id WHERE s.dwelling_id NOT IN ({visible})""",
+    "team_id": """
+        SELECT min(id) FROM sweep_team WHERE police_station_id IS DISTINCT FROM
+        (SELECT police_station_id FROM user_account WHERE id = :uid AND role = 'police_officer')""",
 }
 
 
@@ -110,6 +149,42 @@ def officer_elsewhere(demo_db):
     demo_db.commit()
 
 
+@pytest.fixture
+def sweep_world(demo_db, officer_elsewhere):
+    """Two focus areas' sweeps, each stop's first visit with a photo, and a team of station 1
+    with the sweep team member ``sweeper1`` walking the first area's sweep."""
+    from sweep_helpers import jpeg_with_exif, member_account, plan, team_with
+
+    from registry.grid.models import FocusArea, GridCell
+    from registry.sweeps.models import SweepStop, SweepVisit, VisitPhoto
+    from registry.sweeps.visits import clean_photo
+
+    first = plan(demo_db, area=1)
+    taken = {cell.id for cell in demo_db.get(FocusArea, 1).cells} | {1}
+    others = demo_db.scalars(select(GridCell).where(GridCell.id.not_in(taken))).all()[:2]
+    second_area = FocusArea(district_id=1, name="第二重点区域", cells=others)
+    demo_db.add(second_area)
+    demo_db.flush()
+    second = plan(demo_db, area=second_area.id)
+    member_account(demo_db)
+    team_with(demo_db, first, "sweeper1")
+    content, width, height = clean_photo(jpeg_with_exif())
+    for sweep in (first, second):
+        stop = demo_db.scalars(
+            select(SweepStop).where(SweepStop.sweep_id == sweep.id).order_by(SweepStop.id)
+        ).first()
+        visit = SweepVisit(
+            stop_id=stop.id,
+            submission=f"00000000-0000-4000-8000-00000000000{sweep.id % 10}",
+            outcome="in_order",
+            visited_on=date(2026, 11, 25),
+        )
+        demo_db.add(visit)
+        demo_db.flush()
+        demo_db.add(VisitPhoto(visit_id=visit.id, content=content, width=width, height=height))
+    demo_db.commit()
+
+
 def _routes(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint in PUBLIC_ENDPOINTS:
@@ -120,8 +195,8 @@ def _routes(app):
 def _outside_scope_id(session, actor, parameter: str) -> int | None:
     if parameter not in OUTSIDE:
         return None
-    visible = VISIBLE_DWELLINGS[actor.role]
-    sql = OUTSIDE[parameter].format(visible=visible)
+    visible = VISIBLE_DWELLINGS[actor.role].format(team_stops=TEAM_STOPS)
+    sql = OUTSIDE[parameter].format(visible=visible, sweeps=VISIBLE_SWEEPS[actor.role])
     return session.execute(text(sql), {"uid": actor.id}).scalar()
 
 
@@ -164,6 +239,8 @@ def _values_for(rule, session, actor) -> dict | None:
     for name in rule.arguments:
         if name == "kind":
             values[name] = "rental_pledge"
+        elif name == "fmt":
+            values[name] = "pdf"
         elif name == "object_type":
             values[name] = "person"
         elif name == "object_id":
@@ -181,7 +258,7 @@ def _values_for(rule, session, actor) -> dict | None:
 
 @pytest.mark.parametrize("username", ACTORS)
 def test_no_route_reveals_or_changes_anything_outside_the_scope(
-    demo_app, demo_db, officer_elsewhere, username
+    demo_app, demo_db, sweep_world, username
 ):
     actor = demo_db.scalar(select(UserAccount).where(UserAccount.username == username))
     client = log_in(demo_app, username)
@@ -220,9 +297,9 @@ def test_no_route_reveals_or_changes_anything_outside_the_scope(
     assert _fingerprint(demo_db) == before
 
 
-@pytest.mark.parametrize("username", ["grid0001", "manager1", "officer_elsewhere"])
+@pytest.mark.parametrize("username", ["grid0001", "manager1", "officer_elsewhere", "sweeper1"])
 def test_out_of_scope_and_nonexistent_records_look_the_same(
-    demo_app, demo_db, officer_elsewhere, username
+    demo_app, demo_db, sweep_world, username
 ):
     actor = demo_db.scalar(select(UserAccount).where(UserAccount.username == username))
     client = log_in(demo_app, username)
@@ -287,7 +364,8 @@ def test_anonymous_users_are_sent_to_the_login_page(demo_app):
             rule,
             {name: 1 for name in rule.arguments}
             | ({"kind": "rental_pledge"} if "kind" in rule.arguments else {})
-            | ({"object_type": "person"} if "object_type" in rule.arguments else {}),
+            | ({"object_type": "person"} if "object_type" in rule.arguments else {})
+            | ({"fmt": "pdf"} if "fmt" in rule.arguments else {}),
         )
         if "GET" in rule.methods:
             response = client.get(url)

@@ -32,6 +32,7 @@ class Role(enum.StrEnum):
     POLICE_OFFICER = "police_officer"  # scope: a police station's jurisdiction
     GRID_WORKER = "grid_worker"  # scope: assigned grid cells
     PROPERTY_MANAGER = "property_manager"  # scope: the dwellings they manage
+    SWEEP_TEAM_MEMBER = "sweep_team_member"  # scope: the stops of their current sweeps
 
 
 class UserAccount(TimestampMixin, VersionedMixin, Base):

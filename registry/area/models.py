@@ -53,6 +53,8 @@ class PoliceStation(TimestampMixin, Base):
     district_id: Mapped[int] = mapped_column(ForeignKey("district.id"), index=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
     name: Mapped[str] = mapped_column(String(50))
+    # Where the station stands: the default start of its sweep teams' routes.
+    geom = mapped_column(Geometry("POINT", srid=SRID, spatial_index=False), nullable=True)
 
     communities: Mapped[list[Community]] = relationship(back_populates="police_station")
 

@@ -101,6 +101,9 @@ class DemoCounts:
 
 LANDLORD = "landlord1"
 MAX_PROPERTY_MANAGERS = 3
+# The first station's joint team (一号专班): its officer and these two.
+SWEEP_TEAM_MEMBERS = (("sweeper1", "市场监管队员"), ("sweeper2", "住建队员"))
+SWEEP_TEAM = (("officer1", "police"), ("sweeper1", "market_regulation"), ("sweeper2", "housing"))
 
 
 @dataclass(frozen=True)
@@ -136,6 +139,10 @@ def demo_accounts(layout: DistrictLayout) -> list[DemoAccount]:
         for i in range(1, managers + 1)
     ]
     accounts.append(DemoAccount(LANDLORD, "房东", "property_manager", "landlord"))
+    accounts += [
+        DemoAccount(name, title, "sweep_team_member", "sweep team member")
+        for name, title in SWEEP_TEAM_MEMBERS
+    ]
     return accounts
 
 
@@ -238,6 +245,7 @@ class DemoGenerator:
                 "district_id": district_id * len(stations),
                 "code": [f"{district.code}{i:03d}" for i in range(1, len(stations) + 1)],
                 "name": [s.name for s in stations],
+                "geom": ewkb_hex([shapely.Point(s.lon, s.lat) for s in stations]),
             },
         )
         communities = layout.communities
@@ -721,7 +729,28 @@ class DemoGenerator:
         )
         managers = [ordinal[a.username] for a in accounts if a.kind == "property manager"]
         yield self._managed_dwellings(managers, ordinal[LANDLORD])
+        yield from self._sweep_team(ordinal)
         self.counts.logins = login_summary(accounts)
+
+    def _sweep_team(self, ordinal: dict[str, int]) -> Iterator[TableData]:
+        """The first station's joint team: its officer, a market-regulation and a housing
+        officer (the "sweep team member" accounts)."""
+        yield self._table(
+            "sweep_team",
+            {
+                "id": self._ref("sweep_team", [0]),
+                "name": ["一号专班"],
+                "police_station_id": self._ref("police_station", [0]),
+            },
+        )
+        yield self._table(
+            "sweep_team_member",
+            {
+                "team_id": self._ref("sweep_team", [0] * len(SWEEP_TEAM)),
+                "user_id": self._ref("user_account", [ordinal[name] for name, _ in SWEEP_TEAM]),
+                "function": [function for _, function in SWEEP_TEAM],
+            },
+        )
 
     def _managed_dwellings(self, managers: list[int], landlord: int) -> TableData:
         """Each property manager runs two buildings of one community; the landlord their flats."""

@@ -26,7 +26,7 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
         MenuItem("gridwork.my_cells", _l("My cells")),
         MenuItem("fieldmap.map_page_field", _l("Map")),
         MenuItem("gridwork.search", _l("Search")),
-        MenuItem(None, _l("Sweep list (coming)")),
+        MenuItem("sweeps.mine", _l("Sweep list")),
     ),
     Role.PROPERTY_MANAGER: (
         MenuItem("leases.my_dwellings", _l("My dwellings")),
@@ -37,7 +37,7 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
         MenuItem("deskmap.map_page", _l("Map")),
         MenuItem("dashboard.lookup", _l("Look up")),
         MenuItem(None, _l("Flags (coming)")),
-        MenuItem(None, _l("Sweeps (coming)")),
+        MenuItem("sweeps.index", _l("Sweeps")),
     ),
     Role.ADMIN: (
         MenuItem("dashboard.index", _l("Jurisdiction")),
@@ -48,7 +48,9 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
         MenuItem("admin.grid_cells", _l("Grid cells")),
         MenuItem("admin.focus_areas", _l("Focus areas")),
         MenuItem("admin.capacity_rule", _l("Capacity rule")),
+        MenuItem("sweeps.index", _l("Sweeps")),
     ),
+    Role.SWEEP_TEAM_MEMBER: (MenuItem("sweeps.mine", _l("My sweeps")),),
 }
 
 

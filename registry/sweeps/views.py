@@ -1,0 +1,456 @@
+"""Sweep pages: the officers' overview and planning, a sweep's checklist in walking order
+(tablet-first, 44 px targets), a stop's form, photos, teams, printing and exports.
+
+Views are thin: parse, call a service, render or redirect. Every service applies the
+actor's scope, so a sweep, stop or photo outside it is "not found" whatever the URL says.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from geoalchemy2.shape import to_shape
+
+from registry.accounts.models import Role
+from registry.errors import NotFound
+from registry.grid.forms import apply_errors
+from registry.labels import MEMBER_FUNCTION_LABELS, OUTCOME_LABELS
+from registry.sweeps import export, planning, services, teams, visits
+from registry.sweeps.forms import (
+    VISIT_LABELS,
+    AssignTeamForm,
+    MemberForm,
+    PlanForm,
+    SettingsForm,
+    TeamForm,
+    VisitForm,
+)
+from registry.sweeps.models import Outcome, SweepVisit
+from registry.sweeps.weeks import parse_week, week_end, week_label
+from registry.validators import FieldError
+from registry.web import clock
+from registry.web.auth import current_actor, roles_required
+from registry.web.saving import save
+from registry.web.session import cipher, db_session
+
+blueprint = Blueprint("sweeps", __name__, url_prefix="/sweeps")
+
+planners = roles_required(Role.POLICE_OFFICER, Role.ADMIN)
+readers = roles_required(*services.READING_ROLES)
+walkers = roles_required(*visits.WALKING_ROLES)
+
+
+@blueprint.context_processor
+def _helpers() -> dict:
+    return {
+        "week_label": week_label,
+        "week_end": week_end,
+        "outcome_labels": {str(k): v for k, v in OUTCOME_LABELS.items()},
+        "function_labels": {str(k): v for k, v in MEMBER_FUNCTION_LABELS.items()},
+    }
+
+
+# -- officers: overview and planning --------------------------------------------------------
+
+
+@blueprint.get("/")
+@planners
+def index():
+    return _index_page()
+
+
+def _flash_fields(fields) -> None:
+    """A refusal of a button with no field of its own is shown on top of the page."""
+    for messages in fields.values():
+        for message in messages:
+            flash(str(message), "error")
+
+
+def _index_with_errors(fields):
+    _flash_fields(fields)
+    return _index_page()
+
+
+def _index_page():
+    session = db_session()
+    actor = current_actor()
+    today = clock.today()
+    planning_rows, past = services.overview(session, actor, today)
+    return render_template(
+        "sweeps/index.html",
+        planning=planning_rows,
+        past=past,
+        today=today,
+        form=PlanForm(),
+        mine=services.my_sweeps(session, actor),
+    )
+
+
+@blueprint.post("/plan")
+@planners
+def plan():
+    session = db_session()
+    form = PlanForm()
+    try:
+        week = parse_week(form.week.data)
+        area_id = int(form.focus_area.data or 0)
+    except (FieldError, ValueError):
+        raise NotFound() from None
+    start = None
+    if form.start_lon.data and form.start_lat.data:
+        try:
+            start = (float(form.start_lon.data), float(form.start_lat.data))
+        except ValueError:
+            start = None
+    summary, failed = save(
+        form,
+        lambda: planning.plan_sweep(
+            session,
+            current_actor(),
+            planning.PlanRequest(area_id, week, start=start),
+            clock.today(),
+        ),
+        invalid=_index_with_errors,
+        labels={},
+    )
+    if failed:
+        return failed
+    flash(
+        _(
+            "Planned: %(stops)s stops (%(flagged)s flagged, %(sampled)s sampled) in %(days)s days.",
+            stops=summary.stops,
+            flagged=summary.flagged,
+            sampled=summary.sampled,
+            days=summary.days,
+        ),
+        "ok",
+    )
+    return redirect(url_for("sweeps.sweep", sweep_id=summary.sweep.id))
+
+
+# -- one sweep ------------------------------------------------------------------------------
+
+
+@blueprint.get("/mine")
+@readers
+def mine():
+    session = db_session()
+    return render_template("sweeps/mine.html", sweeps=services.my_sweeps(session, current_actor()))
+
+
+@blueprint.get("/<int:sweep_id>")
+@readers
+def sweep(sweep_id: int):
+    session = db_session()
+    actor = current_actor()
+    today = clock.today()
+    record = services.get_sweep(session, actor, sweep_id)
+    days = services.day_progress(session, actor, record)
+    chosen = request.args.get("day", type=int) or services.next_day_to_walk(days)
+    rows = services.stop_rows(session, actor, record, today, cipher(), day=chosen)
+    planner = services.may_plan(session, actor, record)
+    context = {}
+    if planner:
+        progress = services.progress_of(session, actor, [record.id])[record.id]
+        choices = [("", _("No team"))] + [
+            (str(t.id), t.name) for t in teams.list_teams(session, actor)
+        ]
+        assign = AssignTeamForm(team=str(record.team_id or ""))
+        assign.team.choices = choices
+        context = {"progress": progress, "assign": assign}
+    start = to_shape(record.start_geom)
+    return render_template(
+        "sweeps/sweep.html",
+        sweep=record,
+        days=days,
+        day=chosen,
+        rows=rows,
+        planner=planner,
+        start=(start.x, start.y),
+        today=today,
+        **context,
+    )
+
+
+@blueprint.post("/<int:sweep_id>/team")
+@planners
+def assign_team(sweep_id: int):
+    form = AssignTeamForm()
+    _saved, failed = save(
+        form,
+        lambda: services.assign_team(db_session(), current_actor(), sweep_id, form.team.data),
+        invalid=lambda fields: _flash_and_show(fields, sweep_id),
+        labels={},
+    )
+    return failed or redirect(url_for("sweeps.sweep", sweep_id=sweep_id))
+
+
+def _flash_and_show(fields, sweep_id: int):
+    _flash_fields(fields)
+    return sweep(sweep_id)
+
+
+@blueprint.post("/<int:sweep_id>/close")
+@planners
+def close(sweep_id: int):
+    services.close_sweep(db_session(), current_actor(), sweep_id)
+    flash(_("The sweep is closed; its team no longer sees its stops."), "ok")
+    return redirect(url_for("sweeps.sweep", sweep_id=sweep_id))
+
+
+@blueprint.get("/<int:sweep_id>/list.<any(pdf, xlsx, csv):fmt>")
+@readers
+def export_list(sweep_id: int, fmt: str):
+    """The sweep list as PDF, XLSX or CSV: one audit entry naming the people it shows."""
+    session = db_session()
+    actor = current_actor()
+    today = clock.today()
+    record = services.get_sweep(session, actor, sweep_id)
+    rows = services.stop_rows(session, actor, record, today, cipher(), record_as=f"export {fmt}")
+    title = _(
+        "Sweep list %(area)s, week %(week)s",
+        area=record.focus_area.name,
+        week=week_label(record.week_start),
+    )
+    if fmt == "pdf":
+        body = export.sweep_pdf(record, title, rows, today=today)
+    elif fmt == "xlsx":
+        body = export.sweep_workbook(title, rows)
+    else:
+        body = export.sweep_csv(rows)
+    name = f"sweep-{record.focus_area_id}-{week_label(record.week_start)}.{fmt}"
+    return Response(
+        body,
+        mimetype=export.MEDIA_TYPES[fmt],
+        headers={
+            "Content-Disposition": f'attachment; filename="{name}"',
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+# -- a stop on the street -------------------------------------------------------------------
+
+
+def _stop_page(stop, form, status=200, unplaced=()):
+    session = db_session()
+    record = services.get_sweep(session, current_actor(), stop.sweep_id)
+    rows = services.stop_rows(
+        session,
+        current_actor(),
+        record,
+        clock.today(),
+        cipher(),
+        record_as="stop",
+        only_stop=stop.id,
+    )
+    visit = session.get(SweepVisit, stop.visit.id) if stop.visit else None
+    return (
+        render_template(
+            "sweeps/stop.html",
+            sweep=record,
+            row=rows[0] if rows else None,
+            stop=stop,
+            visit=visit,
+            form=form,
+            unplaced=list(unplaced),
+            photos=visit.photos if visit else [],
+            may_see_photos=_may_see_photos(stop),
+        ),
+        status,
+    )
+
+
+def _may_see_photos(stop) -> bool:
+    from sqlalchemy import select
+
+    from registry.sweeps.access import photo_filter
+    from registry.sweeps.models import SweepStop
+
+    found = db_session().scalar(
+        select(SweepStop.id).where(
+            SweepStop.id == stop.id,
+            photo_filter(current_actor(), SweepStop.address_id, SweepStop.sweep_id),
+        )
+    )
+    return found is not None
+
+
+@blueprint.route("/stops/<int:stop_id>", methods=["GET", "POST"])
+@walkers
+def stop(stop_id: int):
+    session = db_session()
+    actor = current_actor()
+    record = visits.get_stop(session, actor, stop_id)
+    if request.method == "GET":
+        form = VisitForm(
+            data=visits.visit_values(record.visit) | {"submission": visits.new_submission()}
+        )
+        return _stop_page(record, form)
+    form = VisitForm()
+    data = visits.VisitInput(
+        outcome=form.outcome.data,
+        people=form.people.data,
+        note=form.note.data,
+        submission=form.submission.data,
+        version=request.form.get("version"),
+    )
+    files = [f.read() for f in request.files.getlist(form.photos.name) if f and f.filename]
+
+    def record():
+        visit = visits.record_visit(session, actor, stop_id, data, clock.today())
+        visits.add_photos(session, actor, visit, files)
+        return visit
+
+    def invalid(fields):
+        unplaced = apply_errors(form, fields)
+        form.submission.data = visits.new_submission()
+        return _stop_page(visits.get_stop(session, actor, stop_id), form, 422, unplaced)
+
+    def current_after_race():
+        current = visits.get_stop(session, actor, stop_id).visit
+        return visits.visit_values(current), current.version
+
+    visit, failed = save(
+        form,
+        record,
+        invalid=invalid,
+        labels=VISIT_LABELS,
+        current_after_race=current_after_race,
+        shown=_conflict_shown(),
+    )
+    if failed:
+        return failed
+    flash(_("Saved."), "ok")
+    day = visit.stop.day.number
+    return redirect(
+        url_for("sweeps.sweep", sweep_id=visit.stop.sweep_id, day=day, _anchor=f"stop-{stop_id}")
+    )
+
+
+def _conflict_shown():
+    return {"outcome": lambda v: str(OUTCOME_LABELS.get(Outcome(v), v)) if v else ""}
+
+
+@blueprint.get("/photos/<int:photo_id>")
+@walkers
+def photo(photo_id: int):
+    found = visits.view_photo(db_session(), current_actor(), photo_id)
+    return Response(
+        bytes(found.content),
+        mimetype="image/jpeg",
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+# -- teams ----------------------------------------------------------------------------------
+
+
+@blueprint.route("/teams", methods=["GET", "POST"])
+@planners
+def team_list():
+    session = db_session()
+    actor = current_actor()
+    form = TeamForm()
+    form.station.choices = [(str(s.id), s.name) for s in teams.stations_for(session, actor)]
+
+    def page(fields=None):
+        apply_errors(form, fields or {})
+        return render_template(
+            "sweeps/teams.html", teams=teams.list_teams(session, actor), form=form
+        )
+
+    if request.method == "POST":
+        team, failed = save(
+            form,
+            lambda: teams.create_team(session, actor, form.name.data, form.station.data),
+            invalid=page,
+            labels={},
+        )
+        return failed or redirect(url_for("sweeps.team", team_id=team.id))
+    return page()
+
+
+@blueprint.route("/teams/<int:team_id>", methods=["GET", "POST"])
+@planners
+def team(team_id: int):
+    session = db_session()
+    actor = current_actor()
+    record = teams.get_team(session, actor, team_id)
+    form = MemberForm()
+
+    def page(fields=None):
+        apply_errors(form, fields or {})
+        session.expire(record)
+        return render_template("sweeps/team.html", team=record, form=form)
+
+    if request.method == "POST":
+        _member, failed = save(
+            form,
+            lambda: teams.add_member(
+                session, actor, team_id, form.username.data, form.function.data
+            ),
+            invalid=page,
+            labels={},
+        )
+        if failed:
+            return failed
+        flash(_("Saved."), "ok")
+        return redirect(url_for("sweeps.team", team_id=team_id))
+    return page()
+
+
+@blueprint.post("/teams/<int:team_id>/members/<int:user_id>/remove")
+@planners
+def remove_member(team_id: int, user_id: int):
+    teams.remove_member(db_session(), current_actor(), team_id, user_id)
+    flash(_("Saved."), "ok")
+    return redirect(url_for("sweeps.team", team_id=team_id))
+
+
+# -- planning settings (administrators) ------------------------------------------------------
+
+
+@blueprint.route("/settings", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def settings():
+    session = db_session()
+    actor = current_actor()
+    form = SettingsForm()
+    current = planning.settings_in_force(session, clock.today())
+
+    def page(fields=None):
+        apply_errors(form, fields or {})
+        return render_template(
+            "sweeps/settings.html",
+            form=form,
+            current=current,
+            history=planning.settings_history(session),
+        )
+
+    if request.method == "POST":
+        _row, failed = save(
+            form,
+            lambda: planning.save_settings(
+                session, actor, form.stops_per_day.data, form.sample_percent.data, clock.today()
+            ),
+            invalid=page,
+            labels={},
+        )
+        if failed:
+            return failed
+        flash(_("Saved."), "ok")
+        return redirect(url_for("sweeps.settings"))
+    form.stops_per_day.data = str(current.stops_per_day)
+    form.sample_percent.data = str(current.sample_percent)
+    return page()
+
+
+# -- a dwelling's visits --------------------------------------------------------------------
+
+
+@blueprint.get("/dwellings/<int:dwelling_id>/visits")
+@planners
+def dwelling_visits(dwelling_id: int):
+    dwelling, rows = services.dwelling_visits(db_session(), current_actor(), dwelling_id)
+    return render_template("sweeps/dwelling_visits.html", dwelling=dwelling, rows=rows)

@@ -1,0 +1,185 @@
+"""Planning a focus area's weekly sweep: what is in it, days and routes, one plan per week."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+from helpers import DEMO_TODAY, account
+from race import race
+from sqlalchemy import func, select, text
+
+from registry.errors import InvalidInput, NotFound
+from registry.sweeps import leads
+from registry.sweeps.models import StartKind, StopReason, Sweep, SweepStop
+from registry.sweeps.planning import PlanRequest, plan_sweep, sample_size
+
+NEXT_WEEK = date(2026, 11, 30)  # 2026-W49; the demo's day is in W48
+AREA = 1
+
+
+def _plan(session, actor=None, **options):
+    request = PlanRequest(AREA, options.pop("week", NEXT_WEEK), **options)
+    return plan_sweep(session, actor, request, options.pop("today", DEMO_TODAY), 200)
+
+
+def _stops(session, sweep_id):
+    return (
+        session.execute(
+            select(SweepStop).where(SweepStop.sweep_id == sweep_id).order_by(SweepStop.id)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def _plan_shape(session, sweep_id):
+    """(day number, position, address) of every stop: the plan as the team walks it."""
+    return session.execute(
+        text(
+            "SELECT d.number, s.position, s.address_id, s.reason FROM sweep_stop s "
+            "JOIN sweep_day d ON d.id = s.day_id WHERE s.sweep_id = :id "
+            "ORDER BY d.number, s.position"
+        ),
+        {"id": sweep_id},
+    ).all()
+
+
+def test_every_flagged_place_is_in_the_plan_with_a_sample_of_unflagged_rented_dwellings(
+    demo_session,
+):
+    summary = _plan(demo_session, seed=11, sample_percent=Decimal("10"))
+    flagged = {
+        row.address_id for row in demo_session.execute(leads.live_leads(AREA, DEMO_TODAY)).all()
+    }
+    stops = _stops(demo_session, summary.sweep.id)
+    assert {s.address_id for s in stops if s.reason == StopReason.FLAG} == flagged
+    sampled = [s for s in stops if s.reason == StopReason.SAMPLE]
+    assert not {s.address_id for s in sampled} & flagged
+    pool = demo_session.scalar(
+        text(
+            "SELECT count(*) FROM dwelling d JOIN address a ON a.id = d.address_id "
+            "JOIN focus_area_cell f ON f.grid_cell_id = a.grid_cell_id "
+            "WHERE f.focus_area_id = :area AND d.occupancy = 'rented'"
+        ),
+        {"area": AREA},
+    ) - len(flagged)
+    assert len(sampled) == sample_size(pool, Decimal("10")) > 0
+    assert all(s.checks == [] for s in sampled)
+    assert all(s.checks for s in stops if s.reason == StopReason.FLAG)
+    assert summary.flagged == len(flagged) and summary.sampled == len(sampled)
+
+
+def test_flagged_stops_rank_before_the_sample(demo_session):
+    summary = _plan(demo_session, seed=3)
+    stops = sorted(_stops(demo_session, summary.sweep.id), key=lambda s: s.rank)
+    reasons = [s.reason for s in stops]
+    assert reasons == sorted(reasons, key=lambda r: r != StopReason.FLAG)
+    assert [s.rank for s in stops] == list(range(1, len(stops) + 1))
+
+
+def test_the_same_seed_makes_the_same_plan(demo_session):
+    first = _plan(demo_session, seed=99)
+    shape = _plan_shape(demo_session, first.sweep.id)
+    again = _plan(demo_session, seed=99)
+    assert again.replaced and again.sweep.id == first.sweep.id
+    assert _plan_shape(demo_session, again.sweep.id) == shape
+    other = _plan(demo_session, seed=100)
+    assert _plan_shape(demo_session, other.sweep.id) != shape
+
+
+def test_days_respect_the_cap_and_keep_a_building_together(demo_session):
+    summary = _plan(demo_session, seed=5, stops_per_day=12)
+    rows = demo_session.execute(
+        text(
+            "SELECT d.number, count(*) FROM sweep_stop s JOIN sweep_day d ON d.id = s.day_id "
+            "WHERE s.sweep_id = :id GROUP BY d.number ORDER BY d.number"
+        ),
+        {"id": summary.sweep.id},
+    ).all()
+    assert len(rows) == summary.days > 1
+    assert all(count <= 12 for _number, count in rows)
+    walked = demo_session.execute(
+        text(
+            "SELECT d.number, s.building_address_id FROM sweep_stop s "
+            "JOIN sweep_day d ON d.id = s.day_id WHERE s.sweep_id = :id "
+            "ORDER BY d.number, s.position"
+        ),
+        {"id": summary.sweep.id},
+    ).all()
+    # Within a day, a building's stops follow one another.
+    seen: dict[int, set] = {}
+    previous = None
+    for number, building in walked:
+        if building != previous:
+            assert building not in seen.setdefault(number, set())
+            seen[number].add(building)
+        previous = building
+    assert summary.route_m <= summary.nearest_neighbour_m
+
+
+def test_the_route_starts_at_the_police_station_unless_the_team_picks_a_point(demo_session):
+    summary = _plan(demo_session, seed=1)
+    assert summary.sweep.start_kind == StartKind.STATION
+    station = demo_session.execute(
+        text(
+            "SELECT ST_AsText(p.geom) FROM police_station p WHERE p.id = :id",
+        ),
+        {"id": summary.sweep.police_station_id},
+    ).scalar()
+    start = demo_session.scalar(
+        select(func.ST_AsText(Sweep.start_geom)).where(Sweep.id == summary.sweep.id)
+    )
+    assert start == station
+    chosen = _plan(demo_session, seed=1, start=(114.1, 30.6))
+    assert chosen.sweep.start_kind == StartKind.CHOSEN
+    assert (
+        demo_session.scalar(
+            select(func.ST_AsText(Sweep.start_geom)).where(Sweep.id == chosen.sweep.id)
+        )
+        == "POINT(114.1 30.6)"
+    )
+
+
+def test_a_plan_is_replaced_until_the_sweep_starts_and_refused_afterwards(demo_session):
+    first = _plan(demo_session, seed=1)
+    again = _plan(demo_session, seed=2)
+    assert again.replaced and again.sweep.id == first.sweep.id
+    assert demo_session.scalar(select(func.count()).select_from(Sweep)) == 1
+    again.sweep.started_at = datetime.now(UTC)
+    demo_session.flush()
+    with pytest.raises(InvalidInput) as refused:
+        _plan(demo_session, seed=3)
+    assert "week" in refused.value.details["fields"]
+
+
+def test_the_current_week_is_planned_once_and_a_past_week_never(demo_session):
+    this_week = date(2026, 11, 23)
+    _plan(demo_session, week=this_week, seed=1)
+    with pytest.raises(InvalidInput):
+        _plan(demo_session, week=this_week, seed=1)  # its week has begun
+    with pytest.raises(InvalidInput) as over:
+        _plan(demo_session, week=date(2026, 11, 16), seed=1)
+    assert "week" in over.value.details["fields"]
+
+
+def test_officers_plan_only_the_areas_of_their_jurisdiction(demo_session):
+    officer = account(demo_session, "officer1")
+    summary = _plan(demo_session, officer, seed=1)
+    assert summary.sweep.planned_by_id == officer.id
+    worker = account(demo_session, "grid0001")
+    with pytest.raises(NotFound):
+        _plan(demo_session, worker, seed=1)
+
+
+def test_two_officers_planning_the_same_week_at_once_make_one_plan(race_sessions):
+    def plan(session):
+        return plan_sweep(session, None, PlanRequest(AREA, NEXT_WEEK, seed=1), DEMO_TODAY, 50)
+
+    first, second = race(race_sessions, plan)
+    assert first.succeeded
+    assert isinstance(second.error, InvalidInput)
+    assert "week" in second.error.details["fields"]
+    with race_sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Sweep)) == 1

@@ -1,0 +1,231 @@
+"""The sweep pages through the real app: an officer plans and reads results, a team walks
+the checklist on the tablet, photos, teams, printing and exports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from helpers import audit_entries, csrf_token_from, log_in, token_of
+from openpyxl import load_workbook
+from sqlalchemy import func, select
+from sweep_helpers import first_stop, jpeg_with_exif, member_account, plan, team_with
+
+from registry.sweeps.models import Sweep, SweepVisit, VisitPhoto
+
+
+@pytest.fixture
+def sweep(demo_db):
+    record = plan(demo_db)
+    member_account(demo_db)
+    team_with(demo_db, record, "sweeper1")
+    demo_db.commit()
+    return record
+
+
+def _submission(page: str) -> str:
+    return re.search(r'name="submission" type="hidden" value="([^"]+)"', page).group(1)
+
+
+def test_the_officer_plans_a_sweep_with_the_button(demo_app, demo_db):
+    officer = log_in(demo_app, "officer1")
+    index = officer.get("/sweeps/")
+    page = index.get_data(as_text=True)
+    assert index.status_code == 200
+    assert "Plan the sweep" in page and "Sweeps (coming)" not in page
+    response = officer.post(
+        "/sweeps/plan",
+        data={"csrf_token": csrf_token_from(page), "focus_area": "1", "week": "2026-W49"},
+    )
+    assert response.status_code == 302
+    sweep = demo_db.scalar(select(Sweep).where(Sweep.focus_area_id == 1))
+    assert response.headers["Location"].endswith(f"/sweeps/{sweep.id}")
+    shown = officer.get(f"/sweeps/{sweep.id}").get_data(as_text=True)
+    assert "Day 1" in shown and "Against nearest neighbour" in shown
+    assert str(sweep.seed) in shown
+
+
+def test_replanning_a_started_week_is_refused_with_a_message(demo_app, demo_db, sweep):
+    officer = log_in(demo_app, "officer1")
+    token = token_of(officer, "/sweeps/")
+    response = officer.post(
+        "/sweeps/plan",
+        data={"csrf_token": token, "focus_area": "1", "week": "2026-W48"},
+        follow_redirects=True,
+    )
+    assert "can no longer be replaced" in response.get_data(as_text=True)
+
+
+def test_a_member_walks_the_checklist_and_a_double_tap_records_one_visit(demo_app, demo_db, sweep):
+    member = log_in(demo_app, "sweeper1")
+    landing = member.get("/", follow_redirects=True).get_data(as_text=True)
+    assert "My sweeps" in landing and f"/sweeps/{sweep.id}" in landing
+    checklist = member.get(f"/sweeps/{sweep.id}").get_data(as_text=True)
+    stop = first_stop(demo_db, sweep)
+    assert f"/sweeps/stops/{stop.id}" in checklist
+    form = member.get(f"/sweeps/stops/{stop.id}").get_data(as_text=True)
+    data = {
+        "csrf_token": csrf_token_from(form),
+        "submission": _submission(form),
+        "outcome": "unregistered_occupants",
+        "people": "3",
+        "note": "两人自称亲戚",
+    }
+    first = member.post(f"/sweeps/stops/{stop.id}", data=data)
+    again = member.post(f"/sweeps/stops/{stop.id}", data=data)
+    assert first.status_code == again.status_code == 302
+    visits = demo_db.scalars(select(SweepVisit)).all()
+    assert len(visits) == 1 and visits[0].people == 3
+    resumed = member.get(f"/sweeps/{sweep.id}").get_data(as_text=True)
+    assert "Unregistered occupants found" in resumed
+
+
+def test_a_refused_visit_keeps_what_was_typed(demo_app, demo_db, sweep):
+    member = log_in(demo_app, "sweeper1")
+    stop = first_stop(demo_db, sweep)
+    form = member.get(f"/sweeps/stops/{stop.id}").get_data(as_text=True)
+    response = member.post(
+        f"/sweeps/stops/{stop.id}",
+        data={
+            "csrf_token": csrf_token_from(form),
+            "submission": _submission(form),
+            "outcome": "unregistered_occupants",
+            "note": "门口鞋很多",
+        },
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "门口鞋很多" in page and "Must be between 1 and 500" in page
+
+
+def test_photos_are_uploaded_cleaned_and_shown_to_the_team_with_a_logged_view(
+    demo_app, demo_db, sweep
+):
+    member = log_in(demo_app, "sweeper1")
+    stop = first_stop(demo_db, sweep)
+    form = member.get(f"/sweeps/stops/{stop.id}").get_data(as_text=True)
+    response = member.post(
+        f"/sweeps/stops/{stop.id}",
+        data={
+            "csrf_token": csrf_token_from(form),
+            "submission": _submission(form),
+            "outcome": "group_renting",
+            "photos": [(io.BytesIO(jpeg_with_exif()), "IMG_0001.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    photo = demo_db.scalar(select(VisitPhoto))
+    shown = member.get(f"/sweeps/photos/{photo.id}")
+    assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
+    assert b"CameraMaker" not in shown.data
+    assert len(audit_entries(demo_db, "visit_photo", photo.id, "view")) == 1
+    worker = log_in(demo_app, f"grid{stop.address.grid_cell_id:04d}")
+    assert worker.get(f"/sweeps/photos/{photo.id}").status_code == 404
+
+
+@pytest.mark.parametrize("fmt", ["pdf", "xlsx", "csv"])
+def test_every_export_is_one_audit_entry_and_holds_no_formula(demo_app, demo_db, sweep, fmt):
+    stop = first_stop(demo_db, sweep)
+    demo_db.add(
+        SweepVisit(
+            stop_id=stop.id,
+            submission="11111111-1111-4111-8111-111111111111",
+            outcome="in_order",
+            note='=HYPERLINK("http://x.example","y")',
+            visited_on=sweep.week_start,
+        )
+    )
+    demo_db.commit()
+    officer = log_in(demo_app, "officer1")
+    before = len(audit_entries(demo_db, "sweep", sweep.id))
+    response = officer.get(f"/sweeps/{sweep.id}/list.{fmt}")
+    assert response.status_code == 200
+    assert len(audit_entries(demo_db, "sweep", sweep.id)) == before + 1
+    if fmt == "pdf":
+        assert response.data.startswith(b"%PDF")
+    elif fmt == "csv":
+        assert response.data.startswith("\ufeff".encode())
+        rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
+        assert any(cell.startswith("'=HYPERLINK") for row in rows for cell in row)
+        assert not any(cell.startswith("=") for row in rows for cell in row)
+    else:
+        sheet = load_workbook(io.BytesIO(response.data)).active
+        cells = [cell for row in sheet.iter_rows() for cell in row if cell.value]
+        note = next(c for c in cells if str(c.value).startswith("=HYPERLINK"))
+        assert note.data_type == "s"
+
+
+def test_the_printed_list_masks_id_numbers_and_shows_no_phones(demo_app, demo_db, sweep):
+    from registry.sweeps.services import stop_rows
+
+    officer = log_in(demo_app, "officer1")
+    response = officer.get(f"/sweeps/{sweep.id}/list.csv")
+    text = response.data.decode("utf-8-sig")
+    assert re.search(r"\d{6}\*{8}\d{3}[\dX]", text)
+    assert not re.search(r"\b1[3-9]\d{9}\b", text)  # no mobile numbers
+    assert not re.search(r"\b\d{17}[\dX]\b", text)  # no whole ID numbers
+    assert stop_rows  # the same rows as the tablet's checklist
+
+
+def test_teams_are_built_by_the_officer_and_open_the_sweep_to_their_members(demo_app, demo_db):
+    record = plan(demo_db)
+    member_account(demo_db, "sweeper2")
+    demo_db.commit()
+    member = log_in(demo_app, "sweeper2")
+    assert member.get(f"/sweeps/{record.id}").status_code == 404
+    officer = log_in(demo_app, "officer1")
+    token = token_of(officer, "/sweeps/teams")
+    created = officer.post("/sweeps/teams", data={"csrf_token": token, "name": "二号专班"})
+    assert created.status_code == 302
+    team_url = created.headers["Location"]
+    added = officer.post(
+        team_url,
+        data={"csrf_token": token, "username": "sweeper2", "function": "housing"},
+    )
+    assert added.status_code == 302
+    team_id = int(team_url.rsplit("/", 1)[1])
+    officer.post(f"/sweeps/{record.id}/team", data={"csrf_token": token, "team": str(team_id)})
+    assert member.get(f"/sweeps/{record.id}").status_code == 200
+    officer.post(f"/sweeps/{record.id}/close", data={"csrf_token": token})
+    assert member.get(f"/sweeps/{record.id}").status_code == 404
+
+
+def test_the_officer_reads_a_dwellings_visit_history(demo_app, demo_db, sweep):
+    stop = first_stop(demo_db, sweep)
+    demo_db.add(
+        SweepVisit(
+            stop_id=stop.id,
+            submission="22222222-2222-4222-8222-222222222222",
+            outcome="referred_to_police",
+            note="<script>alert(1)</script>",
+            visited_on=sweep.week_start,
+        )
+    )
+    demo_db.commit()
+    officer = log_in(demo_app, "officer1")
+    page = officer.get(f"/sweeps/dwellings/{stop.dwelling_id}/visits").get_data(as_text=True)
+    assert "Referred to police" in page
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;" in page
+    assert demo_db.scalar(select(func.count()).select_from(SweepVisit)) == 1
+
+
+def test_the_administrator_sets_the_planning_defaults_for_plans_from_now_on(demo_app, demo_db):
+    admin = log_in(demo_app, "admin")
+    token = token_of(admin, "/sweeps/settings")
+    refused = admin.post(
+        "/sweeps/settings",
+        data={"csrf_token": token, "stops_per_day": "0", "sample_percent": "abc"},
+    )
+    assert refused.status_code == 422
+    saved = admin.post(
+        "/sweeps/settings",
+        data={"csrf_token": token, "stops_per_day": "15", "sample_percent": "12.5"},
+    )
+    assert saved.status_code == 302
+    record = plan(demo_db)
+    assert record.stops_per_day == 15 and float(record.sample_percent) == 12.5
+    officer = log_in(demo_app, "officer1")
+    assert officer.get("/sweeps/settings").status_code == 404
