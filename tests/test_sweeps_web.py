@@ -229,3 +229,20 @@ def test_the_administrator_sets_the_planning_defaults_for_plans_from_now_on(demo
     assert record.stops_per_day == 15 and float(record.sample_percent) == 12.5
     officer = log_in(demo_app, "officer1")
     assert officer.get("/sweeps/settings").status_code == 404
+
+
+def test_a_half_walked_sweep_resumes_at_the_first_stop_left(demo_app, demo_db, sweep):
+    stops = sweep.days[0].stops
+    demo_db.add(
+        SweepVisit(
+            stop_id=stops[0].id,
+            submission="33333333-3333-4333-8333-333333333333",
+            outcome="no_one_home",
+            visited_on=sweep.week_start,
+        )
+    )
+    demo_db.commit()
+    member = log_in(demo_app, "sweeper1")
+    page = member.get(f"/sweeps/{sweep.id}").get_data(as_text=True)
+    resume = re.search(r'href="/sweeps/stops/(\d+)"[^>]*>Continue at stop (\d+)', page)
+    assert resume and int(resume.group(1)) == stops[1].id and resume.group(2) == "2"
