@@ -29,18 +29,22 @@ WIDENED_BY_TEAMS = (Role.GRID_WORKER, Role.POLICE_OFFICER, Role.SWEEP_TEAM_MEMBE
 
 
 def open_team_sweeps(actor: UserAccount) -> Select:
-    """Ids of the open sweeps whose team the actor is on."""
+    """Ids of the open sweeps whose team the actor is on (own aliases: never correlated
+    with the sweep a query around it reads)."""
+    sweep = Sweep.__table__.alias()
+    member = SweepTeamMember.__table__.alias()
     return (
-        select(Sweep.id)
-        .join(SweepTeamMember, SweepTeamMember.team_id == Sweep.team_id)
-        .where(SweepTeamMember.user_id == actor.id, Sweep.closed_at.is_(None))
+        select(sweep.c.id)
+        .join(member, member.c.team_id == sweep.c.team_id)
+        .where(member.c.user_id == actor.id, sweep.c.closed_at.is_(None))
     )
 
 
 def on_team_sweep(actor: UserAccount, address) -> ColumnElement[bool]:
-    """``address`` (the model, or the columns of an alias) is a stop of one of the actor's teams' open
-    sweeps, or lies inside a stop that is a whole building. The stops are one uncorrelated
-    set (hashed once per query, and empty for most users), not a subquery per address."""
+    """``address`` (the model, or the columns of an alias) is a stop of one of the actor's
+    teams' open sweeps, or lies inside a stop that is a whole building. The stops are one
+    uncorrelated set (hashed once per query, and empty for most users), not a subquery per
+    address."""
     if actor.role not in WIDENED_BY_TEAMS:
         return false()
     stop = SweepStop.__table__.alias()
