@@ -15,7 +15,13 @@ import pytest
 from helpers import log_in
 
 PAGES = {
-    "officer1": ["/dashboard/", "/dashboard/lookup", "/dashboard/dwellings/1"],
+    "officer1": [
+        "/dashboard/",
+        "/dashboard/lookup",
+        "/dashboard/dwellings/1",
+        "/sweeps/",
+        "/sweeps/teams",
+    ],
     "admin": [
         "/admin/users",
         "/admin/stations",
@@ -25,6 +31,7 @@ PAGES = {
     ],
     "grid0001": ["/cells/", "/cells/search"],
     "manager1": ["/leases/", "/leases/reminders"],
+    "sweeper1": ["/sweeps/mine"],
 }
 
 

@@ -69,7 +69,7 @@ DEFAULT_STOPS_PER_DAY = 40
 DEFAULT_SAMPLE_PERCENT = Decimal("5")
 # The solver's whole budget for one plan, shared among its days by their size.
 ROUTE_BUDGET_MS = 1000
-MIN_DAY_MS = 20
+MIN_DAY_MS = 10
 
 refuse(
     ONE_SWEEP_PER_WEEK,
@@ -441,7 +441,9 @@ def _store_days(session: Session, sweep: Sweep, days: list[_Day]) -> None:
                 }
             )
     if stops:
-        session.execute(insert(SweepStop), stops)
+        # The table's own INSERT (executemany, no ORM bookkeeping): a 50-cell plan has
+        # thousands of stops.
+        session.execute(insert(SweepStop.__table__), stops)
     session.expire(sweep, ["days"])
 
 

@@ -13,7 +13,6 @@ from geoalchemy2.shape import to_shape
 
 from registry.accounts.models import Role
 from registry.errors import NotFound
-from registry.grid.forms import apply_errors
 from registry.labels import MEMBER_FUNCTION_LABELS, OUTCOME_LABELS
 from registry.sweeps import export, planning, services, teams, visits
 from registry.sweeps.forms import (
@@ -30,7 +29,7 @@ from registry.sweeps.weeks import parse_week, week_end, week_label
 from registry.validators import FieldError
 from registry.web import clock
 from registry.web.auth import current_actor, roles_required
-from registry.web.saving import save
+from registry.web.saving import apply_errors, save
 from registry.web.session import cipher, db_session
 
 blueprint = Blueprint("sweeps", __name__, url_prefix="/sweeps")
