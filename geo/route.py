@@ -40,6 +40,9 @@ class DayRoute:
     length_m: float
     nearest_neighbour_m: float
     solver: str  # "or-tools", "exact" or "nearest-neighbour" (the solver found no shorter)
+    # The first leg (start to first building) of each: what is left is the walk itself.
+    first_leg_m: float = 0.0
+    nearest_neighbour_first_leg_m: float = 0.0
 
 
 def distance_matrix(start: tuple[float, float], points: np.ndarray) -> np.ndarray:
@@ -126,7 +129,14 @@ def solve_day(matrix: np.ndarray, time_limit_ms: int) -> DayRoute:
         order, solver = _or_tools(matrix, time_limit_ms), "or-tools"
     if order is None or path_length(matrix, order) > greedy_m:
         order, solver = greedy, "nearest-neighbour"
-    return DayRoute(order, path_length(matrix, order), greedy_m, solver)
+    return DayRoute(
+        order,
+        path_length(matrix, order),
+        greedy_m,
+        solver,
+        first_leg_m=float(matrix[0, order[0] + 1]) if order else 0.0,
+        nearest_neighbour_first_leg_m=float(matrix[0, greedy[0] + 1]) if greedy else 0.0,
+    )
 
 
 def _local_metres(points: np.ndarray) -> np.ndarray:

@@ -32,6 +32,15 @@ def test_nearest_neighbour_walks_a_line_in_order():
     assert route.nearest_neighbour(matrix) == [1, 2, 0]
 
 
+def test_a_day_reports_each_routes_first_leg_from_the_start():
+    points = np.array([[114.33, 30.60], [114.31, 30.60], [114.32, 30.60]])
+    matrix = route.distance_matrix(START, points)
+    solved = route.solve_day(matrix, 50)
+    assert solved.first_leg_m == pytest.approx(matrix[0, solved.order[0] + 1])
+    # Nearest neighbour goes first to the closest building, 114.31.
+    assert solved.nearest_neighbour_first_leg_m == pytest.approx(matrix[0, 2])
+
+
 def test_a_small_day_is_solved_exactly():
     points = _grid_points(5)
     solved = route.solve_day(route.distance_matrix(START, points), 50)

@@ -109,6 +109,9 @@ class PlanSummary:
     nearest_neighbour_m: float = 0.0
     seconds: float = 0.0
     solvers: dict[str, int] = field(default_factory=dict)
+    # The same lengths without each day's first leg from the start: the walk on the spot.
+    walk_m: float = 0.0
+    nearest_neighbour_walk_m: float = 0.0
 
     @property
     def stops(self) -> int:
@@ -119,6 +122,12 @@ class PlanSummary:
         if self.nearest_neighbour_m <= 0:
             return None
         return self.route_m / self.nearest_neighbour_m
+
+    @property
+    def walk_ratio(self) -> float | None:
+        if self.nearest_neighbour_walk_m <= 0:
+            return None
+        return self.walk_m / self.nearest_neighbour_walk_m
 
 
 @dataclass(frozen=True)
@@ -292,6 +301,8 @@ class _Day:
     route_m: float
     nearest_neighbour_m: float
     solver: str
+    walk_m: float = 0.0
+    nearest_neighbour_walk_m: float = 0.0
 
 
 def _route_days(
@@ -325,7 +336,16 @@ def _route_days(
             taken[building] += len(chunk)
             load += len(chunk)
             ordered.extend(chunk)
-        days.append(_Day(ordered, solved.length_m, solved.nearest_neighbour_m, solved.solver))
+        days.append(
+            _Day(
+                ordered,
+                solved.length_m,
+                solved.nearest_neighbour_m,
+                solved.solver,
+                solved.length_m - solved.first_leg_m,
+                solved.nearest_neighbour_m - solved.nearest_neighbour_first_leg_m,
+            )
+        )
     days.sort(key=lambda day: min(rank for rank, _place in day.places))
     return days
 
@@ -403,6 +423,8 @@ def plan_sweep(
         route_m=values["route_m"],
         nearest_neighbour_m=values["nearest_neighbour_m"],
         seconds=time.perf_counter() - began,
+        walk_m=sum(day.walk_m for day in days),
+        nearest_neighbour_walk_m=sum(day.nearest_neighbour_walk_m for day in days),
     )
     for day in days:
         summary.solvers[day.solver] = summary.solvers.get(day.solver, 0) + 1
