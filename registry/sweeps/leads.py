@@ -32,12 +32,8 @@ from registry.dwelling.status import current_filing_id
 from registry.grid.models import focus_area_cell
 
 STAND_IN_RULE = "rented_unfiled"
-_STAND_IN_WORDS = {
-    STAND_IN_RULE: (
-        _l("Rented with no current lease filing"),
-        _l("Ask for the lease and file it, or correct the occupancy."),
-    )
-}
+# The map's words for the same fact (no message of the stand-in's own to translate).
+_STAND_IN_WORDS = {STAND_IN_RULE: (_l("Rented without a current filing"), "")}
 
 
 def in_focus_area(focus_area_id: int, address_cell) -> Any:
