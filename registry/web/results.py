@@ -2,11 +2,15 @@
 
 A results page adds to each record link either the kept search's token (a personal search,
 registry/searches) or the door number searched for (non-personal, already in the URL);
-the record page turns that into its "back to results" link. Only those two shapes are
-accepted, so the link can only lead to this site's own results pages.
+a list page with filters or pages (the manager's dwellings, the grid worker's cell) adds
+its own arguments as ``list``. The record page turns that into its "back to results" link.
+Only those shapes, and only a list's known arguments, are accepted, so the link can only
+lead to this site's own results pages.
 """
 
 from __future__ import annotations
+
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Flask, request, url_for
 
@@ -15,6 +19,13 @@ from registry.validators import classify_query
 
 RESULTS_PAGES = {"gridwork": "gridwork.search_results", "dashboard": "dashboard.lookup_results"}
 SEARCH_PAGES = {"gridwork": "gridwork.search", "dashboard": "dashboard.lookup"}
+# List pages whose filters and page number a record's way back keeps: (endpoint, arguments).
+LIST_PAGES = {
+    "leases": ("leases.my_dwellings", ("q", "show", "page")),
+    "gridwork": ("gridwork.my_cells", ("cell", "show", "page")),
+}
+LIST_ARG = "list"
+MAX_LIST_VALUE = 100
 
 
 def results_args(token: str | None, text: str | None = None) -> dict[str, str]:
@@ -26,11 +37,36 @@ def results_args(token: str | None, text: str | None = None) -> dict[str, str]:
     return {}
 
 
+def _list_values(blueprint: str, encoded: str) -> dict[str, str]:
+    """The list's own arguments out of ``encoded``; nothing else, nothing personal."""
+    _endpoint, names = LIST_PAGES[blueprint]
+    values = {}
+    for name, value in parse_qsl(encoded[: 4 * MAX_LIST_VALUE]):
+        if name in names and value and len(value) <= MAX_LIST_VALUE:
+            if name == "q" and classify_query(value).kind.is_personal:
+                continue
+            values[name] = value
+    return values
+
+
+def list_args() -> dict[str, str]:
+    """What a list page adds to its record links: its filters and page, if any."""
+    blueprint = request.blueprint or ""
+    if blueprint not in LIST_PAGES or request.endpoint != LIST_PAGES[blueprint][0]:
+        return {}
+    values = _list_values(blueprint, urlencode(list(request.args.items(multi=True))))
+    return {LIST_ARG: urlencode(values)} if values else {}
+
+
 def back_to_results() -> str | None:
     """The results page this record was opened from, or None."""
     blueprint = request.blueprint or ""
-    if request.endpoint in {*RESULTS_PAGES.values(), *SEARCH_PAGES.values()}:
+    list_pages = {endpoint for endpoint, _names in LIST_PAGES.values()}
+    if request.endpoint in {*RESULTS_PAGES.values(), *SEARCH_PAGES.values(), *list_pages}:
         return None  # the results themselves
+    if request.args.get(LIST_ARG) and blueprint in LIST_PAGES:
+        values = _list_values(blueprint, request.args[LIST_ARG])
+        return url_for(LIST_PAGES[blueprint][0], **values) if values else None
     token = request.args.get("results", "")
     if token and TOKEN_PATTERN.fullmatch(token) and blueprint in RESULTS_PAGES:
         return url_for(RESULTS_PAGES[blueprint], token=token)
@@ -43,3 +79,4 @@ def back_to_results() -> str | None:
 
 def init_results(app: Flask) -> None:
     app.jinja_env.globals["back_to_results"] = back_to_results
+    app.jinja_env.globals["list_args"] = list_args
