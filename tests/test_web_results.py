@@ -76,3 +76,22 @@ def test_a_forged_way_back_leads_only_to_the_list_and_carries_nothing_personal(d
         back = back_link(page)
         assert back is None or (back.startswith("/leases/?") and "evil" not in back)
         assert "张三" not in (back or "")
+
+
+def test_a_page_answering_a_post_asks_to_become_a_get_only_where_a_get_is_served(demo_app):
+    """js/back.js turns such a page's history entry into a GET, so that Back never lands
+    on "Confirm Form Resubmission"; a POST-only address would answer that GET with 405."""
+    from helpers import csrf_token_from
+
+    worker = log_in(demo_app, "grid0001")
+    form = worker.get("/cells/addresses/new").get_data(as_text=True)
+    assert "data-answered-post" not in form and "js/back.js" in form
+    refused = worker.post("/cells/addresses/new", data={"csrf_token": csrf_token_from(form)})
+    assert refused.status_code == 422 and "data-answered-post" in refused.get_data(as_text=True)
+    officer = log_in(demo_app, "officer1")
+    person = officer.get("/dashboard/lookup").get_data(as_text=True)
+    answered = officer.post(
+        "/dashboard/people/1/reveal", data={"csrf_token": csrf_token_from(person)}
+    )
+    assert answered.status_code == 422  # no reason given: the person page again
+    assert "data-answered-post" not in answered.get_data(as_text=True)
