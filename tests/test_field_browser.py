@@ -89,3 +89,19 @@ def test_back_after_a_refused_then_saved_move_in_shows_a_page(browser, make_live
     assert "回退测试" in page.content()
     screenshot(page, "field-back-after-move-in")
     context.close()
+
+
+PHONE = {"width": 375, "height": 812}
+
+
+def test_the_landlords_filters_fit_a_phone_as_whole_words(open_page, live_server):
+    page = open_page(viewport=PHONE, has_touch=True, is_mobile=True)
+    log_in(page, live_server, "landlord1")
+    page.goto(f"{live_server.url}/leases/?show=attention")
+    tabs = page.locator(".leases .tabs .tab")
+    assert tabs.count() == 6
+    for index in range(tabs.count()):
+        box = tabs.nth(index).bounding_box()
+        assert box["height"] < 60, (tabs.nth(index).inner_text(), box)  # one line each
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    screenshot(page, "field-landlord-phone-list")
