@@ -324,7 +324,16 @@ def bench_map(settings: Settings, size: str, seed: int) -> None:
 @click.option("--password", default=None, help="the demo password when not given")
 @click.option("--rate", type=float, default=50, show_default=True, help="KB/s")
 @click.option("--latency", type=float, default=0, show_default=True, help="ms per request")
-def bench_page(url: str, username: str, password: str | None, rate: float, latency: float):
+@click.option(
+    "--until",
+    type=click.Choice(["load", "networkidle"]),
+    default="load",
+    show_default=True,
+    help="networkidle: also what the page's scripts fetch (a map's data and tiles)",
+)
+def bench_page(
+    url: str, username: str, password: str | None, rate: float, latency: float, until: str
+):
     """One page of a running server over a slow link: bytes and load time, first and later
     visit (Chromium; e.g. URL http://127.0.0.1:5000/cells/addresses/new)."""
     from urllib.parse import urlsplit
@@ -337,8 +346,10 @@ def bench_page(url: str, username: str, password: str | None, rate: float, laten
         f"{parts.scheme}://{parts.netloc}",
         parts.path + (f"?{parts.query}" if parts.query else ""),
     )
-    first, later = measure_page(base, path, username, password or DEMO_PASSWORD, rate, latency)
-    click.echo(report(path, rate, latency, first, later))
+    first, later = measure_page(
+        base, path, username, password or DEMO_PASSWORD, rate, latency, until
+    )
+    click.echo(report(path, rate, latency, until, first, later))
 
 
 main.add_command(figures_commands)

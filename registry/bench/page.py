@@ -41,8 +41,9 @@ def _throttle(page, rate_kb: float, latency_ms: float) -> None:
     page.bench_cdp = cdp
 
 
-def _visit(page, url: str) -> Visit:
-    """Load ``url`` once; count what the network delivered until ``load``."""
+def _visit(page, url: str, until: str = "load") -> Visit:
+    """Load ``url`` once; count what the network delivered until ``until`` (``load``, or
+    ``networkidle`` for what the page's scripts fetch afterwards: a map's data and tiles)."""
     sizes: list[int] = []
     cdp = page.bench_cdp
 
@@ -51,7 +52,7 @@ def _visit(page, url: str) -> Visit:
 
     cdp.on("Network.loadingFinished", finished)
     started = time.perf_counter()
-    page.goto(url, wait_until="load")
+    page.goto(url, wait_until=until)
     seconds = time.perf_counter() - started
     page.wait_for_timeout(200)  # late loadingFinished events of the same load
     cdp.remove_listener("Network.loadingFinished", finished)
@@ -75,7 +76,13 @@ def _logged_in_state(browser, base: str, username: str, password: str) -> dict:
 
 
 def measure_page(
-    base: str, path: str, username: str, password: str, rate_kb: float, latency_ms: float
+    base: str,
+    path: str,
+    username: str,
+    password: str,
+    rate_kb: float,
+    latency_ms: float,
+    until: str = "load",
 ) -> tuple[Visit, Visit]:
     """(first visit, later visit) of ``base + path`` for ``username`` at ``rate_kb`` KB/s."""
     from playwright.sync_api import sync_playwright
@@ -83,13 +90,20 @@ def measure_page(
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            return measure_in(browser, base, path, username, password, rate_kb, latency_ms)
+            return measure_in(browser, base, path, username, password, rate_kb, latency_ms, until)
         finally:
             browser.close()
 
 
 def measure_in(
-    browser, base: str, path: str, username: str, password: str, rate_kb: float, latency_ms: float
+    browser,
+    base: str,
+    path: str,
+    username: str,
+    password: str,
+    rate_kb: float,
+    latency_ms: float,
+    until: str = "load",
 ) -> tuple[Visit, Visit]:
     """:func:`measure_page` in a browser already running (the browser tests' own)."""
     state = _logged_in_state(browser, base, username, password)
@@ -97,16 +111,20 @@ def measure_in(
     try:
         page = context.new_page()
         _throttle(page, rate_kb, latency_ms)
-        return _visit(page, base + path), _visit(page, base + path)
+        return _visit(page, base + path, until), _visit(page, base + path, until)
     finally:
         context.close()
 
 
-def report(path: str, rate_kb: float, latency_ms: float, first: Visit, later: Visit) -> str:
-    lines = [f"{path} at {rate_kb:g} KB/s, {latency_ms:g} ms latency (Chromium, 768×1024)"]
+def report(
+    path: str, rate_kb: float, latency_ms: float, until: str, first: Visit, later: Visit
+) -> str:
+    lines = [
+        f"{path} at {rate_kb:g} KB/s, {latency_ms:g} ms latency, until {until} (Chromium, 768×1024)"
+    ]
     for name, visit in (("first visit", first), ("later visit", later)):
         lines.append(
             f"  {name:<12} {visit.transferred:>9,} B in {visit.from_network:>2} responses"
-            f" ({visit.from_cache} from the cache), load after {visit.seconds:.2f} s"
+            f" ({visit.from_cache} from the cache), done after {visit.seconds:.2f} s"
         )
     return "\n".join(lines)
