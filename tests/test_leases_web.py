@@ -999,3 +999,13 @@ def test_the_renewal_and_a_new_filing_default_to_the_same_term_length(manager, d
         ends == last_day_of_term(starts, round((ends - starts).days / 365.25))
         for starts, ends in demo_terms
     )
+
+
+def test_the_to_do_list_says_the_order_it_is_in(demo_app):
+    page = log_in(demo_app, "manager1").get("/leases/reminders").get_data(as_text=True)
+    kinds = re.findall(r'<li class="todo-item ([a-z_]+)">', page)
+    order = ["requested", "over_capacity", "ending", "expired", "unfiled", "pledge"]
+    order.append("tenants_unlisted")  # and anything else after those
+    assert kinds and kinds == sorted(kinds, key=order.index)
+    assert kinds[0] in ("requested", "over_capacity")
+    assert "requests from grid workers and overcrowding first, then filings that end soon" in page
