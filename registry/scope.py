@@ -18,7 +18,7 @@ from __future__ import annotations
 from datetime import date
 
 from sqlalchemy import Select, and_, exists, false, or_, select, true, union_all
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from registry.accounts.models import Role, UserAccount
@@ -29,7 +29,7 @@ from registry.dwelling.status import residence_is_current
 from registry.errors import NotFound
 from registry.figures.models import CellFigures
 from registry.grid.models import GridCell, grid_cell_worker
-from registry.lease.models import LeaseFiling, LeaseTenant
+from registry.lease.models import LeaseFiling, LeaseTenant, term_covers
 from registry.organisation.models import Organisation
 from registry.person.models import Person, Residence
 from registry.sweeps.access import WIDENED_BY_TEAMS, on_team_sweep
@@ -194,26 +194,27 @@ def person_filter(actor: UserAccount) -> ColumnElement[bool]:
 def _current_ties(today: date):
     """The dwellings ``Person`` (correlated) is tied to today: lives in, owns, lets under a
     current filing as landlord, rents under one as a tenant still on it. Shaped like
-    :func:`_person_links`, with "current" as registry/dwelling/status.py defines it."""
-    residence = aliased(Residence)
-    owned = aliased(Dwelling)
-    filing = aliased(LeaseFiling)
-    tenancy = aliased(LeaseTenant)
-    tenancy_filing = aliased(LeaseFiling)
+    :func:`_person_links` (Core aliases), with "current" as registry/dwelling/status.py
+    and the lease term (registry/lease/models.py) define it."""
+    residence = Residence.__table__.alias()
+    owned = Dwelling.__table__.alias()
+    filing = LeaseFiling.__table__.alias()
+    tenancy = LeaseTenant.__table__.alias()
+    tenancy_filing = LeaseFiling.__table__.alias()
     return union_all(
-        select(residence.dwelling_id.label("dwelling_id"))
-        .where(residence.person_id == Person.id, residence_is_current(today, residence))
+        select(residence.c.dwelling_id.label("dwelling_id"))
+        .where(residence.c.person_id == Person.id, residence_is_current(today, residence.c))
         .correlate(Person),
-        select(owned.id).where(owned.owner_person_id == Person.id).correlate(Person),
-        select(filing.dwelling_id)
-        .where(filing.landlord_person_id == Person.id, filing.covers(today))
+        select(owned.c.id).where(owned.c.owner_person_id == Person.id).correlate(Person),
+        select(filing.c.dwelling_id)
+        .where(filing.c.landlord_person_id == Person.id, term_covers(filing.c, today))
         .correlate(Person),
-        select(tenancy_filing.dwelling_id)
-        .join(tenancy, tenancy.lease_filing_id == tenancy_filing.id)
+        select(tenancy_filing.c.dwelling_id)
+        .join(tenancy, tenancy.c.lease_filing_id == tenancy_filing.c.id)
         .where(
-            tenancy.person_id == Person.id,
-            tenancy.removed_on.is_(None),
-            tenancy_filing.covers(today),
+            tenancy.c.person_id == Person.id,
+            tenancy.c.removed_on.is_(None),
+            term_covers(tenancy_filing.c, today),
         )
         .correlate(Person),
     ).subquery("current_tie")

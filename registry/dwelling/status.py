@@ -93,7 +93,10 @@ def filing_is_current(today: date) -> ColumnElement[bool]:
 
 
 def residence_is_current(today: date, residence=Residence) -> ColumnElement[bool]:
-    """Living there today: moved in by today and not moved out by today."""
+    """Living there today: moved in by today and not moved out by today.
+
+    ``residence``: the model, an alias of it, or the ``.c`` of a Core alias of its table.
+    """
     return and_(
         residence.moved_in <= today,
         func.coalesce(residence.moved_out, _OPEN_END) > today,

@@ -53,6 +53,30 @@ HOLDS_TERM_SQL = f"status <> '{CANCELLED}'"
 ONE_TERM_AT_A_TIME = "ex_lease_filing_one_term_at_a_time"
 
 
+# The same definition as SQL expressions over the columns of ``filing``: the model (as the
+# hybrids below pass it) or the ``.c`` of a Core alias of its table (registry/scope.py,
+# where an ORM alias per table costs more Python than the query it builds).
+def term_last_day(filing) -> ColumnElement[date]:
+    """The term's last day: the day it was ended early, or else ``ends_on``."""
+    return func.coalesce(filing.ended_on, filing.ends_on)
+
+
+def term_held(filing) -> ColumnElement[bool]:
+    """False only for a cancelled filing."""
+    # As text, the very predicate of the exclusion constraint (HOLDS_TERM_SQL).
+    return type_coerce(filing.status, String) != CANCELLED
+
+
+def term_meets(filing, first: date, last: date) -> ColumnElement[bool]:
+    """The term shares a day with [first, last] (both included), as ``&&`` decides."""
+    return and_(term_held(filing), filing.starts_on <= last, term_last_day(filing) >= first)
+
+
+def term_covers(filing, day: date) -> ColumnElement[bool]:
+    """``day`` is one of the term's days: the filing is current that day."""
+    return term_meets(filing, day, day)
+
+
 class PledgeKind(enum.StrEnum):
     RENTAL_PLEDGE = "rental_pledge"  # 房屋出租承诺书
     SECURITY_GUARANTEE = "security_guarantee"  # 治安责任保证书
@@ -117,7 +141,7 @@ class LeaseFiling(TimestampMixin, VersionedMixin, Base):
     @last_day.inplace.expression
     @classmethod
     def _last_day_sql(cls) -> ColumnElement[date]:
-        return func.coalesce(cls.ended_on, cls.ends_on)
+        return term_last_day(cls)
 
     @hybrid_property
     def holds_term(self) -> bool:
@@ -127,8 +151,7 @@ class LeaseFiling(TimestampMixin, VersionedMixin, Base):
     @holds_term.inplace.expression
     @classmethod
     def _holds_term_sql(cls) -> ColumnElement[bool]:
-        # As text, the very predicate of the exclusion constraint (HOLDS_TERM_SQL).
-        return type_coerce(cls.status, String) != CANCELLED
+        return term_held(cls)
 
     @hybrid_method
     def meets(self, first: date, last: date) -> bool:
@@ -139,7 +162,7 @@ class LeaseFiling(TimestampMixin, VersionedMixin, Base):
     @meets.expression
     @classmethod
     def _meets_sql(cls, first: date, last: date) -> ColumnElement[bool]:
-        return and_(cls.holds_term, cls.starts_on <= last, cls.last_day >= first)
+        return term_meets(cls, first, last)
 
     @hybrid_method
     def covers(self, day: date) -> bool:
@@ -149,7 +172,7 @@ class LeaseFiling(TimestampMixin, VersionedMixin, Base):
     @covers.expression
     @classmethod
     def _covers_sql(cls, day: date) -> ColumnElement[bool]:
-        return cls.meets(day, day)
+        return term_covers(cls, day)
 
 
 class LeaseTenant(TimestampMixin, Base):
