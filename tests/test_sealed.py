@@ -89,3 +89,69 @@ def test_a_sealed_number_opens_only_for_its_user_field_and_half_hour(demo_app, m
             assert unseal(token, "document_number") is None  # expired
         monkeypatch.setattr("registry.web.sealed.current_user", Someone(2))
         assert unseal(token, "document_number") is None  # another user
+
+
+def _person_form(person, **changes) -> dict:
+    return {
+        "name": person.name,
+        "document_type": "resident_id",
+        "document_number": "",
+        "phone": person.phone or "",
+        "birth_date": "",
+        "version": str(person.version),
+    } | changes
+
+
+def test_a_person_correction_refused_for_another_field_keeps_the_new_number_sealed(
+    worker, demo_db, cipher
+):
+    from helpers import resident_of_cell
+
+    person = resident_of_cell(demo_db, 1).person
+    number = unused_resident_id(demo_db, cipher, "19900303", 710)
+    url = f"/cells/people/{person.id}/edit"
+    token = token_of(worker, url)
+    refused = worker.post(
+        url,
+        data={"csrf_token": token, **_person_form(person, document_number=number, phone="12")},
+    )
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 422
+    assert number not in html and number.lower() not in html
+    assert "Kept: 110101********" + number[-4:] in html
+    # The worker corrects the phone and leaves the number's box empty: the new one is saved.
+    saved = worker.post(
+        url,
+        data={
+            "csrf_token": token,
+            **_person_form(person, phone="13800138000"),
+            "document_number-sealed": sealed_value(html, "document_number"),
+        },
+    )
+    assert saved.status_code == 302, re.findall(r'class="error">([^<]*)<', saved.get_data(True))
+    demo_db.refresh(person)
+    assert cipher.decrypt(bytes(person.document_ciphertext)) == number
+
+
+def test_the_conflict_page_shows_a_typed_number_masked_and_sends_it_back_sealed(
+    worker, demo_db, cipher
+):
+    from helpers import resident_of_cell
+
+    person = resident_of_cell(demo_db, 1).person
+    number = unused_resident_id(demo_db, cipher, "19900404", 720)
+    url = f"/cells/people/{person.id}/edit"
+    token = token_of(worker, url)
+    stale = _person_form(person, document_number=number, version=str(person.version - 1))
+    conflict = worker.post(url, data={"csrf_token": token, **stale})
+    html = conflict.get_data(as_text=True)
+    assert conflict.status_code == 409
+    assert number not in html and number.lower() not in html
+    assert "110101********" + number[-4:] in html
+    # "Save my input" posts what the page holds: the sealed number, and it is saved.
+    sealed = sealed_value(html, "document_number")
+    resent = _person_form(person) | {"document_number-sealed": sealed}
+    saved = worker.post(url, data={"csrf_token": token, **resent})
+    assert saved.status_code == 302, re.findall(r'class="error">([^<]*)<', saved.get_data(True))
+    demo_db.refresh(person)
+    assert cipher.decrypt(bytes(person.document_ciphertext)) == number

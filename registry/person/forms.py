@@ -83,7 +83,9 @@ class ResidenceForm(FlaskForm):
 class PersonForm(FlaskForm):
     name = StringField(LABELS["name"])
     document_type = Choice(LABELS["document_type"], choices=_document_choices())
-    document_number = StringField(LABELS["document_number"])
+    # Empty keeps the stored number; a new one typed into a form refused for another
+    # field comes back sealed, never in clear (registry/web/sealed.py).
+    document_number = DocumentNumberField(LABELS["document_number"])
     phone = StringField(LABELS["phone"])
     birth_date = StringField(LABELS["birth_date"])
 

@@ -14,6 +14,7 @@ from wtforms import BooleanField, DateField
 from wtforms.fields.choices import SelectFieldBase
 
 from registry.errors import Conflict
+from registry.web.sealed import DocumentNumberField, masked_typed
 
 
 @dataclass(frozen=True)
@@ -104,6 +105,15 @@ def displayed(value: Any, field=None, show: Callable[[Any], str] | None = None) 
     return _shown_one(value, labels, dates)
 
 
+def _mine_displayed(value: Any, field, show: Callable[[Any], str] | None) -> str:
+    """The user's side: a typed document number only masked (it goes back sealed)."""
+    if field is None:
+        return ""
+    if isinstance(field, DocumentNumberField):
+        return masked_typed(value) if value else ""
+    return displayed(value, field, show)
+
+
 def render_conflict(
     error: Conflict,
     form,
@@ -126,7 +136,7 @@ def render_conflict(
         rows.append(
             ConflictRow(
                 label=str(labels.get(name, name)),
-                mine=displayed(mine, field, show) if field is not None else "",
+                mine=_mine_displayed(mine, field, show),
                 theirs=displayed(theirs, field, show),
                 differs=field is not None and _raw(mine) != _raw(theirs),
             )

@@ -54,7 +54,8 @@ def unseal(token: str, purpose: str) -> str | None:
     return plain[len(binding) :] if plain.startswith(binding) else None
 
 
-def _shown(value: str) -> str:
+def masked_typed(value: str) -> str:
+    """A typed document number as pages show it: compacted and masked."""
     compact = "".join(unicodedata.normalize("NFKC", value).split()).upper()
     return mask_document_number(compact)
 
@@ -76,7 +77,7 @@ class SealedNumberInput(TextInput):
             return box + sealed
         hint = _(
             "Kept: %(number)s. Leave the box empty to use it, or type the number again.",
-            number=_shown(typed),
+            number=masked_typed(typed),
         )
         return box + sealed + Markup('<p class="muted hint sealed-hint">{}</p>').format(hint)
 
