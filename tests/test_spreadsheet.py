@@ -61,3 +61,42 @@ def test_dashboard_export_writes_a_hostile_cell_name_as_text(demo_app, demo_db):
     cells = [row[1] for row in sheet.iter_rows(min_row=3) if row[1].value == name]
     assert len(cells) == 1 and cells[0].data_type == "s"
     assert all(row[3].data_type == "n" for row in sheet.iter_rows(min_row=3))
+
+
+def test_a_write_only_sheet_keeps_text_as_text_with_its_styles():
+    from openpyxl.styles import Font
+
+    from registry.spreadsheet import streaming_workbook, workbook_bytes
+
+    workbook = streaming_workbook()
+    sheet = workbook.create_sheet("rows")
+    append_row(sheet, ["header", "count"], font=Font(bold=True))
+    for value in HOSTILE:
+        append_row(sheet, [value, 1234], number_formats=[None, "#,##0"])
+    data = workbook_bytes(workbook)
+    assert not _has_formulas(data)
+    loaded = load_workbook(BytesIO(data)).active
+    assert loaded["A1"].font.bold and loaded["B1"].font.bold
+    rows = list(loaded.iter_rows(min_row=2))
+    assert [row[0].value for row in rows] == [*HOSTILE[:-1], "控制字符"]
+    assert {row[0].data_type for row in rows} == {"s"}
+    assert {(row[1].value, row[1].number_format) for row in rows} == {(1234, "#,##0")}
+
+
+def test_exports_are_written_row_by_row_in_write_only_mode(demo_app, monkeypatch):
+    """No cell of a district-wide list is kept in memory: openpyxl's write-only mode."""
+    from registry.dashboard import export
+    from registry.spreadsheet import streaming_workbook
+
+    made = []
+
+    def recorded():
+        made.append(streaming_workbook())
+        return made[-1]
+
+    monkeypatch.setattr(export, "streaming_workbook", recorded)
+    client = log_in(demo_app, "officer1")
+    assert client.get("/dashboard/export.xlsx").status_code == 200
+    assert client.get("/dashboard/lists/transient.xlsx").status_code == 200
+    assert client.get("/dashboard/lists/over_capacity.xlsx").status_code == 200
+    assert [workbook.write_only for workbook in made] == [True, True, True]

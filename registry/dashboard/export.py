@@ -5,20 +5,19 @@ cells that can never be formulas (registry.spreadsheet).
 Each sheet opens with a title row (the jurisdiction, the day the figures are for and when
 they were computed), so a printed or forwarded sheet says what it is; the header row below
 it carries an autofilter over the data rows (the total stays outside the filter).
+Workbooks are written row by row in openpyxl's write-only mode (registry.spreadsheet), so
+a district-wide list costs time and memory per row, not per sheet.
 """
 
 from __future__ import annotations
 
-from io import BytesIO
-
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 
 from registry.dashboard.services import AreaRow, Dashboard, Figures
-from registry.spreadsheet import append_row
+from registry.spreadsheet import append_row, streaming_workbook, workbook_bytes
 
 COUNT_FORMAT = "#,##0"
 SHARE_FORMAT = "0.0%"
@@ -66,12 +65,28 @@ def sheet_title(dashboard: Dashboard) -> str:
     return f"{where} · {when} · {computed}"
 
 
+BOLD = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=13)
+HEADER_ALIGNMENT = Alignment(wrap_text=True, vertical="top")
+
+
 def write_title(sheet, title: str, width: int) -> None:
     """Row 1: the title in bold, across the table's width."""
-    append_row(sheet, [title])
-    sheet.cell(row=1, column=1).font = Font(bold=True, size=13)
+    append_row(sheet, [title], font=TITLE_FONT)
     if width > 1:
-        sheet.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+        sheet.merged_cells.add(f"A1:{get_column_letter(width)}1")
+
+
+def set_widths(sheet, widths: dict[int, float]) -> None:
+    """Column widths by column number: before the first row of a write-only sheet."""
+    for index, width in widths.items():
+        sheet.column_dimensions[get_column_letter(index)].width = width
+
+
+def filter_header(sheet, width: int, last_row: int) -> None:
+    """The autofilter on the header row, over the data rows down to ``last_row``."""
+    last = get_column_letter(width)
+    sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(last_row, HEADER_ROW)}"
 
 
 def _write_sheet(
@@ -79,28 +94,25 @@ def _write_sheet(
 ) -> None:
     columns = figure_columns()
     headers = label_headers + [header for header, _attr, _fmt in columns]
-    write_title(sheet, title, len(headers))
-    append_row(sheet, headers)
-    for cell in sheet[HEADER_ROW]:
-        cell.font = Font(bold=True)
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
-    for row in rows:
-        append_row(sheet, labels_of(row) + [getattr(row.figures, attr) for _h, attr, _f in columns])
-    last_data_row = sheet.max_row
-    sheet.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(headers))}{last_data_row}"
-    total_labels = [_("Total")] + [""] * (len(label_headers) - 1)
-    append_row(sheet, total_labels + [getattr(total, attr) for _h, attr, _f in columns])
-    for cell in sheet[sheet.max_row]:
-        cell.font = Font(bold=True)
     first_figure = len(label_headers) + 1
-    for offset, (_header, _attr, number_format) in enumerate(columns):
-        letter = get_column_letter(first_figure + offset)
-        for cell in sheet[letter][HEADER_ROW:]:
-            cell.number_format = number_format
-        sheet.column_dimensions[letter].width = 14
-    for index in range(1, first_figure):
-        sheet.column_dimensions[get_column_letter(index)].width = 18
-    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=first_figure)
+    set_widths(
+        sheet,
+        {index: 18 for index in range(1, first_figure)}
+        | {first_figure + offset: 14 for offset in range(len(columns))},
+    )
+    sheet.freeze_panes = f"{get_column_letter(first_figure)}{HEADER_ROW + 1}"
+    write_title(sheet, title, len(headers))
+    append_row(sheet, headers, font=BOLD, alignment=HEADER_ALIGNMENT)
+    formats = [None] * len(label_headers) + [number_format for _h, _a, number_format in columns]
+    last_data_row = HEADER_ROW
+    for row in rows:
+        figures = [getattr(row.figures, attr) for _h, attr, _f in columns]
+        append_row(sheet, labels_of(row) + figures, number_formats=formats)
+        last_data_row += 1
+    filter_header(sheet, len(headers), last_data_row)
+    total_labels = [_("Total")] + [""] * (len(label_headers) - 1)
+    totals = [getattr(total, attr) for _h, attr, _f in columns]
+    append_row(sheet, total_labels + totals, font=BOLD, number_formats=formats)
 
 
 def _cell_labels(row: AreaRow) -> list[str]:
@@ -111,30 +123,25 @@ def _cell_labels(row: AreaRow) -> list[str]:
 
 def dashboard_workbook(dashboard: Dashboard) -> bytes:
     """The workbook's bytes: a communities sheet and a grid-cells sheet, each with a total."""
-    workbook = Workbook()
-    communities = workbook.active
-    communities.title = _sheet_name(_("Communities"))
+    workbook = streaming_workbook()
     title = sheet_title(dashboard)
     _write_sheet(
-        communities,
+        workbook.create_sheet(_sheet_name(_("Communities"))),
         title,
         [_("Community code"), _("Community")],
         dashboard.communities,
         lambda row: [row.code, row.name],
         dashboard.total,
     )
-    cells = workbook.create_sheet(_sheet_name(_("Grid cells")))
     _write_sheet(
-        cells,
+        workbook.create_sheet(_sheet_name(_("Grid cells"))),
         title,
         [_("Grid cell code"), _("Grid cell"), _("Community")],
         dashboard.cells,
         _cell_labels,
         dashboard.total,
     )
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return workbook_bytes(workbook)
 
 
 def list_workbook(title: str, people: bool, rows: list) -> bytes:
@@ -142,12 +149,13 @@ def list_workbook(title: str, people: bool, rows: list) -> bytes:
     (text cells never formulas; counts numbers; dates dates)."""
     from registry.labels import OCCUPANCY_LABELS
 
-    workbook = Workbook(write_only=False)
-    sheet = workbook.active
-    sheet.title = _sheet_name(_("List"))
+    workbook = streaming_workbook()
+    sheet = workbook.create_sheet(_sheet_name(_("List")))
     if people:
         headers = [_("Full name"), _("Address"), _("Moved in")]
-        values = [[row.name, row.address, row.moved_in] for row in rows]
+        formats: list[str | None] = [None, None, "yyyy-mm-dd"]
+        values = ([row.name, row.address, row.moved_in] for row in rows)
+        set_widths(sheet, {1: 14, 2: 48})
     else:
         headers = [
             _("Address"),
@@ -158,11 +166,12 @@ def list_workbook(title: str, people: bool, rows: list) -> bytes:
             _("Rental pledge"),
             _("Security guarantee"),
         ]
+        formats = []
 
         def yes_no(value) -> str:
             return _("Yes") if value else _("No")
 
-        values = [
+        values = (
             [
                 row.address.full_text,
                 str(OCCUPANCY_LABELS.get(str(row.dwelling.occupancy), row.dwelling.occupancy)),
@@ -173,21 +182,14 @@ def list_workbook(title: str, people: bool, rows: list) -> bytes:
                 yes_no(row.status.current_filing_id and row.status.security_guarantee),
             ]
             for row in rows
-        ]
+        )
+        set_widths(sheet, {1: 48})
+    sheet.freeze_panes = f"A{HEADER_ROW + 1}"
     write_title(sheet, title, len(headers))
-    append_row(sheet, headers)
-    for cell in sheet[HEADER_ROW]:
-        cell.font = Font(bold=True)
+    append_row(sheet, headers, font=BOLD)
+    last_row = HEADER_ROW
     for value in values:
-        append_row(sheet, value)
-    last = get_column_letter(len(headers))
-    sheet.auto_filter.ref = f"A{HEADER_ROW}:{last}{max(sheet.max_row, HEADER_ROW)}"
-    sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=1)
-    sheet.column_dimensions["A"].width = 48 if not people else 14
-    if people:
-        sheet.column_dimensions["B"].width = 48
-        for cell in sheet["C"][HEADER_ROW:]:
-            cell.number_format = "yyyy-mm-dd"
-    buffer = BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+        append_row(sheet, value, number_formats=formats)
+        last_row += 1
+    filter_header(sheet, len(headers), last_row)
+    return workbook_bytes(workbook)
