@@ -222,3 +222,72 @@ def test_registry_figures_refresh_computes_them_for_the_given_day(
         as_of = connection.execute(text("SELECT as_of FROM figures_run")).scalar_one()
     engine.dispose()
     assert as_of.isoformat() == "2026-12-01"
+
+
+# -- refreshing off the request worker (real transactions: committing_app) -----------------
+
+
+def _refreshed_in(monkeypatch, name: str) -> list:
+    """Record the thread each refresh of ``registry.figures.web.<name>`` runs in."""
+    import threading
+
+    from registry.figures import web
+
+    threads = []
+    original = getattr(web, name)
+
+    def recorded(session, *args, **kwargs):
+        threads.append(threading.current_thread())
+        return original(session, *args, **kwargs)
+
+    monkeypatch.setattr(web, name, recorded)
+    return threads
+
+
+def _as_of(race_sessions):
+    with race_sessions() as session:
+        return figures_state(session)
+
+
+def test_stale_figures_are_refreshed_in_a_thread_not_the_request_worker(
+    committing_app, race_sessions, monkeypatch
+):
+    """The worker that sent the page is free again at once; a thread does the refresh."""
+    import threading
+
+    from registry.figures.web import refresher
+
+    with race_sessions() as session:
+        session.execute(
+            text("UPDATE figures_run SET as_of = :day"), {"day": DEMO_TODAY - timedelta(days=1)}
+        )
+        session.commit()
+    threads = _refreshed_in(monkeypatch, "refresh_if_stale")
+    response = log_in(committing_app, "officer1").get("/dashboard/")
+    assert response.status_code == 200
+    response.close()  # what the WSGI server does once the page is written
+    refresher(committing_app).wait()
+    assert len(threads) == 1 and threads[0] is not threading.current_thread()
+    assert _as_of(race_sessions).as_of == DEMO_TODAY
+
+
+def test_the_refresh_button_hands_the_work_to_a_thread(committing_app, race_sessions, monkeypatch):
+    import threading
+
+    from registry.figures.web import refresher
+
+    with race_sessions() as session:
+        session.execute(text("UPDATE figures_run SET computed_at = now() - interval '1 hour'"))
+        session.commit()
+    before = _as_of(race_sessions).computed_at
+    committing_app.config["FIGURES_MAX_AGE"] = 24 * 60  # the page alone refreshes nothing
+    threads = _refreshed_in(monkeypatch, "refresh_on_request")
+    client = log_in(committing_app, "officer1")
+    page = client.get("/dashboard/").get_data(as_text=True)
+    response = client.post("/dashboard/figures/refresh", data={"csrf_token": csrf_token_from(page)})
+    assert response.status_code == 302
+    refresher(committing_app).wait()
+    assert len(threads) == 1 and threads[0] is not threading.current_thread()
+    assert _as_of(race_sessions).computed_at > before
+    shown = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "The figures are being computed again; reload the page in a moment." in shown

@@ -35,8 +35,7 @@ from registry.dashboard.forms import (
 from registry.dashboard.labels import ACTION_LABELS, RECORD_LABELS
 from registry.dashboard.trail import trail_rows
 from registry.errors import InvalidInput
-from registry.figures.services import refresh_on_request
-from registry.figures.web import refresh_after
+from registry.figures.web import refresh_after, refresh_now
 from registry.labels import (
     FILING_STATE_LABELS,
     OCCUPANCY_LABELS,
@@ -132,12 +131,13 @@ def index():
 @blueprint.route("/figures/refresh", methods=["POST"])
 @desk_only
 def refresh_figures():
-    """Recompute the figures now (the officer's button), then show the dashboard again."""
+    """Recompute the figures (the officer's button, in the background), then show the
+    dashboard again."""
     form = RefreshFiguresForm()
     if not form.validate_on_submit():
         abort(400)
-    if refresh_on_request(db_session(), today()):
-        flash(_("The figures were computed again."), "ok")
+    if refresh_now(db_session(), today()):
+        flash(_("The figures are being computed again; reload the page in a moment."), "ok")
     else:
         flash(_("The figures were computed moments ago; they are up to date."), "ok")
     station = request.args.get("station", "")

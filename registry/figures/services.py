@@ -234,28 +234,38 @@ def is_stale(state: FiguresState | None, today: date, now: datetime, max_age: ti
     return state is None or state.as_of != today or now - state.computed_at > max_age
 
 
+def figures_are_stale(session: Session, today: date, max_age: timedelta = DEFAULT_MAX_AGE) -> bool:
+    """Whether the stored figures are stale now (one small query)."""
+    return is_stale(figures_state(session), today, _database_now(session), max_age)
+
+
 def refresh_if_stale(session: Session, today: date, max_age: timedelta = DEFAULT_MAX_AGE) -> bool:
     """Refresh when the figures are stale and no other worker is refreshing them already.
 
     Returns whether this call refreshed. Takes the lock without waiting: a worker that does
     not get it leaves the work to the one that did.
     """
-    if not is_stale(figures_state(session), today, _database_now(session), max_age):
+    if not figures_are_stale(session, today, max_age):
         return False
     if not session.scalar(select(func.pg_try_advisory_xact_lock(REFRESH_LOCK))):
         return False
     # Another worker may have committed a refresh between the first look and the lock.
-    if not is_stale(figures_state(session), today, _database_now(session), max_age):
+    if not figures_are_stale(session, today, max_age):
         return False
     refresh_figures(session, today, locked=True)
     return True
 
 
+def computed_moments_ago(session: Session, today: date) -> bool:
+    """The figures of ``today`` are only seconds old: a user's refresh is not needed."""
+    state = figures_state(session)
+    return state is not None and not is_stale(state, today, _database_now(session), MIN_INTERVAL)
+
+
 def refresh_on_request(session: Session, today: date) -> bool:
     """A user's refresh: done unless the figures of ``today`` are only seconds old."""
     session.execute(select(func.pg_advisory_xact_lock(REFRESH_LOCK)))
-    state = figures_state(session)
-    if state is not None and not is_stale(state, today, _database_now(session), MIN_INTERVAL):
+    if computed_moments_ago(session, today):
         return False
     refresh_figures(session, today, locked=True)
     return True
