@@ -119,6 +119,7 @@ def test_a_person_correction_refused_for_another_field_keeps_the_new_number_seal
     assert refused.status_code == 422
     assert number not in html and number.lower() not in html
     assert "Kept: 110101********" + number[-4:] in html
+    assert "Leave empty to keep the stored number" not in html  # empty now uses the kept one
     # The worker corrects the phone and leaves the number's box empty: the new one is saved.
     saved = worker.post(
         url,
