@@ -217,3 +217,17 @@ def test_search_lists_rooms_in_numeric_order(demo_session, worker):
     found, _more = services.search_addresses(demo_session, worker, "9单元")
     rooms = [a.room for a in found if a.entrance == "9" and a.door_number == building.door_number]
     assert rooms == ["99", "101", "1001"]
+
+
+def test_map_features_keep_six_decimals_a_tenth_of_a_metre(demo_session, worker):
+    """They travel in every address form page, which is never compressed (BREACH)."""
+    import json
+    import re
+
+    features = services.map_features(demo_session, worker)
+    text = json.dumps(features)
+    decimals = [len(d) for d in re.findall(r"\d+\.(\d+)", text)]
+    assert decimals and max(decimals) <= 6
+    building = features["buildings"][0]["geometry"]
+    assert building["type"] == "Point" and len(building["coordinates"]) == 2
+    assert 100 < building["coordinates"][0] < 120 and 20 < building["coordinates"][1] < 40

@@ -544,6 +544,9 @@ def address_order() -> tuple:
 
 
 MAP_BUILDINGS_LIMIT = 1000
+# Six decimals of a degree are about 0.1 m: finer than a tablet's GPS, and the features
+# travel inside every address form page (uncompressed HTML), so every digit counts.
+MAP_DECIMALS = 6
 
 
 def map_features(session: Session, actor: UserAccount) -> dict[str, list[dict]]:
@@ -559,14 +562,26 @@ def map_features(session: Session, actor: UserAccount) -> dict[str, list[dict]]:
         .order_by(Address.id)
         .limit(MAP_BUILDINGS_LIMIT)
     ).all()
+
+    def geometry(geom) -> dict:
+        shape = mapping(to_shape(geom))
+        return {"type": shape["type"], "coordinates": _rounded(shape["coordinates"])}
+
     return {
-        "cells": [{"name": cell.name, "geometry": mapping(to_shape(cell.geom))} for cell in cells],
-        "roads": [{"name": road.name, "geometry": mapping(to_shape(road.geom))} for road in roads],
+        "cells": [{"name": cell.name, "geometry": geometry(cell.geom)} for cell in cells],
+        "roads": [{"name": road.name, "geometry": geometry(road.geom)} for road in roads],
         "buildings": [
             {
                 "label": f"{door}号" + (f"{building}栋" if building else ""),
-                "geometry": mapping(to_shape(geom)),
+                "geometry": geometry(geom),
             }
             for door, building, geom in buildings
         ],
     }
+
+
+def _rounded(coordinates):
+    """GeoJSON coordinates (nested tuples of floats) to :data:`MAP_DECIMALS` decimals."""
+    if isinstance(coordinates, float | int):
+        return round(coordinates, MAP_DECIMALS)
+    return [_rounded(part) for part in coordinates]
