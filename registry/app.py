@@ -83,13 +83,16 @@ def _register_blueprints(app: Flask) -> None:
     from registry.accounts.views import blueprint as accounts
     from registry.admin.views import blueprint as admin
     from registry.dashboard.views import blueprint as dashboard
+    from registry.flags.views import flags_blueprint as flags
+    from registry.flags.views import rules_blueprint as rules
     from registry.grid.views import blueprint as gridwork
     from registry.lease.views import blueprint as leases
     from registry.map.views import BLUEPRINTS as map_blueprints
     from registry.sweeps.views import blueprint as sweeps
     from registry.web.home import blueprint as home
 
-    for blueprint in (accounts, home, gridwork, leases, dashboard, admin, sweeps, *map_blueprints):
+    blueprints = (accounts, home, gridwork, leases, dashboard, admin, rules, flags, sweeps)
+    for blueprint in (*blueprints, *map_blueprints):
         app.register_blueprint(blueprint)
 
 

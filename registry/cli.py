@@ -16,6 +16,7 @@ from registry.clock import TimeZoneError, deployment_zone, today_in
 from registry.cluster import EmbeddedCluster, embedded_cluster
 from registry.config import Settings, SetupError, load_settings
 from registry.figures.cli import figures as figures_commands
+from registry.flags.cli import flags as flags_commands
 
 
 def database_url(settings: Settings) -> str:
@@ -353,6 +354,7 @@ def bench_page(
 
 
 main.add_command(figures_commands)
+main.add_command(flags_commands)
 
 
 @bench.command("audit")
@@ -375,12 +377,13 @@ def bench_audit(settings: Settings, hold: float) -> None:
 @click.option("--size", type=click.Choice(["small", "medium", "large"]), default="large")
 @click.pass_obj
 def bench_flags(settings: Settings, size: str) -> None:
-    """Sweep plans of 50-cell focus areas on the loaded district (rolled back afterwards).
-
-    The flags' rule run is the other half of this benchmark (issue 14)."""
+    """The full flag rule run over the loaded demo district, then sweep plans of 50-cell
+    focus areas on it (each rolled back afterwards)."""
+    from registry.bench.flags import run_flags_benchmark
     from registry.sweeps.bench import run_plan_benchmark
 
     try:
+        run_flags_benchmark(database_url(settings), size, command_today(), click.echo)
         run_plan_benchmark(database_url(settings), settings.audit_key, command_today(), click.echo)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from error

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 
 from registry.accounts.models import Role
 from registry.dwelling.models import DwellingUse, Occupancy
+from registry.flags.models import FlagEventKind, FlagState, TipKind, TipSource, VisitFinding
 from registry.lease.models import LeaseStatus, PledgeKind, SignerRole
 from registry.organisation.models import OrganisationKind
 from registry.person.models import Relationship, ResidenceKind
@@ -99,6 +100,48 @@ MEMBER_FUNCTION_LABELS = {
     MemberFunction.COMMUNITY: _l("Community (grid worker)"),
 }
 
+FLAG_STATE_LABELS = {
+    FlagState.OPEN: _l("Open"),
+    FlagState.IN_REVIEW: _l("In review"),
+    FlagState.CONFIRMED: _l("Confirmed"),
+    FlagState.DISMISSED: _l("Dismissed"),
+    FlagState.RESOLVED: _l("Resolved"),
+}
+# What the button of each step says.
+FLAG_STEP_LABELS = {
+    FlagState.IN_REVIEW: _l("Take it up"),
+    FlagState.CONFIRMED: _l("Confirm"),
+    FlagState.DISMISSED: _l("Dismiss"),
+    FlagState.RESOLVED: _l("Resolve"),
+}
+FLAG_EVENT_LABELS = {
+    FlagEventKind.RAISED: _l("Raised by the rule"),
+    FlagEventKind.FACTS_UPDATED: _l("Facts updated"),
+    FlagEventKind.DECIDED: _l("Decided"),
+    FlagEventKind.NO_LONGER_HOLDS: _l("Resolved by the system: the facts no longer hold"),
+    FlagEventKind.RULE_OFF: _l("Withdrawn: the rule was switched off"),
+}
+FLAG_STATE_FILTER_LABELS = {
+    "to_decide": _l("To decide (open or in review)"),
+    "live": _l("Live (open, in review or confirmed)"),
+    **{str(state): label for state, label in FLAG_STATE_LABELS.items()},
+    "all": _l("All"),
+}
+TIP_KIND_LABELS = {TipKind.TIP: _l("Tip"), TipKind.COMPLAINT: _l("Complaint")}
+TIP_SOURCE_LABELS = {
+    TipSource.HOTLINE: _l("Hotline call"),
+    TipSource.WALK_IN: _l("In person at the office"),
+    TipSource.LETTER: _l("Letter"),
+    TipSource.ONLINE: _l("Online"),
+    TipSource.DOOR_TO_DOOR: _l("Heard on a door-to-door visit"),
+    TipSource.OTHER: _l("Other"),
+}
+FINDING_LABELS = {
+    VisitFinding.UNREGISTERED_OCCUPANTS: _l("Unregistered occupants"),
+    VisitFinding.GROUP_RENTING_SIGNS: _l("Signs of group renting"),
+}
+
+
 # Each enum with its table, for the checks and for whoever needs "the label of any value".
 ENUM_LABELS = {
     Role: ROLE_LABELS,
@@ -113,6 +156,11 @@ ENUM_LABELS = {
     SignerRole: SIGNER_ROLE_LABELS,
     Outcome: OUTCOME_LABELS,
     MemberFunction: MEMBER_FUNCTION_LABELS,
+    FlagState: FLAG_STATE_LABELS,
+    FlagEventKind: FLAG_EVENT_LABELS,
+    TipKind: TIP_KIND_LABELS,
+    TipSource: TIP_SOURCE_LABELS,
+    VisitFinding: FINDING_LABELS,
 }
 
 

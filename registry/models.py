@@ -5,8 +5,9 @@ from registry.address.models import Address, Road
 from registry.area.models import Community, District, PoliceStation, SubDistrict
 from registry.audit.models import AuditEntry
 from registry.db import Base
-from registry.dwelling.models import CapacityRule, Dwelling, DwellingUse, Occupancy
+from registry.dwelling.models import Dwelling, DwellingUse, Occupancy
 from registry.figures.models import CellFigures, FiguresRun
+from registry.flags.models import Flag, FlagEvent, RuleVersion, Tip, VisitReport
 from registry.grid.models import FocusArea, GridCell
 from registry.lease.models import (
     FilingRequest,
@@ -37,7 +38,6 @@ __all__ = [
     "Address",
     "AuditEntry",
     "Base",
-    "CapacityRule",
     "CellFigures",
     "Community",
     "District",
@@ -45,6 +45,8 @@ __all__ = [
     "DwellingUse",
     "FiguresRun",
     "FilingRequest",
+    "Flag",
+    "FlagEvent",
     "FocusArea",
     "GridCell",
     "KeptSearch",
@@ -65,6 +67,7 @@ __all__ = [
     "ResidenceKind",
     "Road",
     "Role",
+    "RuleVersion",
     "SecurityGuarantee",
     "SignerRole",
     "SubDistrict",
@@ -75,6 +78,8 @@ __all__ = [
     "SweepTeam",
     "SweepTeamMember",
     "SweepVisit",
+    "Tip",
     "UserAccount",
     "VisitPhoto",
+    "VisitReport",
 ]

@@ -1,17 +1,12 @@
-"""Focus areas, the capacity rule, and who may reach the admin pages at all."""
+"""Focus areas, and who may reach the admin pages at all (rule settings: test_flags_settings)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from decimal import Decimal
-
 import pytest
 from flask import url_for
-from helpers import DEMO_TODAY, audit_entries, field_errors, log_in, token_of
+from helpers import audit_entries, field_errors, log_in, token_of
 from sqlalchemy import select
 
-from registry.dwelling.models import CapacityRule
-from registry.dwelling.status import current_rule
 from registry.grid.models import FocusArea, GridCell
 
 
@@ -96,71 +91,6 @@ def test_focus_area_form_browses_a_communitys_cells_without_saving(admin_client,
     assert response.status_code == 200
     assert f'value="{cell.id}"' in response.get_data(as_text=True)
     assert demo_db.scalar(select(FocusArea).where(FocusArea.name == "浏览")) is None
-
-
-def test_new_capacity_rule_keeps_the_history(admin_client, demo_db):
-    old = current_rule(demo_db, DEMO_TODAY)
-    page = admin_client.get("/admin/capacity-rule").get_data(as_text=True)
-    assert "In force" in page and str(old.min_floor_area_per_person) in page
-
-    token = token_of(admin_client, "/admin/capacity-rule")
-    today = DEMO_TODAY  # the pinned day, not the machine's
-    response = admin_client.post(
-        "/admin/capacity-rule",
-        data={
-            "csrf_token": token,
-            "min_floor_area_per_person": "8.5",
-            "max_people_per_room": "3",
-            "valid_from": today.isoformat(),
-            "note": "新标准",
-        },
-    )
-    assert response.status_code == 302, response.get_data(as_text=True)
-    demo_db.expire_all()
-    rules = list(demo_db.scalars(select(CapacityRule).order_by(CapacityRule.id)))
-    assert len(rules) == 2 and rules[0].id == old.id
-    assert rules[0].min_floor_area_per_person == old.min_floor_area_per_person  # untouched
-    new = rules[1]
-    assert (new.min_floor_area_per_person, new.max_people_per_room) == (Decimal("8.50"), 3)
-    assert current_rule(demo_db, DEMO_TODAY).id == new.id
-    assert audit_entries(demo_db, "capacity_rule", new.id, "create")
-
-    page = admin_client.get("/admin/capacity-rule").get_data(as_text=True)
-    assert "Superseded" in page and "新标准" in page
-
-    later = (today + timedelta(days=30)).isoformat()
-    admin_client.post(
-        "/admin/capacity-rule",
-        data={
-            "csrf_token": token,
-            "min_floor_area_per_person": "10",
-            "max_people_per_room": "2",
-            "valid_from": later,
-        },
-    )
-    assert "Scheduled" in admin_client.get("/admin/capacity-rule").get_data(as_text=True)
-    demo_db.expire_all()
-    assert current_rule(demo_db, DEMO_TODAY).id == new.id  # a future rule is not in force yet
-
-
-def test_capacity_rule_errors_name_the_fields(admin_client, demo_db):
-    token = token_of(admin_client, "/admin/capacity-rule")
-    response = admin_client.post(
-        "/admin/capacity-rule",
-        data={
-            "csrf_token": token,
-            "min_floor_area_per_person": "-1",
-            "max_people_per_room": "2.5",
-            "valid_from": (DEMO_TODAY - timedelta(days=1)).isoformat(),
-        },
-    )
-    html = response.get_data(as_text=True)
-    assert response.status_code == 422
-    assert field_errors(html, "min_floor_area_per_person") == ["Must be greater than zero"]
-    assert field_errors(html, "max_people_per_room") == ["Enter a whole number"]
-    assert field_errors(html, "valid_from") == ["A new rule cannot start in the past"]
-    assert 'value="2.5"' in html
-    assert len(list(demo_db.scalars(select(CapacityRule)))) == 1
 
 
 def _admin_urls(app, session) -> list[tuple[str, str]]:

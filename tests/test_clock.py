@@ -19,8 +19,8 @@ from helpers import DEMO_TODAY, dwelling_of_cell, log_in, post_form, unused_resi
 from sqlalchemy import select
 
 from registry.clock import TimeZoneError, deployment_zone, start_of_day, today_in
-from registry.dwelling.models import CapacityRule
 from registry.dwelling.status import current_rule
+from registry.flags.models import RuleCode, RuleVersion
 from registry.person.models import Person, Residence
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -74,16 +74,23 @@ def test_a_request_reads_the_clock_once(demo_app) -> None:
 def test_the_capacity_rule_in_force_follows_the_day_given(demo_db) -> None:
     old = current_rule(demo_db, DEMO_TODAY)
     tomorrow = DEMO_TODAY + timedelta(days=1)
-    new = CapacityRule(
-        min_floor_area_per_person=Decimal("9"),
-        max_people_per_room=2,
-        valid_from=start_of_day(tomorrow, SHANGHAI),
+    newest = demo_db.scalar(
+        select(RuleVersion.id).where(RuleVersion.rule == RuleCode.OVER_CAPACITY).limit(1)
     )
-    demo_db.add(new)
+    demo_db.add(
+        RuleVersion(
+            rule=RuleCode.OVER_CAPACITY,
+            enabled=True,
+            priority=1,
+            settings={"min_floor_area_per_person": "9", "max_people_per_room": 2, "band": 3},
+            valid_from=start_of_day(tomorrow, SHANGHAI),
+            based_on_id=newest,
+        )
+    )
     demo_db.flush()
     # The database's now() is days later than DEMO_TODAY: it must not decide.
-    assert current_rule(demo_db, DEMO_TODAY).id == old.id
-    assert current_rule(demo_db, tomorrow).id == new.id
+    assert current_rule(demo_db, DEMO_TODAY) == old
+    assert current_rule(demo_db, tomorrow).min_floor_area_per_person == Decimal("9")
 
 
 def test_at_half_past_two_in_shanghai_the_app_agrees_with_itself(demo_app, demo_db, cipher):

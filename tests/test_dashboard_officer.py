@@ -48,12 +48,12 @@ def resident(demo_db, cipher):
 # -- the day's journey ---------------------------------------------------------------------
 
 
-def test_officer_lands_on_the_dashboard_and_the_menu_keeps_flags_coming(officer):
+def test_officer_lands_on_the_dashboard_and_the_menu_has_flags_and_sweeps(officer):
     landing = officer.get("/", follow_redirects=True)
     assert landing.request.path == "/dashboard/"
     html = officer.get("/dashboard/?lang=en").get_data(as_text=True)
-    assert "Flags (coming)" in html and "Sweeps (coming)" not in html
-    assert 'href="/sweeps/"' in html
+    assert 'href="/flags/"' in html and "Flags (coming)" not in html
+    assert 'href="/sweeps/"' in html and "Sweeps (coming)" not in html
     assert 'href="/dashboard/lookup"' in html
 
 

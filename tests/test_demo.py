@@ -160,11 +160,12 @@ def test_credit_codes_are_valid(demo_session):
         (
             "more occupants than the legal capacity",
             """
-        SELECT count(*) FROM dwelling d, capacity_rule r
-        WHERE (SELECT count(*) FROM residence x
+        SELECT count(*) FROM dwelling d, rule_version r
+        WHERE r.rule = 'over_capacity'
+          AND (SELECT count(*) FROM residence x
                WHERE x.dwelling_id = d.id AND x.moved_out IS NULL)
-            > least(floor(d.floor_area / r.min_floor_area_per_person),
-                    d.rooms * r.max_people_per_room)""",
+            > least(floor(d.floor_area / (r.settings->>'min_floor_area_per_person')::numeric),
+                    d.rooms * (r.settings->>'max_people_per_room')::int)""",
         ),
     ],
 )

@@ -739,10 +739,10 @@ def test_moving_into_a_vacant_dwelling_warns_and_offers_a_one_tap_correction(
     assert "Recorded as vacant, but somebody lives here now." in warning.group(1)
     assert 'name="occupancy" value="rented"' in warning.group(1)
     assert f'href="/cells/dwellings/{dwelling.id}/edit#occupancy"' in warning.group(1)
-    # The cell's "needs attention" list names it.
+    # The cell's "needs attention" list names it, with the flag of the mismatch.
     attention = worker.get("/cells/?cell=1&show=attention").get_data(as_text=True)
     assert f"/cells/dwellings/{dwelling.id}" in attention
-    assert "Vacant but occupied" in attention
+    assert "Vacant on record, yet people live there" in attention
 
     # One tap on the suggested occupancy saves it through the ordinary, audited edit.
     fix = dict(

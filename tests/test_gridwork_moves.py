@@ -139,7 +139,7 @@ def test_moving_into_a_second_dwelling_ends_the_first_and_tells_its_worker(
     target = dwelling_of_cell(demo_db, 1)
     other = log_in(demo_app, "grid0002")
     cell_2 = f"/cells/?cell={theirs.dwelling.address.grid_cell_id}&show=attention"
-    assert not links_to_dwelling(other.get(cell_2).get_data(as_text=True), theirs.dwelling_id)
+    assert moved_away_flag(demo_db, theirs.dwelling_id) is None
 
     asked = post_form(
         worker, f"/cells/dwellings/{target.id}/move-in", move_in_form(number, person.name)
@@ -157,9 +157,11 @@ def test_moving_into_a_second_dwelling_ends_the_first_and_tells_its_worker(
     ).all()
     assert [stay.dwelling_id for stay in homes] == [target.id]  # one home, not two "至今"
 
-    # grid0002 finds the dwelling in "needs attention", checks it, and it leaves the list.
+    # grid0002 finds the dwelling's flag in "needs attention", checks the stay, and the flag
+    # resolves itself.
+    flag = moved_away_flag(demo_db, theirs.dwelling_id)
     listed = other.get(cell_2).get_data(as_text=True)
-    assert links_to_dwelling(listed, theirs.dwelling_id) and "Moved away: check" in listed
+    assert links_to_dwelling(listed, theirs.dwelling_id) and f'/flags/{flag.id}"' in listed
     page = other.get(f"/cells/dwellings/{theirs.dwelling_id}").get_data(as_text=True)
     assert f"/cells/residences/{theirs.id}/move-checked" in page
     token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
@@ -171,10 +173,26 @@ def test_moving_into_a_second_dwelling_ends_the_first_and_tells_its_worker(
     )
     demo_db.expire_all()
     assert theirs.end_checked_on == DEMO_TODAY
-    assert not links_to_dwelling(other.get(cell_2).get_data(as_text=True), theirs.dwelling_id)
+    assert f'/flags/{flag.id}"' not in other.get(cell_2).get_data(as_text=True)
+    demo_db.refresh(flag)
+    assert flag.state == "resolved" and flag.decided_by_id is None
     assert audit_entries(demo_db, "residence", theirs.id)[-1].changes == {
         "end_checked_on": [None, DEMO_TODAY.isoformat()]
     }
+
+
+def moved_away_flag(session, dwelling_id: int):
+    """The live "stay ended from elsewhere" flag of a dwelling, if any."""
+    from registry.flags.models import Flag, RuleCode
+
+    session.expire_all()
+    return session.scalar(
+        select(Flag).where(
+            Flag.dwelling_id == dwelling_id,
+            Flag.rule == RuleCode.MOVED_AWAY_UNCHECKED,
+            Flag.state.in_(("open", "in_review", "confirmed")),
+        )
+    )
 
 
 def test_a_tampered_confirmation_attaches_nobody(worker, demo_db, cipher):

@@ -25,6 +25,8 @@ PUBLIC_ENDPOINTS = {"accounts.login", "home.health", "home.favicon", "static"}
 # Pages each blueprint serves, by role. Ids in the URL are checked against scope on top.
 BLUEPRINT_ROLES = {
     "admin": {Role.ADMIN},
+    "rules": {Role.ADMIN},
+    "flags": {Role.POLICE_OFFICER, Role.ADMIN, Role.GRID_WORKER},
     "dashboard": {Role.POLICE_OFFICER, Role.ADMIN},
     "gridwork": {Role.GRID_WORKER},
     "leases": {Role.PROPERTY_MANAGER, Role.GRID_WORKER, Role.POLICE_OFFICER, Role.ADMIN},
@@ -37,6 +39,13 @@ BLUEPRINT_ROLES = {
 # as a tile over empty land (test_tiles_outside_the_scope_are_empty_land).
 TILE_ENDPOINTS = {"map.building_tile", "map.organisation_tile"}
 ACTORS = ("grid0001", "manager1", "landlord1", "officer_elsewhere", "sweeper1")
+TIMESTAMP_COLUMNS = {
+    "filing_request": "created_at",
+    "rule_version": "created_at",
+    "flag_event": "occurred_at",
+    "tip": "created_at",
+    "visit_report": "created_at",
+}
 TABLES_WATCHED = (
     "address",
     "dwelling",
@@ -51,12 +60,16 @@ TABLES_WATCHED = (
     "focus_area",
     "user_account",
     "police_station",
-    "capacity_rule",
+    "rule_version",
     "community",
     "filing_request",
     "sweep",
     "sweep_team",
     "sweep_visit",
+    "flag",
+    "flag_event",
+    "tip",
+    "visit_report",
 )
 
 
@@ -114,6 +127,9 @@ OUTSIDE = {
         SELECT min(o.id) FROM organisation o WHERE o.address_id NOT IN (
             SELECT a.parent_id FROM address a JOIN dwelling d ON d.address_id = a.id
             WHERE d.id IN ({visible}) AND a.parent_id IS NOT NULL)""",
+    # Flags and tips of a dwelling out of scope (whole-building ones have no dwelling).
+    "flag_id": "SELECT min(id) FROM flag WHERE dwelling_id NOT IN ({visible})",
+    "tip_id": "SELECT min(id) FROM tip WHERE dwelling_id NOT IN ({visible})",
     "cell_id": """
         SELECT min(g.id) FROM grid_cell g WHERE g.id NOT IN (
             SELECT a.grid_cell_id FROM address a JOIN dwelling d ON d.address_id = a.id
@@ -212,9 +228,7 @@ def _fingerprint(session) -> dict:
     (views, log-ins and refused reveals are logged on purpose, even outside the scope)."""
     prints = {}
     for table in TABLES_WATCHED:
-        column = {"capacity_rule": "valid_from", "filing_request": "created_at"}.get(
-            table, "updated_at"
-        )
+        column = TIMESTAMP_COLUMNS.get(table, "updated_at")
         prints[table] = session.execute(
             text(f"SELECT count(*), max({column})::text FROM {table}")
         ).one()

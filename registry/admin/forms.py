@@ -175,10 +175,3 @@ class FocusAreaForm(FlaskForm):
         widget=HiddenableSelect(),
     )
     version = HiddenField()
-
-
-class CapacityRuleForm(FlaskForm):
-    min_floor_area_per_person = StringField(_l("Minimum floor area per person (m²)"))
-    max_people_per_room = StringField(_l("Maximum people per room"))
-    valid_from = StringField(_l("Valid from"))
-    note = StringField(_l("Note"), [Length(max=200)])

@@ -1,4 +1,4 @@
-"""Administration: user accounts and their scopes, police stations, the capacity rule.
+"""Administration: user accounts and their scopes, police stations.
 
 Only administrators reach these functions; anyone else gets NotFound, as for a record
 outside their scope. Every change is written to the audit log, and the edit forms are
@@ -11,8 +11,6 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -31,28 +29,19 @@ from registry.address.models import Address
 from registry.address.text import normalise_address_text
 from registry.area.models import Community, District, PoliceStation, SubDistrict
 from registry.audit.services import Action, changed, record
-from registry.clock import deployment_zone, end_of_day, start_of_day
 from registry.constraints import checked
-from registry.dwelling.models import CapacityRule, Dwelling, managed_dwelling
-from registry.dwelling.status import current_rule
+from registry.dwelling.models import Dwelling, managed_dwelling
 from registry.edits import check_version
 from registry.errors import Conflict, InvalidInput, NotFound
 from registry.grid.models import GridCell, grid_cell_worker
 from registry.scope import dwelling_filter, grid_cell_filter
 from registry.validators import (
-    FieldError,
     ValidationErrors,
-    parse_date,
     validate_name,
-    validate_positive_area,
-    validate_positive_int,
 )
 
 USERNAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{2,49}")
 CODE_RE = re.compile(r"[0-9A-Za-z\-]{1,20}")
-MAX_AREA_PER_PERSON = Decimal("100")
-MAX_PEOPLE_PER_ROOM = 20
-RULE_NOTE_LENGTH = 200
 SEARCH_LIMIT = 30
 
 
@@ -716,102 +705,3 @@ def update_station(
         session.flush()
         record(session, actor, Action.UPDATE, "police_station", station.id, changes)
     return station
-
-
-# -- capacity rule -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RuleInput:
-    min_floor_area_per_person: Any
-    max_people_per_room: Any
-    valid_from: Any
-    note: str = ""
-
-
-@dataclass(frozen=True)
-class RuleRow:
-    rule: CapacityRule
-    state: str  # "in_force", "scheduled" or "superseded"
-    created_by: str | None
-
-
-def capacity_rules(session: Session, actor: UserAccount, today: date) -> list[RuleRow]:
-    """Every rule, newest first, marked in force, scheduled or superseded on ``today``."""
-    require_admin(actor)
-    in_force = current_rule(session, today)
-    tomorrow = end_of_day(today, deployment_zone())
-    rows = session.execute(
-        select(CapacityRule, UserAccount.username)
-        .outerjoin(UserAccount, UserAccount.id == CapacityRule.created_by_id)
-        .order_by(CapacityRule.valid_from.desc(), CapacityRule.id.desc())
-    ).all()
-    result = []
-    for rule, username in rows:
-        if in_force is not None and rule.id == in_force.id:
-            state = "in_force"
-        elif rule.valid_from >= tomorrow:
-            state = "scheduled"
-        else:
-            state = "superseded"
-        result.append(RuleRow(rule, state, username))
-    return result
-
-
-def add_capacity_rule(
-    session: Session, actor: UserAccount, data: RuleInput, today: date
-) -> CapacityRule:
-    """A new rule from a date on (local midnight); earlier rules stay as history.
-
-    A rule cannot start in the past: a past flag must stay explained by the rule that was
-    in force when it was raised.
-    """
-    require_admin(actor)
-    errors = ValidationErrors()
-    area = people = valid_from = None
-    with errors.collect():
-        area = validate_positive_area(
-            data.min_floor_area_per_person, field="min_floor_area_per_person"
-        )
-        if area > MAX_AREA_PER_PERSON:
-            raise FieldError(
-                "min_floor_area_per_person",
-                _l("Must be at most %(maximum)s", maximum=MAX_AREA_PER_PERSON),
-            )
-    with errors.collect():
-        people = validate_positive_int(
-            data.max_people_per_room, "max_people_per_room", maximum=MAX_PEOPLE_PER_ROOM
-        )
-    with errors.collect():
-        starts = parse_date(data.valid_from, "valid_from")
-        if starts < today:
-            raise FieldError("valid_from", _l("A new rule cannot start in the past"))
-        valid_from = start_of_day(starts, deployment_zone())
-    note = (data.note or "").strip()
-    if len(note) > RULE_NOTE_LENGTH:
-        errors.add("note", _l("At most %(maximum)s characters", maximum=RULE_NOTE_LENGTH))
-    if errors.errors:
-        raise InvalidInput(fields=errors.errors)
-    rule = CapacityRule(
-        min_floor_area_per_person=area,
-        max_people_per_room=people,
-        valid_from=valid_from,
-        note=note,
-        created_by_id=actor.id,
-    )
-    session.add(rule)
-    session.flush()
-    record(
-        session,
-        actor,
-        Action.CREATE,
-        "capacity_rule",
-        rule.id,
-        {
-            "min_floor_area_per_person": [None, str(area)],
-            "max_people_per_room": [None, people],
-            "valid_from": [None, valid_from],
-            "note": [None, note],
-        },
-    )
-    return rule

@@ -1,4 +1,4 @@
-"""Administrators' pages: users and scopes, police stations, grid cells, focus areas, rule.
+"""Administrators' pages: users and scopes, police stations, grid cells, focus areas.
 
 Views are thin: parse the form, call a service, render or redirect. A service's
 InvalidInput re-renders the form with the user's input and the errors beside each field;
@@ -21,7 +21,6 @@ from registry.accounts.views import save_own_password
 from registry.admin import services
 from registry.admin.forms import (
     ROLE_LABELS,
-    CapacityRuleForm,
     CellDeleteForm,
     CellForm,
     CellSplitForm,
@@ -36,7 +35,6 @@ from registry.errors import InvalidInput
 from registry.figures.services import refresh_figures
 from registry.grid import services as grid
 from registry.web.auth import current_actor, roles_required
-from registry.web.clock import today
 from registry.web.paging import page_number
 from registry.web.saving import apply_errors, save
 from registry.web.session import db_session
@@ -753,40 +751,3 @@ def focus_area_edit(area_id: int):
             current_after_race,
         )
     return page()
-
-
-# -- capacity rule -------------------------------------------------------------------------
-
-
-@blueprint.route("/capacity-rule", methods=["GET", "POST"])
-@roles_required(Role.ADMIN)
-def capacity_rule():
-    session, actor = db_session(), current_actor()
-    form = CapacityRuleForm()
-
-    def page():
-        rules = services.capacity_rules(session, actor, today())
-        return render_template("admin/capacity_rule.html", form=form, rules=rules)
-
-    if request.method == "GET":
-        form.valid_from.data = today().isoformat()
-        return page()
-    return _submit(
-        form,
-        lambda: services.add_capacity_rule(
-            session,
-            actor,
-            services.RuleInput(
-                min_floor_area_per_person=form.min_floor_area_per_person.data,
-                max_people_per_room=form.max_people_per_room.data,
-                valid_from=form.valid_from.data,
-                note=form.note.data or "",
-            ),
-            today(),
-        ),
-        page,
-        lambda _rule: _saved(
-            url_for("admin.capacity_rule"),
-            _("The new rule was saved; the earlier rules stay in the history."),
-        ),
-    )

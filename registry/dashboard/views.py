@@ -36,6 +36,7 @@ from registry.dashboard.labels import ACTION_LABELS, RECORD_LABELS
 from registry.dashboard.trail import trail_rows
 from registry.errors import InvalidInput
 from registry.figures.web import refresh_after, refresh_now
+from registry.flags import services as flags
 from registry.labels import (
     FILING_STATE_LABELS,
     OCCUPANCY_LABELS,
@@ -345,8 +346,10 @@ def reveal(person_id: int):
 @desk_only
 @private
 def dwelling(dwelling_id: int):
-    page = services.dwelling_page(db_session(), current_actor(), cipher(), dwelling_id, today())
-    return render_template("dashboard/dwelling.html", page=page)
+    session, actor = db_session(), current_actor()
+    page = services.dwelling_page(session, actor, cipher(), dwelling_id, today())
+    shown = flags.flags_at(session, actor, page.dwelling.address, today())
+    return render_template("dashboard/dwelling.html", page=page, flags=shown)
 
 
 def _trail_filter(form: TrailFilterForm) -> services.TrailFilter:

@@ -8,6 +8,7 @@ some pledges are missing and a few flats are packed far beyond their legal capac
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -22,6 +23,7 @@ from registry.db import SRID
 from registry.demo import identifiers
 from registry.demo.copy import NULL, TableData, bytea_column, text_column
 from registry.demo.names import draw_names
+from registry.flags.models import RuleCode
 from registry.lease.term import last_day_of_term
 from registry.person.identity import IdentityCipher
 
@@ -33,6 +35,15 @@ FILING_SHARES = {"current": 0.72, "expired": 0.12, "none": 0.16}
 RENTAL_PLEDGE_SHARE = 0.90
 SECURITY_GUARANTEE_SHARE = 0.87
 LANDLORDS_LIVING_HERE = 0.30
+# What neighbours report, in their words (the tip rule raises a flag whatever they say).
+TIP_TEXTS = (
+    "楼上这户每天进出很多年轻人，晚上很吵，怀疑群租。",
+    "隔壁房子住了十几个人，楼道里堆满鞋子和行李。",
+    "这栋楼有几户经常有陌生人进出，早出晚归，像是在上课。",
+    "房东把客厅隔成好几间出租，消防通道被堵。",
+    "对门这户租客很多，经常半夜有人拖着行李箱来。",
+    "整栋楼有人发传单拉人去听课，请核查。",
+)
 CAPACITY_MIN_AREA_PER_PERSON = 5
 CAPACITY_MAX_PEOPLE_PER_ROOM = 2
 
@@ -194,7 +205,7 @@ class DemoGenerator:
         yield from self._areas()
         yield self._roads()
         yield self._pledge_documents()
-        yield self._capacity_rule()
+        yield self._rule_versions()
         self._plan_dwellings()
         self._plan_people()
         yield self._people()
@@ -205,6 +216,7 @@ class DemoGenerator:
         yield from self._leases()
         yield from self._accounts()
         yield from self._focus_areas()
+        yield from self._reports()
 
     def _table(self, name: str, columns: dict[str, list[str]]) -> TableData:
         data = TableData.from_columns(name, columns)
@@ -301,15 +313,25 @@ class DemoGenerator:
             },
         )
 
-    def _capacity_rule(self) -> TableData:
+    def _rule_versions(self) -> TableData:
+        """The flag rules as the demo district sets them up: the group-rental capacity
+        thresholds (the over-capacity rule's settings); every other rule on its defaults."""
+        settings = {
+            "min_floor_area_per_person": str(CAPACITY_MIN_AREA_PER_PERSON),
+            "max_people_per_room": CAPACITY_MAX_PEOPLE_PER_ROOM,
+            "band": 3,
+        }
         return self._table(
-            "capacity_rule",
+            "rule_version",
             {
-                "id": self._ref("capacity_rule", [0]),
-                "min_floor_area_per_person": [str(CAPACITY_MIN_AREA_PER_PERSON)],
-                "max_people_per_room": [str(CAPACITY_MAX_PEOPLE_PER_ROOM)],
+                "id": self._ref("rule_version", [0]),
+                "rule": [RuleCode.OVER_CAPACITY.value],
+                "enabled": ["t"],
+                "priority": ["1"],
+                "settings": [json.dumps(settings)],
                 "valid_from": ["2025-01-01 00:00:00+08"],
                 "note": ["人均居住面积不低于5平方米，每个房间不超过2人"],
+                "created_at": ["2025-01-01 00:00:00+08"],
             },
         )
 
@@ -727,6 +749,7 @@ class DemoGenerator:
                 ),
             },
         )
+        self.worker_ordinals = np.array([ordinal[grid_worker_name(i)] for i in range(cells)])
         managers = [ordinal[a.username] for a in accounts if a.kind == "property manager"]
         yield self._managed_dwellings(managers, ordinal[LANDLORD])
         yield from self._sweep_team(ordinal)
@@ -775,6 +798,70 @@ class DemoGenerator:
             {
                 "user_id": self._ref("user_account", pairs[:, 0]),
                 "dwelling_id": self._ref("dwelling", pairs[:, 1]),
+            },
+        )
+
+    # -- what people reported: tips and complaints, visit findings ------------------------
+
+    def _reports(self) -> Iterator[TableData]:
+        """Tips about packed flats (and a few others, and whole buildings) and what grid
+        workers saw on their visits, recorded by the cell's grid worker in recent weeks."""
+        rng, today = self.rng, self.today
+        count = self.dwelling_count
+        cell_of_building = self.layout.buildings.cell_idx
+        tipped = np.flatnonzero(
+            (self.overcrowded & (rng.random(count) < 0.25)) | (rng.random(count) < 0.004)
+        )
+        buildings = np.flatnonzero(rng.random(self.building_count) < 0.01)
+        places = len(tipped) + len(buildings)
+        building_of = np.concatenate([self.dwelling_building[tipped], buildings])
+        named = rng.random(places) < 0.4
+        names = draw_names(rng, places)
+        phones = identifiers.phone_numbers(rng, places)
+        texts = np.array(TIP_TEXTS, dtype=object)[rng.integers(0, len(TIP_TEXTS), size=places)]
+        yield self._table(
+            "tip",
+            {
+                "id": self._ref("tip", np.arange(places)),
+                "address_id": self._ref(
+                    "address", np.concatenate([tipped + self.building_count, buildings])
+                ),
+                "dwelling_id": self._ref("dwelling", tipped) + [NULL] * len(buildings),
+                "kind": rng.choice(np.array(["tip", "complaint"]), size=places).tolist(),
+                "source": rng.choice(
+                    np.array(["hotline", "walk_in", "online", "door_to_door", "letter"]),
+                    size=places,
+                    p=[0.45, 0.15, 0.25, 0.1, 0.05],
+                ).tolist(),
+                "text": text_column(texts.tolist()),
+                "tipster_name": [n if k else NULL for n, k in zip(names, named.tolist())],
+                "tipster_phone": [p if k else NULL for p, k in zip(phones, named.tolist())],
+                "received_on": iso_dates(today - rng.integers(1, 80, size=places)),
+                "recorded_by_id": self._ref(
+                    "user_account", self.worker_ordinals[cell_of_building[building_of]]
+                ),
+            },
+        )
+        seen = np.flatnonzero(self.overcrowded & (rng.random(count) < 0.15))
+        seen_cells = cell_of_building[self.dwelling_building[seen]]
+        finding = rng.choice(
+            np.array(["unregistered_occupants", "group_renting_signs"]), size=len(seen)
+        )
+        people = np.where(
+            finding == "unregistered_occupants", 1 + rng.poisson(2, size=len(seen)), 0
+        )
+        yield self._table(
+            "visit_report",
+            {
+                "id": self._ref("visit_report", np.arange(len(seen))),
+                "dwelling_id": self._ref("dwelling", seen),
+                "finding": finding.tolist(),
+                "people": [str(p) if p else NULL for p in people.tolist()],
+                "note": text_column(
+                    np.where(finding == "group_renting_signs", "屋内多张上下铺，门口鞋子很多", "")
+                ),
+                "observed_on": iso_dates(today - rng.integers(1, 40, size=len(seen))),
+                "recorded_by_id": self._ref("user_account", self.worker_ordinals[seen_cells]),
             },
         )
 

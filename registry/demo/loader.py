@@ -133,6 +133,7 @@ def load_demo(
         engine.dispose()
     _analyze(url)
     figures_seconds = _refresh_figures(url, today)
+    _raise_flags(url, today)
     return LoadReport(
         size,
         seed,
@@ -220,6 +221,18 @@ def _refresh_figures(url: str, today: date) -> float:
     try:
         with transaction(make_session_factory(engine)) as session:
             return refresh_figures(session, today).seconds
+    finally:
+        engine.dispose()
+
+
+def _raise_flags(url: str, today: date) -> None:
+    """The flags of the loaded district, as the nightly run would raise them."""
+    from registry.flags.run import run_rules
+
+    engine = make_engine(url)
+    try:
+        with transaction(make_session_factory(engine)) as session:
+            run_rules(session, today)
     finally:
         engine.dispose()
 

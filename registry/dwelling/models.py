@@ -1,21 +1,21 @@
-"""Dwellings 实有房屋 and the configurable rule that derives their legal capacity."""
+"""Dwellings 实有房屋.
+
+Their legal capacity follows from the over-capacity flag rule's thresholds
+(registry/dwelling/status.py, registry/flags/rules.py).
+"""
 
 from __future__ import annotations
 
 import enum
-from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import (
     CheckConstraint,
     Column,
-    DateTime,
     ForeignKey,
     Numeric,
     SmallInteger,
-    String,
     Table,
-    func,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -73,26 +73,3 @@ class Dwelling(TimestampMixin, VersionedMixin, Base):
     owner_person = relationship("Person", foreign_keys=[owner_person_id])
     owner_organisation = relationship("Organisation", foreign_keys=[owner_organisation_id])
     managers = relationship("UserAccount", secondary=managed_dwelling, back_populates="dwellings")
-
-
-class CapacityRule(Base):
-    """The group-rental (群租) thresholds in force from ``valid_from`` on.
-
-    The newest rule whose ``valid_from`` has passed applies; older ones stay for history so
-    a past flag can be explained by the rule that was in force then.
-    """
-
-    __tablename__ = "capacity_rule"
-    __table_args__ = (
-        CheckConstraint("min_floor_area_per_person > 0", name="area_positive"),
-        CheckConstraint("max_people_per_room > 0", name="people_positive"),
-    )
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    min_floor_area_per_person: Mapped[Decimal] = mapped_column(Numeric(6, 2))
-    max_people_per_room: Mapped[int] = mapped_column(SmallInteger)
-    valid_from: Mapped[datetime] = mapped_column(
-        DateTime(timezone=True), server_default=func.now(), index=True
-    )
-    note: Mapped[str] = mapped_column(String(200), server_default="")
-    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))

@@ -25,16 +25,14 @@ from registry.dwelling.status import (
     TENANT_SIDE,
     OccupancyProblem,  # noqa: F401  (re-exported: the pages name problems by it)
     capacity_sql,
-    current_filing_id,
     current_rule,
     dwelling_status,
-    has_pledges,
     legal_capacity,
     occupancy_problem,
-    occupants_now,
 )
 from registry.edits import load_for_correction
 from registry.errors import InvalidInput, NotFound
+from registry.flags.hooks import rechecks_flags
 from registry.organisation.models import Organisation
 from registry.person.identity import IdentityCipher
 from registry.person.models import Residence
@@ -161,6 +159,7 @@ def dwelling_values(dwelling: Dwelling) -> dict[str, Any]:
     }
 
 
+@rechecks_flags
 def create_dwelling(
     session: Session,
     actor: UserAccount,
@@ -204,6 +203,7 @@ def create_dwelling(
     return dwelling
 
 
+@rechecks_flags
 def correct_dwelling(
     session: Session,
     actor: UserAccount,
@@ -474,44 +474,6 @@ def dwellings_at(
             *natural_order(Address.room),
             Address.id,
         )
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
-    return _with_status(session, query, today), total
-
-
-def needing_attention(
-    session: Session,
-    actor: UserAccount,
-    cell_id: int,
-    today: date,
-    page: int,
-    per_page: int,
-):
-    """Dwellings of a cell that lack a filing or a pledge, hold more than their capacity,
-    whose recorded occupancy contradicts the people living there, or where somebody's stay
-    was ended by a move-in recorded from outside the cell, for the worker to check."""
-    rule = current_rule(session, today)
-    capacity = capacity_sql(rule)
-    filing = current_filing_id(Dwelling.id, today)
-    rental, guarantee = has_pledges(filing)
-    problems = [
-        and_(Dwelling.occupancy == Occupancy.RENTED, filing.is_(None)),
-        and_(filing.is_not(None), ~and_(rental, guarantee)),
-    ]
-    if capacity is not None:
-        problems.append(occupants_now(Dwelling.id, today) > capacity)
-    problems.append(occupancy_problem(today).is_not(None))
-    problems.append(moved_away_to_check())
-    where = (Address.grid_cell_id == cell_id, dwelling_filter(actor), or_(*problems))
-    base = select(Dwelling).join(Address, Address.id == Dwelling.address_id).where(*where)
-    total = session.scalar(select(func.count()).select_from(base.subquery())) or 0
-    query = (
-        select(Address, Dwelling)
-        .join_from(Address, Dwelling, Dwelling.address_id == Address.id)
-        .where(*where)
-        .join(Road, Road.id == Address.road_id)
-        .order_by(*address_order())
         .offset((page - 1) * per_page)
         .limit(per_page)
     )

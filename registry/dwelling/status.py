@@ -16,8 +16,12 @@ take column expressions, so both shapes apply the very same rule.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from enum import IntEnum
+from typing import Any
 
 from sqlalchemy import (
     Select,
@@ -29,13 +33,15 @@ from sqlalchemy import (
     literal,
     literal_column,
     select,
+    true,
 )
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from registry.clock import deployment_zone, end_of_day
-from registry.dwelling.models import CapacityRule, Dwelling, Occupancy
+from registry.dwelling.models import Dwelling, Occupancy
+from registry.flags.models import RuleCode, RuleVersion
 from registry.lease.models import LeaseFiling, RentalPledge, SecurityGuarantee
 from registry.person.models import Relationship, Residence, ResidenceKind
 
@@ -44,24 +50,50 @@ from registry.person.models import Relationship, Residence, ResidenceKind
 _OPEN_END = literal_column("'infinity'::date")
 
 
-def current_rule(session: Session, today: date) -> CapacityRule | None:
-    """The capacity rule in force on ``today``: the newest that started by its end.
+@dataclass(frozen=True)
+class CapacityThresholds:
+    """The group-rental (群租) thresholds: the settings of the over-capacity flag rule.
 
-    A rule starts at local midnight of its first day, so "by the end of today" in the
-    deployment's time zone, not the database server's ``now()``, decides.
+    They are kept, with their history, as that rule's versions (registry/flags), and read
+    from there alone: an administrator changes them on the rule's page.
     """
-    return session.scalar(
-        select(CapacityRule)
-        .where(CapacityRule.valid_from < end_of_day(today, deployment_zone()))
-        .order_by(CapacityRule.valid_from.desc(), CapacityRule.id.desc())
+
+    min_floor_area_per_person: Decimal
+    max_people_per_room: int
+
+    @classmethod
+    def of(cls, values: Mapping[str, Any]) -> CapacityThresholds | None:
+        """The thresholds from a rule's settings; None while either is not set."""
+        area, people = values.get("min_floor_area_per_person"), values.get("max_people_per_room")
+        if area is None or people is None:
+            return None
+        return cls(Decimal(str(area)), int(people))
+
+
+def current_rule(session: Session, today: date) -> CapacityThresholds | None:
+    """The capacity thresholds in force on ``today``: the over-capacity rule's newest
+    version that started by the end of the day (None before one was saved).
+
+    A version starts at local midnight of its first day, so "by the end of today" in the
+    deployment's time zone, not the database server's ``now()``, decides. Switching the
+    rule's flags off does not take the thresholds away: capacity is still shown.
+    """
+    settings = session.scalar(
+        select(RuleVersion.settings)
+        .where(
+            RuleVersion.rule == RuleCode.OVER_CAPACITY.value,
+            RuleVersion.valid_from < end_of_day(today, deployment_zone()),
+        )
+        .order_by(RuleVersion.valid_from.desc(), RuleVersion.id.desc())
         .limit(1)
     )
+    return None if settings is None else CapacityThresholds.of(settings)
 
 
 # -- legal capacity ------------------------------------------------------------------------
 
 
-def legal_capacity(floor_area, rooms, rule: CapacityRule | None) -> int | None:
+def legal_capacity(floor_area, rooms, rule: CapacityThresholds | None) -> int | None:
     """How many people the dwelling may hold: area per person and people per room."""
     if rule is None:
         return None
@@ -69,7 +101,7 @@ def legal_capacity(floor_area, rooms, rule: CapacityRule | None) -> int | None:
     return min(by_area, rooms * rule.max_people_per_room)
 
 
-def capacity_sql(rule: CapacityRule | None, dwelling=Dwelling) -> ColumnElement | None:
+def capacity_sql(rule: CapacityThresholds | None, dwelling=Dwelling) -> ColumnElement | None:
     """:func:`legal_capacity` of ``dwelling`` in SQL (None without a rule)."""
     if rule is None:
         return None
@@ -229,7 +261,13 @@ def dwelling_status(base: Select, dwelling, today: date) -> Select:
 # -- every dwelling at once: grouped subqueries to join ------------------------------------
 
 
-def current_filings(today: date):
+def _among(dwelling_id, only: Select | None) -> ColumnElement[bool]:
+    """``only`` (a select of dwelling ids) restricts a grouped subquery to a few dwellings:
+    a filter from outside does not reach inside a GROUP BY or DISTINCT ON."""
+    return true() if only is None else dwelling_id.in_(only)
+
+
+def current_filings(today: date, only: Select | None = None):
     """Per dwelling with a current filing: that filing (the newest, as in
     :func:`current_filing_id`) and whether it has both pledges.
 
@@ -241,14 +279,53 @@ def current_filings(today: date):
             LeaseFiling.id.label("filing_id"),
             pledges_complete(LeaseFiling.id).label("pledges_complete"),
         )
-        .where(filing_is_current(today))
+        .where(filing_is_current(today), _among(LeaseFiling.dwelling_id, only))
         .ext(distinct_on(LeaseFiling.dwelling_id))
         .order_by(LeaseFiling.dwelling_id, LeaseFiling.starts_on.desc(), LeaseFiling.id.desc())
         .subquery("current_filing")
     )
 
 
-def current_residents(today: date):
+def ended_filings(today: date, only: Select | None = None):
+    """Per dwelling with a filing whose term is over: the newest such filing, its last day.
+
+    "Over" is the term of registry/lease/models.py run out (or ended early) before today.
+    Columns: dwelling_id, filing_id, last_day.
+    """
+    return (
+        select(
+            LeaseFiling.dwelling_id,
+            LeaseFiling.id.label("filing_id"),
+            LeaseFiling.last_day.label("last_day"),
+        )
+        .where(LeaseFiling.holds_term, LeaseFiling.last_day < today)
+        .where(_among(LeaseFiling.dwelling_id, only))
+        .ext(distinct_on(LeaseFiling.dwelling_id))
+        .order_by(LeaseFiling.dwelling_id, LeaseFiling.last_day.desc(), LeaseFiling.id.desc())
+        .subquery("ended_filing")
+    )
+
+
+def next_filings(today: date, only: Select | None = None):
+    """Per dwelling with a filing that starts after today: the first one and its first day.
+
+    Columns: dwelling_id, filing_id, starts_on.
+    """
+    return (
+        select(
+            LeaseFiling.dwelling_id,
+            LeaseFiling.id.label("filing_id"),
+            LeaseFiling.starts_on,
+        )
+        .where(LeaseFiling.holds_term, LeaseFiling.starts_on > today)
+        .where(_among(LeaseFiling.dwelling_id, only))
+        .ext(distinct_on(LeaseFiling.dwelling_id))
+        .order_by(LeaseFiling.dwelling_id, LeaseFiling.starts_on, LeaseFiling.id)
+        .subquery("next_filing")
+    )
+
+
+def current_residents(today: date, only: Select | None = None):
     """Per dwelling somebody lives in today: how many, of which kind and relationship.
 
     Columns: dwelling_id, occupants, registered, transient, tenant_side, owner_side.
@@ -263,7 +340,7 @@ def current_residents(today: date):
             func.bool_or(relationship.in_(TENANT_SIDE)).label("tenant_side"),
             func.bool_or(relationship.in_(OWNER_SIDE)).label("owner_side"),
         )
-        .where(residence_is_current(today))
+        .where(residence_is_current(today), _among(Residence.dwelling_id, only))
         .group_by(Residence.dwelling_id)
         .subquery("current_residents")
     )

@@ -38,6 +38,7 @@ from registry.dwelling.forms import LABELS as DWELLING_LABELS
 from registry.dwelling.forms import DwellingForm
 from registry.dwelling.models import Dwelling
 from registry.errors import InvalidInput
+from registry.flags import services as flags
 from registry.grid.forms import FilingRequestForm, SearchForm
 from registry.grid.search import KEPT_SCOPE, found_ids, named_room, reload_found, search_cells
 from registry.labels import (
@@ -77,7 +78,7 @@ from registry.validators import (
 )
 from registry.web import clock
 from registry.web.auth import current_actor, roles_required
-from registry.web.paging import page_number
+from registry.web.paging import page_number, page_url
 from registry.web.results import results_args
 from registry.web.saving import Outcome, apply_errors, save
 from registry.web.session import cipher, db_session
@@ -93,17 +94,10 @@ LEAFLET = "vendor/leaflet/leaflet.js"
 worker_only = roles_required(Role.GRID_WORKER)
 
 
-def _page_url(number: int) -> str:
-    """This page with another page number, keeping the other query arguments."""
-    args = request.args.to_dict()
-    args["page"] = number
-    return url_for(request.endpoint, **(request.view_args or {}), **args)
-
-
 @blueprint.context_processor
 def _labels() -> dict:
     return {
-        "page_url": _page_url,
+        "page_url": page_url,
         "use_labels": USE_LABELS,
         "occupancy_labels": OCCUPANCY_LABELS,
         "residence_kind_labels": RESIDENCE_KIND_LABELS,
@@ -180,14 +174,16 @@ def my_cells():
             session, actor, chosen.id, today, page, BUILDINGS_PER_PAGE
         )
     elif chosen is not None:
+        # "Needs attention" is the live flags of the cell, place by place.
         per_page = DWELLINGS_PER_PAGE
-        rows, total = dwellings.needing_attention(
+        rows, total = flags.needing_attention(
             session, actor, chosen.id, today, page, DWELLINGS_PER_PAGE
         )
     return render_template(
         "gridwork/my_cells.html",
         cells=cells,
         summaries=summaries,
+        attention=flags.live_flag_count(session, actor, [c.id for c in cells]),
         chosen=chosen,
         show=show,
         rows=rows,
@@ -378,6 +374,7 @@ def address(address_id: int):
         lon=lon,
         lat=lat,
         organisations=organisations.organisations_at(session, actor, record.id),
+        flags=flags.flags_at(session, actor, record, today),
     )
 
 
@@ -502,6 +499,7 @@ def dwelling(dwelling_id: int):
         problem=status.occupancy_problem,
         suggested=str(suggested) if suggested else None,
         values=dwellings.dwelling_values(record),
+        flags=flags.flags_at(session, actor, record.address, today),
     )
 
 

@@ -26,6 +26,7 @@ from registry.constraints import checked
 from registry.dwelling.models import Dwelling
 from registry.dwelling.status import filing_is_current, residence_is_current
 from registry.errors import InvalidInput
+from registry.flags.hooks import rechecks_flags
 from registry.lease.changes import FILING_ROLES, filing_for_change, require_role
 from registry.lease.models import LeaseFiling, LeaseStatus, LeaseTenant, PledgeKind
 from registry.lease.overview import DwellingRow, dwelling_row
@@ -306,6 +307,7 @@ def _filing_changes(filing: LeaseFiling) -> dict[str, list]:
     }
 
 
+@rechecks_flags
 def file_lease(
     session: Session,
     actor: UserAccount,
@@ -354,6 +356,7 @@ def file_lease(
     return filing
 
 
+@rechecks_flags
 def renew_lease(
     session: Session,
     actor: UserAccount,
@@ -425,6 +428,7 @@ def renewal_defaults(filing: LeaseFiling) -> dict[str, Any]:
     }
 
 
+@rechecks_flags
 def correct_filing(
     session: Session,
     actor: UserAccount,
@@ -504,6 +508,7 @@ def preview_end_early(
     return filing, check_end_date(filing, ended_on, today)
 
 
+@rechecks_flags
 def end_lease_early(
     session: Session,
     actor: UserAccount,

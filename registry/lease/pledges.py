@@ -17,6 +17,7 @@ from registry.audit.services import Action, record
 from registry.constraints import checked, refuse
 from registry.dwelling.models import Dwelling
 from registry.errors import InvalidInput, NotFound
+from registry.flags.hooks import rechecks_flags
 from registry.lease.changes import SIGNING_ROLES, require_role
 from registry.lease.models import (
     LeaseFiling,
@@ -220,6 +221,7 @@ def signing_context(
     )
 
 
+@rechecks_flags
 def sign_pledge(
     session: Session,
     actor: UserAccount,

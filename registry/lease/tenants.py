@@ -16,6 +16,7 @@ from registry.accounts.models import UserAccount
 from registry.audit.services import Action, record
 from registry.dwelling.status import residence_is_current
 from registry.errors import InvalidInput, NotFound
+from registry.flags.hooks import rechecks_flags
 from registry.lease.changes import (
     FILING_ROLES,
     check_filing_version,
@@ -62,6 +63,7 @@ def add_tenancy(
     return tenancy
 
 
+@rechecks_flags
 def add_tenant(
     session: Session,
     actor: UserAccount,
@@ -109,6 +111,7 @@ def add_tenant(
     return tenancy
 
 
+@rechecks_flags
 def remove_tenant(
     session: Session,
     actor: UserAccount,

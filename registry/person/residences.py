@@ -22,6 +22,7 @@ from registry.dwelling.models import Dwelling
 from registry.dwelling.status import residence_is_current
 from registry.edits import check_version
 from registry.errors import DomainError, InvalidInput, NotFound
+from registry.flags.hooks import rechecks_flags
 from registry.lease.models import LeaseFiling
 from registry.person.identity import IdentityCipher
 from registry.person.models import ONE_HOME, Person, Relationship, Residence, ResidenceKind
@@ -217,6 +218,7 @@ refuse(
 )
 
 
+@rechecks_flags
 def move_in(
     session: Session,
     actor: UserAccount,
@@ -405,6 +407,7 @@ def _mark_ended_by(
     )
 
 
+@rechecks_flags
 def move_out(
     session: Session,
     actor: UserAccount,
@@ -430,6 +433,7 @@ def move_out(
     return residence
 
 
+@rechecks_flags
 def check_move_away(
     session: Session, actor: UserAccount, residence_id: int, today: date
 ) -> Residence:
@@ -448,6 +452,7 @@ def check_move_away(
     return residence
 
 
+@rechecks_flags
 def correct_residence(
     session: Session,
     actor: UserAccount,

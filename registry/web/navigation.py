@@ -36,7 +36,7 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
         MenuItem("dashboard.index", _l("Jurisdiction")),
         MenuItem("deskmap.map_page", _l("Map")),
         MenuItem("dashboard.lookup", _l("Look up")),
-        MenuItem(None, _l("Flags (coming)")),
+        MenuItem("flags.index", _l("Flags")),
         MenuItem("sweeps.index", _l("Sweeps")),
     ),
     Role.ADMIN: (
@@ -47,7 +47,7 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
         MenuItem("admin.stations", _l("Police stations")),
         MenuItem("admin.grid_cells", _l("Grid cells")),
         MenuItem("admin.focus_areas", _l("Focus areas")),
-        MenuItem("admin.capacity_rule", _l("Capacity rule")),
+        MenuItem("rules.index", _l("Rules")),
         MenuItem("sweeps.index", _l("Sweeps")),
     ),
     Role.SWEEP_TEAM_MEMBER: (MenuItem("sweeps.mine", _l("My sweeps")),),

@@ -1,0 +1,217 @@
+"""Rule settings: administrators' pages, history like the capacity rule had, one source of
+the capacity thresholds, and concurrent saves decided as conflicts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from helpers import DEMO_TODAY, account, audit_entries, field_errors, log_in, token_of
+from race import race
+from sqlalchemy import func, select
+
+from registry.dwelling.status import current_rule
+from registry.errors import Conflict
+from registry.flags.models import RuleCode, RuleVersion
+from registry.flags.rules import RULES, rules_in_force
+from registry.flags.settings import RuleSettingsInput, newest_version, save_rule_version
+
+CAPACITY_URL = "/admin/rules/over_capacity"
+
+
+def _form(token: str, version, **values) -> dict:
+    data = {
+        "csrf_token": token,
+        "enabled": "y",
+        "priority": "1",
+        "min_floor_area_per_person": "5",
+        "max_people_per_room": "2",
+        "band": "3",
+        "valid_from": DEMO_TODAY.isoformat(),
+        "note": "",
+        "version": "" if version is None else str(version),
+    }
+    data.update(values)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+def _versions(session) -> list[RuleVersion]:
+    session.expire_all()
+    return list(
+        session.scalars(
+            select(RuleVersion)
+            .where(RuleVersion.rule == RuleCode.OVER_CAPACITY)
+            .order_by(RuleVersion.id)
+        )
+    )
+
+
+def test_the_rules_page_lists_every_rule_and_the_menu_has_it(admin_client):
+    page = admin_client.get("/admin/rules/").get_data(as_text=True)
+    assert 'href="/admin/rules/"' in page  # the menu item
+    for rule in RULES:
+        assert f'href="/admin/rules/{rule.code}"' in page
+    assert "More occupants than the legal capacity" in page
+
+
+def test_new_capacity_thresholds_keep_the_history(admin_client, demo_db):
+    old = current_rule(demo_db, DEMO_TODAY)
+    (first,) = _versions(demo_db)
+    page = admin_client.get(CAPACITY_URL).get_data(as_text=True)
+    assert "In force" in page and str(old.min_floor_area_per_person) in page
+
+    token = token_of(admin_client, CAPACITY_URL)
+    response = admin_client.post(
+        CAPACITY_URL,
+        data=_form(
+            token, first.id, min_floor_area_per_person="8.5", max_people_per_room="3", note="新标准"
+        ),
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    versions = _versions(demo_db)
+    assert [v.id for v in versions[:1]] == [first.id] and len(versions) == 2
+    assert versions[0].settings == first.settings  # untouched
+    new = versions[1]
+    assert new.based_on_id == first.id and new.note == "新标准"
+    thresholds = current_rule(demo_db, DEMO_TODAY)
+    assert (thresholds.min_floor_area_per_person, thresholds.max_people_per_room) == (
+        Decimal("8.50"),
+        3,
+    )
+    assert audit_entries(demo_db, "rule_version", new.id, "create")
+
+    page = admin_client.get(CAPACITY_URL).get_data(as_text=True)
+    assert "Superseded" in page and "新标准" in page
+
+    later = (DEMO_TODAY + timedelta(days=30)).isoformat()
+    token = token_of(admin_client, CAPACITY_URL)
+    response = admin_client.post(
+        CAPACITY_URL, data=_form(token, new.id, min_floor_area_per_person="10", valid_from=later)
+    )
+    assert response.status_code == 302
+    assert "Scheduled" in admin_client.get(CAPACITY_URL).get_data(as_text=True)
+    assert current_rule(demo_db, DEMO_TODAY).min_floor_area_per_person == Decimal("8.50")
+
+
+def test_setting_errors_name_their_fields_and_keep_the_input(admin_client, demo_db):
+    (first,) = _versions(demo_db)
+    token = token_of(admin_client, CAPACITY_URL)
+    response = admin_client.post(
+        CAPACITY_URL,
+        data=_form(
+            token,
+            first.id,
+            min_floor_area_per_person="-1",
+            max_people_per_room="2.5",
+            band="",
+            priority="12",
+            valid_from=(DEMO_TODAY - timedelta(days=1)).isoformat(),
+        ),
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert field_errors(html, "min_floor_area_per_person") == ["Must be between 0.01 and 200"]
+    assert field_errors(html, "max_people_per_room") == ["Enter a whole number"]
+    assert field_errors(html, "band") == ["This field is required"]
+    assert field_errors(html, "priority") == ["Must be between 1 and 9"]
+    assert field_errors(html, "valid_from") == ["New settings cannot start in the past"]
+    assert 'value="2.5"' in html
+    assert len(_versions(demo_db)) == 1
+
+
+def test_switching_a_rule_off_from_its_page(admin_client, demo_db):
+    url = "/admin/rules/pledge_missing"
+    token = token_of(admin_client, url)
+    response = admin_client.post(
+        url,
+        data={
+            "csrf_token": token,
+            "priority": "5",
+            "grace_days": "14",
+            "valid_from": DEMO_TODAY.isoformat(),
+            "version": "",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    config = rules_in_force(demo_db, DEMO_TODAY)[RuleCode.PLEDGE_MISSING]
+    assert not config.enabled and config.version_id is not None
+
+
+def test_a_save_based_on_an_older_version_is_a_conflict(admin_client, demo_db):
+    (first,) = _versions(demo_db)
+    token = token_of(admin_client, CAPACITY_URL)
+    mine = _form(token, first.id, min_floor_area_per_person="7")
+    theirs = _form(token, first.id, min_floor_area_per_person="6")
+    assert admin_client.post(CAPACITY_URL, data=theirs).status_code == 302
+    response = admin_client.post(CAPACITY_URL, data=mine)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "6.00" in html and 'value="7"' in html
+    assert len(_versions(demo_db)) == 2
+
+
+def test_only_administrators_reach_the_rule_pages(demo_app):
+    for username in ("officer1", "grid0001", "manager1"):
+        client = log_in(demo_app, username)
+        assert client.get("/admin/rules/").status_code == 404
+        assert client.get(CAPACITY_URL).status_code == 404
+
+
+def test_an_unknown_rule_is_not_found(admin_client):
+    assert admin_client.get("/admin/rules/no_such_rule").status_code == 404
+
+
+def test_two_administrators_saving_at_once_one_gets_a_conflict(race_sessions):
+    with race_sessions() as session:
+        based_on = newest_version(session, RuleCode.OVER_CAPACITY).id
+
+    def work(session):
+        data = RuleSettingsInput(
+            enabled="y",
+            priority="1",
+            values={"min_floor_area_per_person": "6", "max_people_per_room": "2", "band": "3"},
+            valid_from=DEMO_TODAY.isoformat(),
+        )
+        return save_rule_version(
+            session,
+            account(session, "admin"),
+            RuleCode.OVER_CAPACITY,
+            data,
+            based_on,
+            DEMO_TODAY,
+        )
+
+    first, second = race(race_sessions, work)
+    assert first.succeeded
+    assert isinstance(second.error, Conflict)
+    with race_sessions() as session:
+        assert (
+            session.scalar(select(func.count()).where(RuleVersion.rule == RuleCode.OVER_CAPACITY))
+            == 2
+        )
+
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda rule: rule.code)
+def test_every_rule_has_a_page_that_saves(admin_client, demo_db, rule):
+    url = f"/admin/rules/{rule.code}"
+    page = admin_client.get(url)
+    assert page.status_code == 200
+    newest = newest_version(demo_db, rule.code)
+    config = rules_in_force(demo_db, DEMO_TODAY)[rule.code]
+    data = {
+        "csrf_token": token_of(admin_client, url),
+        "enabled": "y",
+        "priority": "2",
+        "valid_from": DEMO_TODAY.isoformat(),
+        "version": str(newest.id) if newest else "",
+    }
+    for setting in rule.settings:
+        value = config.values[setting.name]
+        if setting.kind == "boolean":
+            if value:
+                data[setting.name] = "y"
+        else:
+            data[setting.name] = str(value)
+    assert admin_client.post(url, data=data).status_code == 302
+    assert rules_in_force(demo_db, DEMO_TODAY)[rule.code].priority == 2
