@@ -58,7 +58,7 @@ FACT_LABELS = {
     "tip_ids": _l("Tips and complaints"),
     "last_received_on": _l("Last received"),
     "visit_report_ids": _l("Visit findings"),
-    "people": _l("People found"),
+    "people": _l("People found on the visit"),
     "last_observed_on": _l("Last seen"),
     "case_flag_ids": _l("Confirmed cases"),
     "last_confirmed_on": _l("Last confirmed"),
