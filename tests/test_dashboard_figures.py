@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from io import BytesIO
 
 import pytest
-from helpers import DEMO_TODAY, add_second_police_station, log_in
+from helpers import DEMO_TODAY, PLAIN_CAPACITY, add_second_police_station, log_in
 from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlalchemy.orm import Session
@@ -23,14 +23,11 @@ from registry.figures.services import refresh_figures
 
 # Independent of the service's query: correlated subqueries per dwelling instead of
 # DISTINCT ON + GROUPING SETS, grouped by one level at a time.
-PER_DWELLING = """
+PER_DWELLING = f"""
     SELECT a.community_id, a.grid_cell_id, c.police_station_id, d.occupancy,
            (SELECT count(*) FROM residence r WHERE r.dwelling_id = d.id
                AND r.moved_in <= :today AND (r.moved_out IS NULL OR r.moved_out > :today))
-             > (SELECT least(floor(d.floor_area / k.min_floor_area_per_person),
-                             d.rooms * k.max_people_per_room)
-                  FROM capacity_rule k WHERE k.valid_from::date <= :today
-                 ORDER BY k.valid_from DESC, k.id DESC LIMIT 1) AS is_over,
+             > {PLAIN_CAPACITY} AS is_over,
            (SELECT f.id FROM lease_filing f
              WHERE f.dwelling_id = d.id AND f.status = 'filed'
                AND f.starts_on <= :today AND f.ends_on >= :today

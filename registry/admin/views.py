@@ -35,6 +35,7 @@ from registry.errors import InvalidInput
 from registry.figures.services import refresh_figures
 from registry.grid import services as grid
 from registry.web.auth import current_actor, roles_required
+from registry.web.clock import today
 from registry.web.paging import page_number
 from registry.web.saving import apply_errors, save
 from registry.web.session import db_session
