@@ -21,7 +21,7 @@ from registry.person.residences import MoveInInput
 
 WRITING_MODULES = (dwellings, residences, filings, tenants, pledges)
 WRITING_VERBS = ("create_", "correct_", "move_", "file_", "renew_", "end_", "add_", "remove_")
-WRITING_VERBS += ("sign_",)
+WRITING_VERBS += ("sign_", "cancel_")
 # Writers that need no recheck of their own, and why.
 NOT_RECHECKED = {
     "correct_occupant": "changes a person's name, document or phone: no rule reads them",

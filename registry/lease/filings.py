@@ -537,6 +537,7 @@ def may_cancel(filing: LeaseFiling, today: date) -> bool:
     return filing.status == LeaseStatus.FILED and filing.starts_on > today
 
 
+@rechecks_flags
 def cancel_filing(
     session: Session,
     actor: UserAccount,
