@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from helpers import DEMO_TODAY, account
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from registry.lease import overview
 
@@ -127,17 +127,27 @@ def test_the_managers_list_orders_rooms_as_numbers(demo_session):
 
 
 def crowding_rule(session) -> None:
-    """A capacity rule under which every dwelling with two or more people is over capacity."""
+    """A capacity rule under which every dwelling with two or more people is over capacity:
+    a new version of the over-capacity rule's settings."""
     from datetime import datetime
     from zoneinfo import ZoneInfo
 
-    from registry.dwelling.models import CapacityRule
+    from registry.flags.models import RuleCode, RuleVersion
 
+    newest = session.scalar(
+        select(RuleVersion.id)
+        .where(RuleVersion.rule == RuleCode.OVER_CAPACITY)
+        .order_by(RuleVersion.valid_from.desc(), RuleVersion.id.desc())
+        .limit(1)
+    )
     session.add(
-        CapacityRule(
-            min_floor_area_per_person=1000,
-            max_people_per_room=1,
+        RuleVersion(
+            rule=RuleCode.OVER_CAPACITY,
+            enabled=True,
+            priority=1,
+            settings={"min_floor_area_per_person": "1000", "max_people_per_room": 1, "band": 3},
             valid_from=datetime(2026, 1, 1, tzinfo=ZoneInfo("Asia/Shanghai")),
+            based_on_id=newest,
         )
     )
     session.flush()

@@ -19,8 +19,9 @@ from registry.address.door import door_condition, parse_door_query
 from registry.address.models import Address, Road
 from registry.address.services import natural_order
 from registry.address.text import address_full_text, like_pattern, normalise_address_text
-from registry.dwelling.models import CapacityRule, Dwelling, Occupancy
+from registry.dwelling.models import Dwelling, Occupancy
 from registry.dwelling.status import (
+    CapacityThresholds,
     capacity_sql,
     current_filing_id,
     current_rule,
@@ -154,7 +155,7 @@ def reminders_for(row: DwellingRow) -> list[Reminder]:
     return found
 
 
-def _overview_query(actor: UserAccount, today: date, rule: CapacityRule | None):
+def _overview_query(actor: UserAccount, today: date, rule: CapacityThresholds | None):
     """Per dwelling in scope: its status columns plus the current and the latest filing."""
     cur_id = current_filing_id(Dwelling.id, today)
     on_lease = exists().where(
@@ -271,7 +272,7 @@ def _overview_query(actor: UserAccount, today: date, rule: CapacityRule | None):
     return query, attention, status, current
 
 
-def _capacity_column(rule: CapacityRule | None):
+def _capacity_column(rule: CapacityThresholds | None):
     """The legal capacity under ``rule`` (registry/dwelling/status.py), NULL without one."""
     capacity = capacity_sql(rule)
     return (capacity if capacity is not None else literal(None)).label("capacity")
