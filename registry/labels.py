@@ -11,6 +11,7 @@ module keeps a table of its own.
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from registry.accounts.models import Role
 from registry.dwelling.models import DwellingUse, Occupancy
@@ -101,7 +102,8 @@ MEMBER_FUNCTION_LABELS = {
 }
 
 FLAG_STATE_LABELS = {
-    FlagState.OPEN: _l("Open"),
+    # "Open" alone is also a button (打开): the state has a context of its own (待处理).
+    FlagState.OPEN: lazy_pgettext("flag state", "Open"),
     FlagState.IN_REVIEW: _l("In review"),
     FlagState.CONFIRMED: _l("Confirmed"),
     FlagState.DISMISSED: _l("Dismissed"),

@@ -342,3 +342,33 @@ def live_flag_count(session: Session, actor: UserAccount, cell_ids: list[int]) -
         .group_by(Address.grid_cell_id)
     )
     return {cell: count for cell, count in rows}
+
+
+def live_flags_by_cell(
+    session: Session, actor: UserAccount, cell_ids: list[int] | None = None
+) -> dict[int, int]:
+    """Per grid cell in scope: how many live flags (open, in review or confirmed) stand on
+    its places, counted now from the flags themselves: the map's "open flags" measure.
+
+    Unlike :func:`live_flag_count` (places needing attention), every flag counts, so a
+    dwelling with two leads weighs twice.
+    """
+    if actor.role not in VIEWING_ROLES or cell_ids == []:
+        return {}
+    query = _scoped(actor, select(Address.grid_cell_id, func.count(Flag.id))).where(
+        Flag.state.in_(LIVE_STATES), Address.grid_cell_id.is_not(None)
+    )
+    if cell_ids is not None:
+        query = query.where(Address.grid_cell_id.in_(cell_ids))
+    return dict(session.execute(query.group_by(Address.grid_cell_id)).all())
+
+
+def live_flags_in_building(session: Session, actor: UserAccount, building_id: int) -> int:
+    """How many live flags in scope stand on a building (door-level address) or its rooms."""
+    if actor.role not in VIEWING_ROLES:
+        return 0
+    query = _scoped(actor, select(func.count(Flag.id))).where(
+        Flag.state.in_(LIVE_STATES),
+        or_(Address.id == building_id, Address.parent_id == building_id),
+    )
+    return session.scalar(query) or 0

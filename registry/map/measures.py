@@ -1,11 +1,13 @@
-"""What a grid cell can be coloured by: the measures, from the cell's precomputed figures.
+"""What a grid cell can be coloured by: the measures, from the cell's precomputed figures
+and its live flags.
 
 A measure is a number per cell read off the cell's precomputed figures (registry/figures;
-never a second count of the dwellings), with how to class it (step, a zero class, which
-end is worse) and a ColorBrewer palette. Problems use YlOrRd (darker: more to do); plain
-quantities, such as the transient population, use Blues: counting people by residence
-kind is the registry's own statistics, never a reason to visit anyone.
-"""
+never a second count of the dwellings) or, for "open flags", off the flags themselves (open,
+in review or confirmed, counted when asked, so a decision shows at once), with how to class
+it (step, a zero class, which end is worse) and a ColorBrewer palette. Problems use YlOrRd
+(darker: more to do); plain quantities, such as the transient population, use Blues:
+counting people by residence kind is the registry's own statistics, never a reason to visit
+anyone."""
 
 from __future__ import annotations
 
@@ -19,10 +21,24 @@ from registry.figures.services import Figures
 
 
 @dataclass(frozen=True)
+class CellValues:
+    """What a cell's measures read: its precomputed figures (None before they were first
+    computed) and how many live flags stand on its places now."""
+
+    figures: Figures | None
+    live_flags: int = 0
+
+
+def _figure(read: Callable[[Figures], float | None]) -> Callable[[CellValues], float | None]:
+    """A measure read off the precomputed figures: no value while there are none."""
+    return lambda cell: None if cell.figures is None else read(cell.figures)
+
+
+@dataclass(frozen=True)
 class Measure:
     key: str
     label: object  # lazy, translated when shown
-    value: Callable[[Figures], float | None]
+    value: Callable[[CellValues], float | None]
     kind: str  # "count", "share" or "ratio": how its numbers are written
     step: float
     zero_class: bool
@@ -34,7 +50,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "unfiled",
         _l("Rented without a current filing"),
-        lambda f: f.rented_unfiled,
+        _figure(lambda f: f.rented_unfiled),
         "count",
         1,
         True,
@@ -44,7 +60,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "pledged",
         _l("Current filings with both pledges"),
-        lambda f: f.filings_pledged_share,
+        _figure(lambda f: f.filings_pledged_share),
         "share",
         0.01,
         False,
@@ -54,7 +70,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "over_capacity",
         _l("Over-capacity dwellings"),
-        lambda f: f.over_capacity,
+        _figure(lambda f: f.over_capacity),
         "count",
         1,
         True,
@@ -64,7 +80,7 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "occupants",
         _l("Occupants per dwelling"),
-        lambda f: f.occupants_per_dwelling,
+        _figure(lambda f: f.occupants_per_dwelling),
         "ratio",
         0.1,
         False,
@@ -74,14 +90,23 @@ MEASURES: tuple[Measure, ...] = (
     Measure(
         "transient",
         _l("Transient population"),
-        lambda f: f.transient,
+        _figure(lambda f: f.transient),
         "count",
         1,
         True,
         True,
         BLUES,
     ),
-    # Open flags join here once flags exist (issue 14).
+    Measure(
+        "open_flags",
+        _l("Open flags"),
+        lambda cell: cell.live_flags,
+        "count",
+        1,
+        True,
+        True,
+        YL_OR_RD,
+    ),
 )
 MEASURES_BY_KEY = {measure.key: measure for measure in MEASURES}
 DEFAULT_MEASURE = MEASURES[0].key

@@ -34,7 +34,9 @@ from registry.dwelling.status import (
 )
 from registry.errors import NotFound
 from registry.figures.services import Figures, figures_by_cell, figures_state
+from registry.flags.services import live_flags_by_cell
 from registry.grid.models import FocusArea, GridCell, focus_area_cell
+from registry.map.measures import CellValues
 from registry.organisation.models import Organisation
 from registry.scope import (
     address_filter,
@@ -161,6 +163,16 @@ def cell_figures(session: Session, actor: UserAccount) -> tuple[dict[int, Figure
     state = figures_state(session)
     by_cell = {cell_id: row for cell_id, row in figures.items() if cell_id is not None}
     return by_cell, (state.as_of if state else None)
+
+
+def cell_values(
+    session: Session, actor: UserAccount, cell_ids: list[int]
+) -> tuple[dict[int, CellValues], date | None]:
+    """What the measures of these cells read: the precomputed figures (and their day) and
+    the live flags counted now (registry/flags), one query each."""
+    figures, as_of = cell_figures(session, actor)
+    live = live_flags_by_cell(session, actor, cell_ids)
+    return {i: CellValues(figures.get(i), live.get(i, 0)) for i in cell_ids}, as_of
 
 
 # -- boundaries and roads ----------------------------------------------------------------

@@ -22,11 +22,12 @@ from flask_babel import gettext as _
 from geo.classes import class_of, colour_classes
 from registry.accounts.models import Role
 from registry.figures.web import refresh_after
+from registry.flags.services import live_flags_in_building
 from registry.grid.models import GridCell
 from registry.labels import OCCUPANCY_LABELS, ORGANISATION_KIND_LABELS, USE_LABELS
 from registry.map import page as spec
 from registry.map import services, tiles
-from registry.map.measures import MEASURES
+from registry.map.measures import MEASURES, CellValues
 from registry.scope import get_in_scope
 from registry.web import clock
 from registry.web.auth import current_actor, roles_required
@@ -166,12 +167,12 @@ def cell_page(cell_id: int):
     rows, total = services.cell_dwellings(
         session, actor, cell_id, today, number, DWELLINGS_PER_PAGE, building_id
     )
-    figures, as_of = services.cell_figures(session, actor)
+    values, as_of = services.cell_values(session, actor, [cell_id])
     building = services.building(session, actor, building_id, today) if building_id else None
     return render_template(
         "map/cell.html",
         cell=cell,
-        figures=_figure_lines(figures.get(cell_id)),
+        figures=_figure_lines(values[cell_id]),
         as_of=as_of,
         rows=rows,
         total=total,
@@ -223,11 +224,11 @@ def cells():
     station_id = _station_id()
     shapes = services.cell_shapes(session, actor, station_id, _zoom())
     today = clock.today()
-    figures, as_of = services.cell_figures(session, actor)
+    cell_values, as_of = services.cell_values(session, actor, [s.id for s in shapes])
     legend, classes_of = {}, {s.id: {} for s in shapes}
     values_of = {s.id: {} for s in shapes}
     for measure in MEASURES:
-        values = {s.id: (measure.value(figures[s.id]) if s.id in figures else None) for s in shapes}
+        values = {s.id: measure.value(cell_values[s.id]) for s in shapes}
         classes = colour_classes(
             list(values.values()),
             measure.step,
@@ -318,13 +319,12 @@ def organisation_tile(z: int, x: int, y: int):
 # -- data: panel, popups, search ---------------------------------------------------------
 
 
-def _figure_lines(figures: dict | None) -> list[tuple[str, str]]:
+def _figure_lines(cell: CellValues) -> list[tuple[str, str]]:
     """(label, value) of every measure of one cell, written for people."""
-    if figures is None:
+    if cell.figures is None and not cell.live_flags:
         return []
     return [
-        (str(measure.label), _formatted(measure.value(figures), measure.kind))
-        for measure in MEASURES
+        (str(measure.label), _formatted(measure.value(cell), measure.kind)) for measure in MEASURES
     ]
 
 
@@ -335,12 +335,12 @@ def cell_panel(cell_id: int):
     session, actor = db_session(), current_actor()
     today = clock.today()
     cell = get_in_scope(session, actor, GridCell, cell_id)
-    figures, as_of = services.cell_figures(session, actor)
+    values, as_of = services.cell_values(session, actor, [cell_id])
     buildings, total = services.cell_buildings(session, actor, cell_id, today)
     return render_template(
         "map/_panel.html",
         cell=cell,
-        figures=_figure_lines(figures.get(cell_id)),
+        figures=_figure_lines(values[cell_id]),
         as_of=as_of,
         buildings=buildings,
         total=total,
@@ -354,7 +354,8 @@ def cell_panel(cell_id: int):
 def building_popup(address_id: int):
     session, actor = db_session(), current_actor()
     row = services.building(session, actor, address_id, clock.today())
-    return render_template("map/_building.html", row=row, role=actor.role)
+    live = live_flags_in_building(session, actor, row.address.id)
+    return render_template("map/_building.html", row=row, role=actor.role, live_flags=live)
 
 
 @data.route("/organisations/<int:organisation_id>/popup")
