@@ -7,14 +7,24 @@ import inspect
 from datetime import timedelta
 
 import pytest
-from helpers import DEMO_TODAY, account, rented_unfiled_dwelling, resident_id_number
+from helpers import (
+    DEMO_TODAY,
+    account,
+    dwelling_of_cell,
+    rented_unfiled_dwelling,
+    resident_id_number,
+    resident_of_cell,
+)
 from lease_helpers import landlord_signs, lease
 from sqlalchemy import select, text
 from test_flags_run import capacity_of, flags_here, quiet_dwelling
+from test_person_residences import move_in_by_number
 
+from registry.accounts.models import UserAccount
 from registry.dwelling import services as dwellings
 from registry.dwelling.models import Dwelling, Occupancy
 from registry.flags.models import Flag, FlagState, RuleCode
+from registry.grid.models import grid_cell_worker
 from registry.lease import filings, pledges, tenants
 from registry.person import residences
 from registry.person.residences import MoveInInput
@@ -150,3 +160,31 @@ def test_ending_a_lease_early_with_tenants_living_there(demo_session, cipher):
     filings.end_lease_early(demo_session, manager, row.id, ended, row.version, DEMO_TODAY)
     (flag,) = _live(demo_session, dwelling, RuleCode.FILING_ENDED_OCCUPIED)
     assert flag.facts["last_filing_id"] == row.id
+
+
+def test_a_move_in_elsewhere_flags_the_old_home_until_its_worker_checks(
+    demo_session, worker, cipher
+):
+    """grid0001 moves in someone who lives in cell 2: that stay ends unseen by cell 2's
+    worker, so it is flagged there at once, and checking it resolves the flag."""
+    elsewhere = resident_of_cell(demo_session, 2)
+    old_home = elsewhere.dwelling
+    assert flags_here(demo_session, old_home, RuleCode.MOVED_AWAY_UNCHECKED) == []
+    number = cipher.decrypt(bytes(elsewhere.person.document_ciphertext))
+    confirmed = residences.MoveConfirmation(elsewhere.person_id, (elsewhere.id,))
+    target = dwelling_of_cell(demo_session, 1)
+    move_in_by_number(
+        demo_session, worker, cipher, target.id, number, confirmed, name=elsewhere.person.name
+    )
+    (flag,) = flags_here(demo_session, old_home, RuleCode.MOVED_AWAY_UNCHECKED)
+    assert flag.state == FlagState.OPEN and elsewhere.id in flag.facts["residence_ids"]
+
+    their_worker = demo_session.scalar(
+        select(UserAccount)
+        .join(grid_cell_worker, grid_cell_worker.c.user_id == UserAccount.id)
+        .where(grid_cell_worker.c.grid_cell_id == old_home.address.grid_cell_id)
+        .limit(1)
+    )
+    residences.check_move_away(demo_session, their_worker, elsewhere.id, DEMO_TODAY)
+    (flag,) = flags_here(demo_session, old_home, RuleCode.MOVED_AWAY_UNCHECKED)
+    assert flag.state == FlagState.RESOLVED and flag.decided_by_id is None
