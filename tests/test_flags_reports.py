@@ -165,7 +165,11 @@ def test_registry_bench_flags_prints_the_run_and_the_count_and_changes_nothing(
     race_database, monkeypatch, tmp_path
 ):
     from registry.cli import main
+    from registry.sweeps import bench
 
+    # The sweeps' plan half follows the rule run; shrunk to the small demo's cells.
+    monkeypatch.setattr(bench, "AREAS", 1)
+    monkeypatch.setattr(bench, "CELLS_PER_AREA", 3)
     monkeypatch.setenv("DATABASE_URL", race_database)
     monkeypatch.setenv("REGISTRY_INSTANCE_PATH", str(tmp_path))
     engine = make_engine(race_database)
