@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from registry.accounts.models import Role, UserAccount
 from registry.db import make_engine, make_session_factory
+from registry.grid.models import GridCell
 
 NAIVE_SAMPLE = 20_000
 TILE_COUNT = 200
@@ -159,13 +160,15 @@ def time_raw_tiles(session: Session, tiles, today: date) -> list[float]:
 
 
 def time_aggregate(session: Session, actor: UserAccount) -> float:
-    """The one query over the precomputed figures that colours every cell of the district."""
-    from registry.map.services import cell_figures
+    """What colours every cell of the district: the one query over the precomputed figures
+    and the one count of live flags per cell (the "open flags" measure)."""
+    from registry.map.services import cell_values
 
+    cells = list(session.scalars(select(GridCell.id)))
     samples = []
     for _ in range(5):
         started = time.perf_counter()
-        cell_figures(session, actor)
+        cell_values(session, actor, cells)
         samples.append(time.perf_counter() - started)
     return statistics.median(samples)
 
