@@ -14,6 +14,7 @@ from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session, aliased, joinedload
 
 from registry.accounts.models import Role, UserAccount
@@ -24,6 +25,7 @@ from registry.edits import check_version
 from registry.errors import InvalidInput, NotFound
 from registry.flags.models import (
     LIVE_STATES,
+    PRIORITY_LOWEST,
     SELF_RESOLVING_STATES,
     TRANSITIONS,
     Flag,
@@ -372,3 +374,38 @@ def live_flags_in_building(session: Session, actor: UserAccount, building_id: in
         or_(Address.id == building_id, Address.parent_id == building_id),
     )
     return session.scalar(query) or 0
+
+
+def live_leads(session: Session, today: date, addresses: Select) -> Select:
+    """The places among ``addresses`` (a select of address ids) with an open or in-review
+    flag, as the weekly sweeps plan them: one row per place with
+
+    - ``address_id``, and ``dwelling_id`` (NULL when only the whole building is flagged);
+    - ``priority``: the most urgent of its flags' rules as configured today (1 first);
+    - ``raised_at``: when its oldest such flag was raised;
+    - ``checks``: a JSON array of ``{"rule": code, "flag_id": id}``, most urgent first.
+
+    Confirmed flags are not leads any more (a person has decided); no scope applies: the
+    caller chooses the addresses (a focus area's) and shows the result to whom it may.
+    """
+    priority = priority_table(rules_in_force(session, today))
+    rank = func.coalesce(priority.c.priority, PRIORITY_LOWEST)
+    return (
+        select(
+            Flag.address_id,
+            func.max(Flag.dwelling_id).label("dwelling_id"),
+            func.min(rank).label("priority"),
+            func.min(Flag.raised_at).label("raised_at"),
+            func.jsonb_agg(
+                aggregate_order_by(
+                    func.jsonb_build_object("rule", Flag.rule, "flag_id", Flag.id),
+                    rank,
+                    Flag.raised_at,
+                    Flag.id,
+                )
+            ).label("checks"),
+        )
+        .outerjoin(priority, priority.c.rule == Flag.rule)
+        .where(Flag.state.in_(SELF_RESOLVING_STATES), Flag.address_id.in_(addresses))
+        .group_by(Flag.address_id)
+    )
