@@ -11,13 +11,20 @@ from helpers import DEMO_TODAY, account, building_of_cell, point_in_cell
 from sqlalchemy import func, select, text
 from test_flags_run import decide, flags_here, quiet_dwelling, run_here, save_version
 
+from registry.accounts.models import Role, UserAccount
 from registry.address.models import Address
 from registry.address.services import AddressInput, create_address
 from registry.db import make_engine
 from registry.dwelling.models import Dwelling
 from registry.errors import NotFound
 from registry.flags.models import Flag, FlagState, RuleCode
-from registry.flags.reports import TipInput, VisitInput, record_tip, record_visit_report
+from registry.flags.reports import (
+    TipInput,
+    VisitInput,
+    record_finding_at,
+    record_tip,
+    record_visit_report,
+)
 from registry.flags.run import RunResult, run_rules
 from registry.flags.services import flags_at
 
@@ -197,3 +204,19 @@ def test_officers_may_record_tips_but_property_managers_may_not(demo_session):
         == 1
     )
     assert run_rules(demo_session, DEMO_TODAY, address_ids=[]) == RunResult()
+
+
+def test_a_sweep_team_member_records_a_finding_at_a_stop_through_the_sweeps(demo_session):
+    """Outside their usual scope the visit form refuses them; the sweeps, having checked
+    the stop, record through record_finding_at, and the visit rule raises its flag."""
+    member = demo_session.scalar(
+        select(UserAccount).where(UserAccount.role == Role.SWEEP_TEAM_MEMBER).limit(1)
+    )
+    dwelling = quiet_dwelling(demo_session)
+    data = VisitInput("group_renting_signs", "", DEMO_TODAY.isoformat(), "上下铺")
+    with pytest.raises(NotFound):
+        record_visit_report(demo_session, member, dwelling.id, data, DEMO_TODAY)
+    report, result = record_finding_at(demo_session, member, dwelling, data, DEMO_TODAY)
+    assert report.recorded_by_id == member.id and result.raised == 1
+    (flag,) = flags_here(demo_session, dwelling, RuleCode.VISIT_GROUP_RENTING)
+    assert flag.state == FlagState.OPEN and report.id in flag.facts["visit_report_ids"]

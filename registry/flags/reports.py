@@ -225,8 +225,17 @@ def record_visit_report(
     session: Session, actor: UserAccount, dwelling_id: int, data: VisitInput, today: date
 ) -> tuple[VisitReport, RunResult]:
     """Record what a visit found at a dwelling's door that its records lack; the visit
-    rules raise their flags at once. (The weekly sweeps record their findings here too.)"""
+    rules raise their flags at once."""
     dwelling = dwelling_for_report(session, actor, dwelling_id)
+    return record_finding_at(session, actor, dwelling, data, today)
+
+
+def record_finding_at(
+    session: Session, actor: UserAccount, dwelling: Dwelling, data: VisitInput, today: date
+) -> tuple[VisitReport, RunResult]:
+    """:func:`record_visit_report` at a dwelling the caller has already found within the
+    actor's reach: the weekly sweeps, where a team member records at a stop of their sweep
+    that may lie outside their usual scope (registry/sweeps checks that)."""
     errors = ValidationErrors()
     finding = None
     try:
