@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Select, and_, exists, false, or_, select, true, union_all
+from sqlalchemy import Select, and_, exists, false, or_, select, true, union, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -32,7 +32,7 @@ from registry.grid.models import GridCell, grid_cell_worker
 from registry.lease.models import LeaseFiling, LeaseTenant, term_covers
 from registry.organisation.models import Organisation
 from registry.person.models import Person, Residence
-from registry.sweeps.access import WIDENED_BY_TEAMS, on_team_sweep
+from registry.sweeps.access import WIDENED_BY_TEAMS, on_team_sweep, team_stop_address_ids
 
 
 def _in_station(actor: UserAccount, community_id) -> ColumnElement[bool]:
@@ -131,9 +131,56 @@ def usual_address_filter(actor: UserAccount) -> ColumnElement[bool]:
     return _usual_address_visible(actor, Address)
 
 
+def address_in_scope_set(actor: UserAccount) -> ColumnElement[bool]:
+    """``address_filter`` written as membership of ``visible_address_ids``: for searches
+    whose condition has no index of its own (a door number, a two-character text), so
+    that PostgreSQL starts from the actor's few addresses instead of reading them all."""
+    if actor.role == Role.ADMIN:
+        return true()
+    return Address.id.in_(visible_address_ids(actor))
+
+
 def visible_address_ids(actor: UserAccount) -> Select:
-    """The ids of the addresses in scope; prefer ``address_filter`` on the record itself."""
-    return select(Address.id).where(address_filter(actor))
+    """The ids of the addresses in scope, as a driving set; prefer ``address_filter`` on the
+    record itself.
+
+    The same set as ``address_filter``, but built from where the scope starts (the
+    worker's cells, the station's communities, the managed dwellings, the team's stops), so
+    that PostgreSQL reads those few rows through their indexes. ``address_filter`` is an OR
+    with the team stops, which a planner can only test address by address: 1.3 s over the
+    large demo's addresses for a grid worker's look-up, against milliseconds from here.
+    """
+    if actor.role == Role.ADMIN:
+        return select(Address.id)
+    parts = list(_usual_address_ids(actor))
+    if actor.role in WIDENED_BY_TEAMS:
+        parts.extend(team_stop_address_ids(actor))
+    return union(*parts) if len(parts) > 1 else parts[0]
+
+
+def _usual_address_ids(actor: UserAccount) -> tuple[Select, ...]:
+    """``_usual_address_visible`` as driving sets (none for a sweep team member)."""
+    address = Address.__table__.alias()
+    match actor.role:
+        case Role.POLICE_OFFICER:
+            community = Community.__table__.alias()
+            in_station = select(community.c.id).where(
+                community.c.police_station_id == actor.police_station_id
+            )
+            return (select(address.c.id).where(address.c.community_id.in_(in_station)),)
+        case Role.GRID_WORKER:
+            assigned = grid_cell_worker.alias()
+            cells = select(assigned.c.grid_cell_id).where(assigned.c.user_id == actor.id)
+            return (select(address.c.id).where(address.c.grid_cell_id.in_(cells)),)
+        case Role.PROPERTY_MANAGER:
+            managed = managed_dwelling.alias()
+            dwelling = Dwelling.__table__.alias()
+            return (
+                select(dwelling.c.address_id)
+                .join(managed, managed.c.dwelling_id == dwelling.c.id)
+                .where(managed.c.user_id == actor.id),
+            )
+    return ()
 
 
 def dwelling_filter(actor: UserAccount) -> ColumnElement[bool]:
@@ -149,8 +196,20 @@ def dwelling_filter(actor: UserAccount) -> ColumnElement[bool]:
 
 
 def visible_dwelling_ids(actor: UserAccount) -> Select:
-    """The ids of the dwellings in scope; prefer ``dwelling_id_visible`` on a record's link."""
-    return select(Dwelling.id).where(dwelling_filter(actor))
+    """The ids of the dwellings in scope, as a driving set (see ``visible_address_ids``);
+    prefer ``dwelling_id_visible`` on a record's link."""
+    match actor.role:
+        case Role.ADMIN:
+            return select(Dwelling.id)
+        case Role.PROPERTY_MANAGER:
+            managed = managed_dwelling.alias()
+            return select(managed.c.dwelling_id).where(managed.c.user_id == actor.id)
+        case Role.POLICE_OFFICER | Role.GRID_WORKER | Role.SWEEP_TEAM_MEMBER:
+            dwelling = Dwelling.__table__.alias()
+            return select(dwelling.c.id).where(
+                dwelling.c.address_id.in_(visible_address_ids(actor))
+            )
+    return select(Dwelling.id).where(false())
 
 
 def _person_links():

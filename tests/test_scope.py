@@ -7,9 +7,21 @@ import pytest
 from helpers import DEMO_TODAY, account
 from sqlalchemy import select
 from sqlalchemy.orm.util import AliasedClass
+from sweep_helpers import member_account, plan, team_with
 
+from registry.accounts.models import Role, UserAccount
+from registry.address.models import Address
+from registry.dwelling.models import Dwelling
 from registry.person.models import Person
-from registry.scope import FILTERS, person_correctable_filter
+from registry.scope import (
+    FILTERS,
+    address_filter,
+    address_in_scope_set,
+    dwelling_filter,
+    person_correctable_filter,
+    visible_address_ids,
+    visible_dwelling_ids,
+)
 
 
 @pytest.mark.parametrize("username", ["admin", "officer1", "grid0001", "manager1"])
@@ -25,3 +37,37 @@ def test_every_filter_is_built_from_core_aliases(demo_db, monkeypatch, username)
     for model, scope_filter in FILTERS.items():
         select(model.id).where(scope_filter(actor))
     select(Person.id).where(person_correctable_filter(actor, DEMO_TODAY))
+
+
+def _ids(session, query) -> set[int]:
+    return set(session.scalars(query))
+
+
+def _last_of(session, role: Role) -> str:
+    return session.scalar(
+        select(UserAccount.username)
+        .where(UserAccount.role == role)
+        .order_by(UserAccount.username.desc())
+    )
+
+
+@pytest.mark.parametrize(
+    "username", ["admin", "officer1", "grid0001", "the last grid worker", "manager1", "sweeper1"]
+)
+def test_the_driving_sets_hold_exactly_what_the_filters_let_through(demo_session, username):
+    """visible_address_ids / visible_dwelling_ids are the scope written from where it
+    starts (cells, station, managed dwellings, team stops) for the planner's sake: they
+    must hold the same records as address_filter / dwelling_filter, sweeps included (the
+    last grid worker is on the team of a sweep outside their cells)."""
+    member_account(demo_session)
+    last_worker = _last_of(demo_session, Role.GRID_WORKER)
+    sweep = plan(demo_session)
+    team_with(demo_session, sweep, "sweeper1", last_worker)
+    actor = account(demo_session, last_worker if username.startswith("the last") else username)
+    addresses = _ids(demo_session, select(Address.id).where(address_filter(actor)))
+    dwellings = _ids(demo_session, select(Dwelling.id).where(dwelling_filter(actor)))
+    assert addresses, "the actor sees something: the comparison means something"
+    assert _ids(demo_session, visible_address_ids(actor)) == addresses
+    assert _ids(demo_session, visible_dwelling_ids(actor)) == dwellings
+    in_set = _ids(demo_session, select(Address.id).where(address_in_scope_set(actor)))
+    assert in_set == addresses

@@ -21,7 +21,8 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from sqlalchemy import and_, false, func, or_
+from sqlalchemy import and_, false, func, literal, or_, select
+from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from registry.address.models import Address
@@ -184,11 +185,26 @@ def door_condition(query: DoorQuery, address=Address) -> ColumnElement[bool]:
 FUZZY_THRESHOLD = 0.5
 
 
+def use_fuzzy_threshold(session: Session) -> None:
+    """Set pg_trgm's word-similarity threshold to ours for the rest of the transaction.
+
+    pg_trgm's default for its ``<%`` operator (0.6) misses a one-character typo in a short
+    Chinese name; the operator is what lets the trigram index find the candidates, so it
+    has to run at our threshold (``fuzzy_condition``)."""
+    session.execute(
+        select(func.set_config("pg_trgm.word_similarity_threshold", str(FUZZY_THRESHOLD), True))
+    )
+
+
 def fuzzy_condition(text: str, address=Address) -> ColumnElement[bool]:
     """Addresses whose text holds something close to ``text`` (a typo in a road's name).
 
-    Used only when the exact search found nothing, on the actor's own scope; pg_trgm's
-    default threshold for its ``%>`` operator (0.6) misses a one-character typo in a
-    short Chinese name, so the similarity is compared directly.
+    Used only when the exact search found nothing, after ``use_fuzzy_threshold``. The
+    ``<%`` operator is served by the trigram index on the address text; comparing
+    ``word_similarity`` alone read all 500,000 addresses of the large demo (2.9 s).
     """
-    return func.word_similarity(normalise_address_text(text), address.full_text) >= FUZZY_THRESHOLD
+    normalised = normalise_address_text(text)
+    return and_(
+        literal(normalised).op("<%")(address.full_text),
+        func.word_similarity(normalised, address.full_text) >= FUZZY_THRESHOLD,
+    )

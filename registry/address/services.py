@@ -22,7 +22,12 @@ from sqlalchemy.orm import Session
 
 from geo.checks import BOUNDARY_TOLERANCE_DEGREES, check_point_in_area
 from registry.accounts.models import UserAccount
-from registry.address.door import door_condition, fuzzy_condition, parse_door_query
+from registry.address.door import (
+    door_condition,
+    fuzzy_condition,
+    parse_door_query,
+    use_fuzzy_threshold,
+)
 from registry.address.models import Address, Road
 from registry.address.text import address_full_text, like_pattern, normalise_address_text
 from registry.area.models import Community, SubDistrict
@@ -32,7 +37,7 @@ from registry.db import SRID
 from registry.edits import load_for_correction
 from registry.errors import InvalidInput
 from registry.grid.models import GridCell
-from registry.scope import address_filter, grid_cell_filter
+from registry.scope import address_filter, address_in_scope_set, grid_cell_filter
 from registry.validators import FieldError, ValidationErrors
 
 CODE_DIGITS = 8
@@ -484,6 +489,11 @@ def correct_address(
 # -- search --------------------------------------------------------------------------------
 
 
+# Below three characters a "typo" is another word: two characters share too few trigrams
+# to tell a near miss from chance, and every address holding either would be ranked.
+FUZZY_MIN_LENGTH = 3
+
+
 def search_addresses(
     session: Session, actor: UserAccount, query: str, limit: int = 30
 ) -> tuple[list[Address], bool]:
@@ -493,7 +503,8 @@ def search_addresses(
     "26栋601", "26-1-601", "宝港路 601"), and each part must equal the address's own; a bare
     "17" finds 17号, 17栋 and 17室, not 117号. Other text must be contained in the address's
     normalised text. When neither finds anything, addresses whose text holds something
-    close to the query (a typo in a road's name) are offered, by trigram similarity.
+    close to the query (a typo in a road's name, three characters or more) are offered,
+    by trigram similarity.
     Door-level addresses come first among equals, then the order a worker walks.
     """
     text = normalise_address_text(query or "")
@@ -506,17 +517,20 @@ def search_addresses(
     else:
         contained = Address.full_text.like(like_pattern(text), escape="\\")
         rows = _ranked_addresses(session, actor, contained, similar, limit)
-    if not rows:
+    if not rows and len(text) >= FUZZY_MIN_LENGTH:
+        use_fuzzy_threshold(session)
         rows = _ranked_addresses(session, actor, fuzzy_condition(text), similar, limit)
     return rows[:limit], len(rows) > limit
 
 
 def _ranked_addresses(session: Session, actor: UserAccount, matches, rank, limit: int):
+    # Driven from the actor's scope (a grid worker's few hundred addresses), not tested
+    # address by address: a door number or a two-character text has no index of its own.
     return list(
         session.scalars(
             select(Address)
             .join(Road, Road.id == Address.road_id)
-            .where(matches, address_filter(actor))
+            .where(matches, address_in_scope_set(actor))
             .order_by(
                 rank,
                 Address.parent_id.is_not(None),

@@ -52,6 +52,15 @@ def on_team_sweep(actor: UserAccount, address) -> ColumnElement[bool]:
     return or_(address.id.in_(stops), address.parent_id.in_(stops))
 
 
+def team_stop_address_ids(actor: UserAccount) -> tuple[Select, Select]:
+    """``on_team_sweep`` as driving sets: the stops of the actor's teams' open sweeps, and
+    the rooms inside a stop that is a whole building (for registry/scope.py)."""
+    stop = SweepStop.__table__.alias()
+    stops = select(stop.c.address_id).where(stop.c.sweep_id.in_(open_team_sweeps(actor)))
+    room = Address.__table__.alias()
+    return stops, select(room.c.id).where(room.c.parent_id.in_(stops))
+
+
 def _station_cells(actor: UserAccount) -> Select:
     return (
         select(GridCell.id)
