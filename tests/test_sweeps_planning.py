@@ -51,7 +51,8 @@ def test_every_flagged_place_is_in_the_plan_with_a_sample_of_unflagged_rented_dw
 ):
     summary = _plan(demo_session, seed=11, sample_percent=Decimal("10"))
     flagged = {
-        row.address_id for row in demo_session.execute(leads.live_leads(AREA, DEMO_TODAY)).all()
+        row.address_id
+        for row in demo_session.execute(leads.live_leads(demo_session, AREA, DEMO_TODAY)).all()
     }
     stops = _stops(demo_session, summary.sweep.id)
     assert {s.address_id for s in stops if s.reason == StopReason.FLAG} == flagged
@@ -183,3 +184,105 @@ def test_two_officers_planning_the_same_week_at_once_make_one_plan(race_sessions
     assert "week" in second.error.details["fields"]
     with race_sessions() as session:
         assert session.scalar(select(func.count()).select_from(Sweep)) == 1
+
+
+# -- leads from the flags --------------------------------------------------------------------
+
+
+def _area_flags(session, states=("open", "in_review")):
+    """(flag id, rule, address, dwelling) of the area's flags in these states."""
+    return session.execute(
+        text(
+            "SELECT f.id, f.rule, f.address_id, f.dwelling_id FROM flag f "
+            "JOIN address a ON a.id = f.address_id "
+            "JOIN focus_area_cell c ON c.grid_cell_id = a.grid_cell_id "
+            "WHERE c.focus_area_id = :area AND f.state = ANY(:states) ORDER BY f.id"
+        ),
+        {"area": AREA, "states": list(states)},
+    ).all()
+
+
+def _set_priorities(session, priorities: dict[str, int], default: int = 5):
+    """A version of every rule's settings in force on the demo's day, with these
+    priorities (the others ``default``)."""
+    from registry.clock import deployment_zone, start_of_day
+    from registry.flags.models import RuleVersion
+    from registry.flags.rules import RULES
+    from registry.flags.settings import newest_version
+
+    for rule in RULES:
+        base = newest_version(session, rule.code)
+        session.add(
+            RuleVersion(
+                rule=rule.code,
+                enabled=base.enabled if base else True,
+                priority=priorities.get(rule.code, default),
+                settings=dict(base.settings) if base else rule.defaults(),
+                valid_from=start_of_day(DEMO_TODAY, deployment_zone()),
+                based_on_id=base.id if base else None,
+            )
+        )
+    session.flush()
+
+
+def _ranked(session, summary):
+    stops = sorted(_stops(session, summary.sweep.id), key=lambda s: s.rank)
+    return [s for s in stops if s.reason == StopReason.FLAG]
+
+
+def test_flagged_places_come_by_their_rules_configured_priority(demo_session):
+    flags = _area_flags(demo_session)
+    rules = sorted({rule for _id, rule, _a, _d in flags})
+    assert len(rules) >= 2  # the demo's area has flags of several rules
+    for first in rules[:2]:
+        _set_priorities(demo_session, {first: 1})
+        places = {(a, d) for _id, rule, a, d in flags if rule == first}
+        ranked = _ranked(demo_session, _plan(demo_session, seed=4))
+        top = ranked[: len(places)]
+        assert {(s.address_id, s.dwelling_id) for s in top} == places
+        assert all(s.checks[0] == {"rule": first} for s in top)
+        assert all(s.checks[0] != {"rule": first} for s in ranked[len(places) :])
+
+
+def test_at_the_same_priority_the_oldest_flag_comes_first(demo_session):
+    _set_priorities(demo_session, {})
+    flag_id, _rule, address_id, dwelling_id = _area_flags(demo_session)[-1]
+    demo_session.execute(
+        text("UPDATE flag SET raised_at = raised_at - interval '30 days' WHERE id = :id"),
+        {"id": flag_id},
+    )
+    first = _ranked(demo_session, _plan(demo_session, seed=4))[0]
+    assert (first.address_id, first.dwelling_id) == (address_id, dwelling_id)
+
+
+def test_decided_flags_are_no_leads_and_a_confirmed_place_is_never_sampled(demo_session):
+    from registry.flags.models import Flag
+    from registry.flags.services import decide_flag
+
+    officer = account(demo_session, "officer1")
+    rented = demo_session.execute(
+        text(
+            "SELECT f.id, f.address_id FROM flag f JOIN dwelling d ON d.id = f.dwelling_id "
+            "JOIN address a ON a.id = f.address_id "
+            "JOIN focus_area_cell c ON c.grid_cell_id = a.grid_cell_id "
+            "WHERE c.focus_area_id = :area AND f.state = 'open' AND d.occupancy = 'rented' "
+            "AND NOT EXISTS (SELECT 1 FROM flag o WHERE o.address_id = f.address_id "
+            "AND o.id <> f.id) ORDER BY f.id LIMIT 2"
+        ),
+        {"area": AREA},
+    ).all()
+    (confirmed, confirmed_at), (dismissed, dismissed_at) = rented
+
+    def decide(flag_id, *states):
+        for state in states:
+            flag = demo_session.get(Flag, flag_id)
+            decide_flag(demo_session, officer, flag_id, state, "查看过", flag.version, DEMO_TODAY)
+
+    decide(confirmed, "in_review", "confirmed")
+    decide(dismissed, "in_review", "dismissed")
+    stops = _stops(
+        demo_session, _plan(demo_session, seed=4, sample_percent=Decimal("100")).sweep.id
+    )
+    by_address = {s.address_id: s.reason for s in stops}
+    assert confirmed_at not in by_address  # decided by a person: neither a lead nor "compliant"
+    assert by_address[dismissed_at] == StopReason.SAMPLE  # no lead, but still drawn at random

@@ -10,11 +10,11 @@ import pytest
 from helpers import DEMO_TODAY, account, audit_count
 from PIL import Image
 from race import race
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sweep_helpers import first_stop, jpeg_with_exif, member_account, plan, team_with
 
 from registry.errors import Conflict, InvalidInput, NotFound
-from registry.sweeps import leads, visits
+from registry.sweeps import visits
 from registry.sweeps.models import Outcome, SweepVisit, VisitPhoto
 from registry.sweeps.visits import VisitInput, record_visit
 
@@ -86,22 +86,53 @@ def test_unregistered_occupants_need_a_count(demo_session, sweep):
     assert visit.people == 4
 
 
-def test_findings_and_corrections_go_to_the_flags_services(demo_session, sweep, monkeypatch):
-    calls = []
-    monkeypatch.setattr(leads, "report_finding", lambda *a: calls.append(("finding", a[2], a[3])))
-    monkeypatch.setattr(leads, "recheck", lambda s, ids, today: calls.append(("recheck", ids)))
+def _live_flags(session, dwelling_id):
+    return dict(
+        session.execute(
+            text("SELECT rule, state FROM flag WHERE dwelling_id = :d AND state <> 'resolved'"),
+            {"d": dwelling_id},
+        ).all()
+    )
+
+
+def test_a_members_findings_raise_the_visit_rules_flags(demo_session, sweep):
+    member = member_account(demo_session)
+    team_with(demo_session, sweep, "sweeper1")
+    stops = [s for s in sweep.days[0].stops if s.dwelling_id][:3]
+    for stop in stops:
+        assert not {"visit_unregistered", "visit_group_renting"} & set(
+            _live_flags(demo_session, stop.dwelling_id)
+        )
+    found = _visit("unregistered_occupants", people="3", note="三人未登记")
+    record_visit(demo_session, member, stops[0].id, found, DEMO_TODAY)
+    record_visit(demo_session, member, stops[1].id, _visit("group_renting"), DEMO_TODAY)
+    before = _live_flags(demo_session, stops[2].dwelling_id)
+    record_visit(demo_session, member, stops[2].id, _visit("in_order"), DEMO_TODAY)
+    assert _live_flags(demo_session, stops[0].dwelling_id)["visit_unregistered"] == "open"
+    assert _live_flags(demo_session, stops[1].dwelling_id)["visit_group_renting"] == "open"
+    assert _live_flags(demo_session, stops[2].dwelling_id) == before  # resolves nothing
+    people = demo_session.scalar(
+        text("SELECT people FROM visit_report WHERE dwelling_id = :d"),
+        {"d": stops[0].dwelling_id},
+    )
+    assert people == 3
+
+
+def test_a_corrected_record_runs_the_dwellings_rules_again(demo_session, sweep):
     officer = account(demo_session, "officer1")
-    stops = [first_stop(demo_session, sweep)] + [s for s in sweep.days[0].stops if s.dwelling_id][
-        1:4
-    ]
-    record_visit(demo_session, officer, stops[0].id, _visit("group_renting"), DEMO_TODAY)
-    record_visit(demo_session, officer, stops[1].id, _visit("record_corrected"), DEMO_TODAY)
-    record_visit(demo_session, officer, stops[2].id, _visit("in_order"), DEMO_TODAY)
-    record_visit(demo_session, officer, stops[3].id, _visit("no_one_home"), DEMO_TODAY)
-    assert calls == [
-        ("finding", stops[0].dwelling_id, "group_renting_signs"),
-        ("recheck", [stops[1].dwelling_id]),
-    ]
+    stop = next(
+        s
+        for day in sweep.days
+        for s in day.stops
+        if s.dwelling_id and {"rule": "rented_unfiled"} in s.checks
+    )
+    # Corrected behind the services' back: nothing has run the rules yet.
+    demo_session.execute(
+        text("UPDATE dwelling SET occupancy = 'vacant' WHERE id = :d"), {"d": stop.dwelling_id}
+    )
+    assert _live_flags(demo_session, stop.dwelling_id)["rented_unfiled"] == "open"
+    record_visit(demo_session, officer, stop.id, _visit("record_corrected"), DEMO_TODAY)
+    assert "rented_unfiled" not in _live_flags(demo_session, stop.dwelling_id)
 
 
 def test_a_closed_sweep_takes_no_more_visits(demo_session, sweep):

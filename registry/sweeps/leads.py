@@ -1,18 +1,20 @@
 """Where the sweeps meet the flags: the one module that reads and writes them.
 
 Everything the sweeps need from flags goes through here, so that the flags' own services
-do the work (no second copy of a rule):
+do the work (no second copy of a rule, its priority or its words):
 
 - :func:`live_leads`: the places of a focus area with an open or in-review flag, with the
-  highest priority among their flags, the oldest flag's age and what to check;
+  highest priority among their flags (the rule's configured priority), the oldest flag's
+  time and what to check;
+- :func:`live_flag_addresses`: the addresses never drawn as "compliant" for the sample:
+  any live flag (confirmed ones too) on the place or on its whole building;
 - :func:`report_finding`: a visit's finding ("unregistered occupants", "signs of group
-  renting") raises its visit rule's flag;
+  renting") is recorded as the flags' visit report, whose visit rules raise the flag;
 - :func:`recheck`: "record corrected" runs the dwelling's rules again;
 - :func:`check_words`: a check's label and instruction, for the tablet and the printout.
 
-Until the flags lane's models land on main, :func:`live_leads` stands in with one fact
-from the dwelling status (rented with no current filing) and the two writers do nothing;
-switching to the real flags changes only this module.
+A flag's place is its address: a dwelling's, or a building's (door-level address, no
+dwelling) for a whole-building flag, which is then one stop.
 """
 
 from __future__ import annotations
@@ -20,20 +22,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from flask_babel import lazy_gettext as _l
-from sqlalchemy import Select, and_, cast, func, literal, select
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import UserAccount
 from registry.address.models import Address
-from registry.dwelling.models import Dwelling, Occupancy
-from registry.dwelling.status import current_filing_id
+from registry.flags.hooks import recheck_dwellings
+from registry.flags.models import LIVE_STATES, NOTE_LENGTH, SELF_RESOLVING_STATES, Flag
+from registry.flags.reports import VisitInput, record_visit_report
+from registry.flags.rules import priority_table, rule_named, rules_in_force
+from registry.flags.run import building_addresses, run_rules
 from registry.grid.models import focus_area_cell
-
-STAND_IN_RULE = "rented_unfiled"
-# The map's words for the same fact (no message of the stand-in's own to translate).
-_STAND_IN_WORDS = {STAND_IN_RULE: (_l("Rented without a current filing"), "")}
 
 
 def in_focus_area(focus_area_id: int, address_cell) -> Any:
@@ -45,39 +45,57 @@ def in_focus_area(focus_area_id: int, address_cell) -> Any:
     )
 
 
-def live_leads(focus_area_id: int, today: date) -> Select:
-    """One row per place with a live lead: address_id, dwelling_id (NULL for a whole
-    building), priority (1 first), raised_at (the oldest lead's) and checks (a JSON array
-    of ``{"rule": code}``)."""
-    return select(
-        Dwelling.address_id.label("address_id"),
-        Dwelling.id.label("dwelling_id"),
-        literal(3).label("priority"),
-        Dwelling.updated_at.label("raised_at"),
-        cast(func.jsonb_build_array(func.jsonb_build_object("rule", STAND_IN_RULE)), JSONB).label(
-            "checks"
-        ),
-    ).where(
-        and_(
-            Dwelling.occupancy == Occupancy.RENTED,
-            current_filing_id(Dwelling.id, today).is_(None),
-        ),
-        Dwelling.address_id.in_(
-            select(Address.id).where(in_focus_area(focus_area_id, Address.grid_cell_id))
+def live_leads(session: Session, focus_area_id: int, today: date) -> Select:
+    """One row per place with an open or in-review flag: address_id, dwelling_id (NULL for
+    a whole building), priority (1 first, the highest of its flags' rules as configured on
+    ``today``), raised_at (its oldest flag's) and checks (a JSON array of ``{"rule": code}``,
+    the highest priority first).
+
+    Confirmed flags are not leads: a person already decided them; they stay until resolved.
+    """
+    priority = priority_table(rules_in_force(session, today))
+    rank = func.coalesce(priority.c.priority, 99)
+    return (
+        select(
+            Flag.address_id.label("address_id"),
+            Flag.dwelling_id.label("dwelling_id"),
+            func.min(rank).label("priority"),
+            func.min(Flag.raised_at).label("raised_at"),
+            # One live flag per rule and place (a constraint), so no rule twice.
+            func.jsonb_agg(
+                aggregate_order_by(func.jsonb_build_object("rule", Flag.rule), rank, Flag.rule)
+            ).label("checks"),
+        )
+        .join(Address, Address.id == Flag.address_id)
+        .outerjoin(priority, priority.c.rule == Flag.rule)
+        .where(
+            Flag.state.in_(SELF_RESOLVING_STATES),
+            in_focus_area(focus_area_id, Address.grid_cell_id),
+        )
+        .group_by(Flag.address_id, Flag.dwelling_id)
+    )
+
+
+def live_flag_addresses(focus_area_id: int) -> Select:
+    """Addresses of the area whose place or whole building has any live flag (confirmed
+    ones too): never sampled as "compliant"."""
+    live = select(Flag.address_id).where(Flag.state.in_(LIVE_STATES))
+    whole_buildings = live.where(Flag.dwelling_id.is_(None))
+    return select(Address.id).where(
+        in_focus_area(focus_area_id, Address.grid_cell_id),
+        or_(
+            Address.id.in_(live),
+            func.coalesce(Address.parent_id, Address.id).in_(whole_buildings),
         ),
     )
 
 
-def live_flag_addresses(focus_area_id: int, today: date) -> Select:
-    """Addresses of the area with any live flag (confirmed ones too): never sampled as
-    "compliant"."""
-    leads = live_leads(focus_area_id, today).subquery()
-    return select(leads.c.address_id)
-
-
 def check_words(check: dict[str, Any]) -> tuple[Any, Any]:
-    """A check's label and what to do, in the user's language."""
-    return _STAND_IN_WORDS.get(str(check.get("rule")), (str(check.get("rule")), ""))
+    """A check's label and what to do, in the user's language (the rule's own words)."""
+    rule = rule_named(str(check.get("rule")))
+    if rule is None:
+        return str(check.get("rule")), ""
+    return rule.label, rule.what_to_check
 
 
 def report_finding(
@@ -89,8 +107,22 @@ def report_finding(
     note: str,
     today: date,
 ) -> None:
-    """Hand a visit's finding to the flags' visit rules (they raise the flag)."""
+    """Record a visit's finding as the flags' visit report: its visit rule raises the flag
+    in this transaction. The sweep visit keeps the whole note; the report gets what fits."""
+    data = VisitInput(
+        finding=finding,
+        people="" if people is None else str(people),
+        observed_on=today,
+        note=(note or "")[:NOTE_LENGTH],
+    )
+    record_visit_report(session, actor, dwelling_id, data, today)
 
 
 def recheck(session: Session, dwelling_ids: list[int], today: date) -> None:
     """Run the dwellings' rules again in this transaction (after a corrected record)."""
+    recheck_dwellings(session, dwelling_ids, today)
+
+
+def recheck_building(session: Session, address_id: int, today: date) -> None:
+    """Run the rules again for a whole building's addresses (a building stop corrected)."""
+    run_rules(session, today, address_ids=building_addresses(session, [address_id]))

@@ -205,9 +205,9 @@ def _start(
     return StartKind.AREA, (float(centre[0]), float(centre[1]))
 
 
-def _places_select(focus_area_id: int, today: date, seed: int, percent: Decimal):
+def _places_select(session: Session, focus_area_id: int, today: date, seed: int, percent: Decimal):
     """Flagged places and the drawn sample as one statement, with each place's building."""
-    flagged = leads.live_leads(focus_area_id, today).subquery("flagged")
+    flagged = leads.live_leads(session, focus_area_id, today).subquery("flagged")
     candidate = aliased(Address)
     draw = func.md5(func.concat(str(seed), ":", Dwelling.id))
     pool = (
@@ -221,7 +221,7 @@ def _places_select(focus_area_id: int, today: date, seed: int, percent: Decimal)
         .where(
             Dwelling.occupancy == Occupancy.RENTED,
             leads.in_focus_area(focus_area_id, candidate.grid_cell_id),
-            Dwelling.address_id.not_in(leads.live_flag_addresses(focus_area_id, today)),
+            Dwelling.address_id.not_in(leads.live_flag_addresses(focus_area_id)),
         )
         .subquery("pool")
     )
@@ -274,7 +274,7 @@ def _places_select(focus_area_id: int, today: date, seed: int, percent: Decimal)
 
 
 def _load_places(session: Session, focus_area_id: int, today: date, seed: int, percent) -> list:
-    rows = session.execute(_places_select(focus_area_id, today, seed, percent)).all()
+    rows = session.execute(_places_select(session, focus_area_id, today, seed, percent)).all()
     return [
         _Place(
             address_id=row.address_id,

@@ -34,6 +34,7 @@ from registry.audit.services import Action, changed, record
 from registry.constraints import constraint_of
 from registry.edits import check_version
 from registry.errors import Conflict, InvalidInput, NotFound
+from registry.flags.models import VisitFinding
 from registry.scope import address_filter
 from registry.sweeps import leads
 from registry.sweeps.access import photo_filter
@@ -52,8 +53,8 @@ from registry.validators import ValidationErrors
 
 WALKING_ROLES = (Role.GRID_WORKER, Role.POLICE_OFFICER, Role.SWEEP_TEAM_MEMBER)
 FINDINGS = {
-    Outcome.UNREGISTERED_OCCUPANTS: "unregistered_occupants",
-    Outcome.GROUP_RENTING: "group_renting_signs",
+    Outcome.UNREGISTERED_OCCUPANTS: VisitFinding.UNREGISTERED_OCCUPANTS,
+    Outcome.GROUP_RENTING: VisitFinding.GROUP_RENTING_SIGNS,
 }
 PHOTOS_PER_VISIT = 6
 PHOTO_BYTES = 12 * 1024 * 1024  # what a tablet's camera sends, at most
@@ -224,14 +225,17 @@ def _insert(
 
 
 def _tell_flags(session, actor, stop: SweepStop, outcome: Outcome, people, note, today) -> None:
-    if stop.dwelling_id is None:
-        return
-    if outcome in FINDINGS:
+    if outcome == Outcome.RECORD_CORRECTED:
+        if stop.dwelling_id is None:
+            leads.recheck_building(session, stop.address_id, today)
+        else:
+            leads.recheck(session, [stop.dwelling_id], today)
+    elif outcome in FINDINGS and stop.dwelling_id is not None:
+        # A visit finding belongs to a dwelling (the flags' visit reports); a whole
+        # building's stop keeps it on the sweep visit only.
         leads.report_finding(
             session, actor, stop.dwelling_id, FINDINGS[outcome], people, note, today
         )
-    elif outcome == Outcome.RECORD_CORRECTED:
-        leads.recheck(session, [stop.dwelling_id], today)
 
 
 # -- photos --------------------------------------------------------------------------------
