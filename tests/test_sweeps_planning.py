@@ -240,8 +240,8 @@ def test_flagged_places_come_by_their_rules_configured_priority(demo_session):
         ranked = _ranked(demo_session, _plan(demo_session, seed=4))
         top = ranked[: len(places)]
         assert {(s.address_id, s.dwelling_id) for s in top} == places
-        assert all(s.checks[0] == {"rule": first} for s in top)
-        assert all(s.checks[0] != {"rule": first} for s in ranked[len(places) :])
+        assert all(s.checks[0]["rule"] == first for s in top)
+        assert all(s.checks[0]["rule"] != first for s in ranked[len(places) :])
 
 
 def test_at_the_same_priority_the_oldest_flag_comes_first(demo_session):

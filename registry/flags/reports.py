@@ -36,9 +36,6 @@ from registry.scope import address_filter, get_in_scope
 from registry.validators import ValidationErrors, parse_date, validate_name, validate_phone
 
 REPORTING_ROLES = (Role.GRID_WORKER, Role.POLICE_OFFICER)
-# A sweep team member records what a stop of their sweep showed (registry/sweeps/visits.py),
-# inside their scope, which is exactly those stops.
-VISIT_REPORTING_ROLES = (*REPORTING_ROLES, Role.SWEEP_TEAM_MEMBER)
 TIP_READERS = (Role.GRID_WORKER, Role.POLICE_OFFICER, Role.ADMIN)
 TIPSTER_READERS = (Role.POLICE_OFFICER,)
 MAX_PEOPLE_SEEN = 500
@@ -220,7 +217,7 @@ class VisitInput:
 
 def dwelling_for_report(session: Session, actor: UserAccount, dwelling_id: int) -> Dwelling:
     """The dwelling a visit finding is recorded on, in the actor's scope."""
-    _require(actor, VISIT_REPORTING_ROLES)
+    _require(actor, REPORTING_ROLES)
     return get_in_scope(session, actor, Dwelling, dwelling_id)
 
 

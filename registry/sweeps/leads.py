@@ -9,7 +9,8 @@ do the work (no second copy of a rule, its priority or its words):
 - :func:`live_flag_addresses`: the addresses never drawn as "compliant" for the sample:
   any live flag (confirmed ones too) on the place or on its whole building;
 - :func:`report_finding`: a visit's finding ("unregistered occupants", "signs of group
-  renting") is recorded as the flags' visit report, whose visit rules raise the flag;
+  renting") is recorded as the flags' visit report, whose visit rules raise the flag
+  (``record_finding_at``: the sweeps have checked the stop themselves);
 - :func:`recheck`: "record corrected" runs the dwelling's rules again;
 - :func:`check_words`: a check's label and instruction, for the tablet and the printout.
 
@@ -23,16 +24,17 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import Select, func, or_, select
-from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from registry.accounts.models import UserAccount
 from registry.address.models import Address
+from registry.dwelling.models import Dwelling
 from registry.flags.hooks import recheck_dwellings
-from registry.flags.models import LIVE_STATES, NOTE_LENGTH, SELF_RESOLVING_STATES, Flag
-from registry.flags.reports import VisitInput, record_visit_report
-from registry.flags.rules import priority_table, rule_named, rules_in_force
+from registry.flags.models import LIVE_STATES, NOTE_LENGTH, Flag
+from registry.flags.reports import VisitInput, record_finding_at
+from registry.flags.rules import rule_named
 from registry.flags.run import building_addresses, run_rules
+from registry.flags.services import live_leads as flag_leads
 from registry.grid.models import focus_area_cell
 
 
@@ -46,34 +48,12 @@ def in_focus_area(focus_area_id: int, address_cell) -> Any:
 
 
 def live_leads(session: Session, focus_area_id: int, today: date) -> Select:
-    """One row per place with an open or in-review flag: address_id, dwelling_id (NULL for
-    a whole building), priority (1 first, the highest of its flags' rules as configured on
-    ``today``), raised_at (its oldest flag's) and checks (a JSON array of ``{"rule": code}``,
-    the highest priority first).
-
-    Confirmed flags are not leads: a person already decided them; they stay until resolved.
-    """
-    priority = priority_table(rules_in_force(session, today))
-    rank = func.coalesce(priority.c.priority, 99)
-    return (
-        select(
-            Flag.address_id.label("address_id"),
-            Flag.dwelling_id.label("dwelling_id"),
-            func.min(rank).label("priority"),
-            func.min(Flag.raised_at).label("raised_at"),
-            # One live flag per rule and place (a constraint), so no rule twice.
-            func.jsonb_agg(
-                aggregate_order_by(func.jsonb_build_object("rule", Flag.rule), rank, Flag.rule)
-            ).label("checks"),
-        )
-        .join(Address, Address.id == Flag.address_id)
-        .outerjoin(priority, priority.c.rule == Flag.rule)
-        .where(
-            Flag.state.in_(SELF_RESOLVING_STATES),
-            in_focus_area(focus_area_id, Address.grid_cell_id),
-        )
-        .group_by(Flag.address_id, Flag.dwelling_id)
-    )
+    """The area's places with an open or in-review flag, as the flags' services rank them
+    (registry/flags/services.py ``live_leads``): address_id, dwelling_id (NULL for a whole
+    building), priority (1 first), raised_at (the oldest flag's) and checks (a JSON array
+    of ``{"rule": code, "flag_id": id}``, most urgent first)."""
+    area = select(Address.id).where(in_focus_area(focus_area_id, Address.grid_cell_id))
+    return flag_leads(session, today, area)
 
 
 def live_flag_addresses(focus_area_id: int) -> Select:
@@ -108,14 +88,16 @@ def report_finding(
     today: date,
 ) -> None:
     """Record a visit's finding as the flags' visit report: its visit rule raises the flag
-    in this transaction. The sweep visit keeps the whole note; the report gets what fits."""
+    in this transaction. The sweeps have checked the stop (a team member's may lie outside
+    their usual scope); the sweep visit keeps the whole note, the report what fits."""
     data = VisitInput(
         finding=finding,
         people="" if people is None else str(people),
         observed_on=today,
         note=(note or "")[:NOTE_LENGTH],
     )
-    record_visit_report(session, actor, dwelling_id, data, today)
+    dwelling = session.get(Dwelling, dwelling_id)
+    record_finding_at(session, actor, dwelling, data, today)
 
 
 def recheck(session: Session, dwelling_ids: list[int], today: date) -> None:
