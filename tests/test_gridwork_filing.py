@@ -50,6 +50,8 @@ def test_a_grid_worker_files_for_the_landlord_and_comes_back_to_the_cell(worker,
 
     # The landlord signs on the tablet; the worker lands on the dwelling in the cell.
     sign_url = f"/leases/filings/{filing.id}/pledges/rental_pledge/sign"
+    sign_page = worker.get(sign_url).get_data(as_text=True)
+    assert f'class="back" href="/cells/dwellings/{dwelling_id}"' in sign_page  # not /leases/
     signed = worker.post(
         sign_url,
         data={
