@@ -23,6 +23,7 @@ from registry.lease.models import (
 from registry.organisation.models import Organisation, OrganisationKind
 from registry.person.models import Person, Relationship, Residence, ResidenceKind
 from registry.searches.models import KeptSearch
+from registry.setting.models import RegistrySetting
 from registry.sweeps.models import (
     Sweep,
     SweepDay,
@@ -61,6 +62,7 @@ __all__ = [
     "PledgeDocument",
     "PledgeKind",
     "PoliceStation",
+    "RegistrySetting",
     "Relationship",
     "RentalPledge",
     "Residence",

@@ -45,6 +45,7 @@ TIMESTAMP_COLUMNS = {
     "flag_event": "occurred_at",
     "tip": "created_at",
     "visit_report": "created_at",
+    "registry_setting": "changed_at",
 }
 TABLES_WATCHED = (
     "address",
@@ -70,6 +71,7 @@ TABLES_WATCHED = (
     "flag_event",
     "tip",
     "visit_report",
+    "registry_setting",
 )
 
 

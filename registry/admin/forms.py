@@ -156,6 +156,12 @@ class CellSplitForm(FlaskForm):
     version = HiddenField()
 
 
+class SettingsForm(FlaskForm):
+    typed_signature_counts = BooleanField(
+        _l("A pledge signed by typing the full name counts as signed")
+    )
+
+
 class CellDeleteForm(FlaskForm):
     version = HiddenField()
 

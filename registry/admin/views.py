@@ -26,6 +26,7 @@ from registry.admin.forms import (
     CellSplitForm,
     FocusAreaForm,
     PasswordResetForm,
+    SettingsForm,
     StationForm,
     UserCreateForm,
     UserEditForm,
@@ -34,6 +35,8 @@ from registry.admin.forms import (
 from registry.errors import InvalidInput
 from registry.figures.services import refresh_figures
 from registry.grid import services as grid
+from registry.setting.models import TYPED_SIGNATURE_COUNTS
+from registry.setting.services import set_setting, setting_enabled
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today
 from registry.web.paging import page_number
@@ -752,3 +755,27 @@ def focus_area_edit(area_id: int):
             current_after_race,
         )
     return page()
+
+
+# -- settings ------------------------------------------------------------------------------
+
+
+@blueprint.route("/settings", methods=["GET", "POST"])
+@roles_required(Role.ADMIN)
+def settings():
+    """Registry-wide switches: whether a typed signature counts as signed."""
+    session, actor = db_session(), current_actor()
+    counts = setting_enabled(session, TYPED_SIGNATURE_COUNTS)
+    form = (
+        SettingsForm()
+        if request.method == "POST"
+        else SettingsForm(data={"typed_signature_counts": counts})
+    )
+    if request.method == "POST":
+        if not form.validate():
+            return render_template("admin/settings.html", form=form), 400
+        wanted = bool(form.typed_signature_counts.data)
+        if set_setting(session, actor, TYPED_SIGNATURE_COUNTS, wanted):
+            refresh_figures(session, today())  # the pledge figures follow the switch at once
+        return _saved(url_for("admin.settings"))
+    return render_template("admin/settings.html", form=form)

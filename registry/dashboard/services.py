@@ -21,7 +21,6 @@ from sqlalchemy import (
     and_,
     case,
     cast,
-    exists,
     func,
     select,
     true,
@@ -42,6 +41,7 @@ from registry.dwelling.status import (
     current_rule,
     dwelling_status,
     filing_is_current,
+    has_pledges,
     legal_capacity,
     residence_is_current,
 )
@@ -579,6 +579,7 @@ def dwelling_page(
         (LeaseFiling.starts_on > today, "future"),
         else_="expired",
     )
+    rental, guarantee = has_pledges(LeaseFiling.id)  # as the status counts them
     tenants = (
         select(func.count(LeaseTenant.id))
         .where(LeaseTenant.lease_filing_id == LeaseFiling.id, LeaseTenant.removed_on.is_(None))
@@ -609,12 +610,8 @@ def dwelling_page(
                 LeaseFiling.monthly_rent,
                 state.label("state"),
                 tenants.label("tenants"),
-                exists()
-                .where(RentalPledge.lease_filing_id == LeaseFiling.id)
-                .label("rental_pledge"),
-                exists()
-                .where(SecurityGuarantee.lease_filing_id == LeaseFiling.id)
-                .label("security_guarantee"),
+                rental.label("rental_pledge"),
+                guarantee.label("security_guarantee"),
             )
             .join(Person, Person.id == LeaseFiling.landlord_person_id)
             .where(LeaseFiling.dwelling_id == dwelling.id, lease_filter(actor))

@@ -32,6 +32,7 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    or_,
     select,
     true,
 )
@@ -42,8 +43,10 @@ from sqlalchemy.sql.elements import ColumnElement
 from registry.clock import deployment_zone, end_of_day
 from registry.dwelling.models import Dwelling, Occupancy
 from registry.flags.models import RuleCode, RuleVersion
-from registry.lease.models import LeaseFiling, RentalPledge, SecurityGuarantee
+from registry.lease.models import LeaseFiling, RentalPledge, SecurityGuarantee, SigningMethod
 from registry.person.models import Relationship, Residence, ResidenceKind
+from registry.setting.models import TYPED_SIGNATURE_COUNTS
+from registry.setting.services import setting_sql
 
 # A residence with no move-out date runs on forever; the index ix_residence_current holds
 # this very expression, so that "living there today" is read from the index.
@@ -141,9 +144,19 @@ def pledges_complete(filing_id) -> ColumnElement[bool]:
     return and_(rental, guarantee)
 
 
+def counts_as_signed(pledge) -> ColumnElement[bool]:
+    """A drawn signature counts; a typed one (for a signer who cannot draw) counts when the
+    administrator's setting says so (registry/setting)."""
+    return or_(pledge.signing_method == SigningMethod.DRAWN, setting_sql(TYPED_SIGNATURE_COUNTS))
+
+
 def has_pledges(filing_id) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
-    rental = exists().where(RentalPledge.lease_filing_id == filing_id)
-    guarantee = exists().where(SecurityGuarantee.lease_filing_id == filing_id)
+    rental = exists().where(
+        RentalPledge.lease_filing_id == filing_id, counts_as_signed(RentalPledge)
+    )
+    guarantee = exists().where(
+        SecurityGuarantee.lease_filing_id == filing_id, counts_as_signed(SecurityGuarantee)
+    )
     return rental, guarantee
 
 

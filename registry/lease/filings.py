@@ -122,7 +122,7 @@ def view_filing(
         residents = [shown_person(cipher, p) for p in people]
     landlord = shown_person(cipher, filing.landlord)
     pledges = pledges_of(session, filing.id)
-    kinds = {p.kind for p in pledges}
+    kinds = {p.kind for p in pledges if p.counts}
     missing = [kind for kind in PledgeKind if kind not in kinds]
     audit_person_views(session, actor, [landlord, *(t.tenant for t in shown_tenancies), *residents])
     return FilingView(

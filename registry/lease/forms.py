@@ -23,6 +23,8 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length
 
 from registry.person.services import PersonInput
 from registry.validators import DocumentType
@@ -116,7 +118,17 @@ class ConfirmForm(FlaskForm):
     """A button that changes something: only the CSRF token (and the version beside it)."""
 
 
+SIGNING_METHODS = [
+    SelectChoice("drawn", _l("Draw the signature")),
+    SelectChoice("typed", _l("Type the full name instead (for a signer who cannot draw)")),
+]
+
+
 class SignForm(FlaskForm):
     signer = RadioField(_l("Who signs"), validate_choice=False)
     confirm = BooleanField(_l("The signer has read this text and agrees to it"))
-    signature = HiddenField()
+    method = RadioField(
+        _l("How the signer signs"), choices=SIGNING_METHODS, default="drawn", validate_choice=False
+    )
+    typed_name = StringField(_l("The signer's full name, typed"), [Length(max=50)])
+    signature = HiddenField(_l("Signature"))

@@ -214,17 +214,39 @@ class PledgeDocument(TimestampMixin, Base):
     effective_from: Mapped[date] = mapped_column(Date)
 
 
+class SigningMethod(enum.StrEnum):
+    """How a pledge was signed: drawn on the screen, or (for a signer who cannot draw) the
+    full name typed and confirmed, witnessed by the logged-in user who collected it."""
+
+    DRAWN = "drawn"
+    TYPED = "typed"
+
+
 class SignedPledgeMixin(TimestampMixin):
-    """What both pledges record: who signed which text version, when, and the drawn signature.
+    """What both pledges record: who signed which text version, when, and how.
 
     The signer's name is kept as signed, so a later correction of the person's record does
-    not rewrite what was on the paper. The image is deferred: lists never load it.
+    not rewrite what was on the paper. The image is deferred: lists never load it. A typed
+    signature keeps the name as typed; its witness is ``collected_by_id``.
     """
 
     id: Mapped[int] = mapped_column(primary_key=True)
     signer_name: Mapped[str] = mapped_column(String(50))
     signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     signature_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    signing_method: Mapped[SigningMethod] = mapped_column(
+        enum_type(SigningMethod, "signing_method"), server_default=SigningMethod.DRAWN.value
+    )
+    typed_name: Mapped[str | None] = mapped_column(String(50))
+
+
+def typed_signature() -> CheckConstraint:
+    """A typed signature has the typed name and no image; a drawn one has no typed name."""
+    return CheckConstraint(
+        "(signing_method = 'typed') = (typed_name IS NOT NULL)"
+        " AND (signing_method <> 'typed' OR signature_png IS NULL)",
+        name="typed_signature",
+    )
 
 
 def one_signature_name(table: str) -> str:
@@ -242,7 +264,7 @@ class RentalPledge(SignedPledgeMixin, Base):
     """The landlord's 房屋出租承诺书 for one lease filing."""
 
     __tablename__ = "rental_pledge"
-    __table_args__ = (one_signature_each("rental_pledge"),)
+    __table_args__ = (one_signature_each("rental_pledge"), typed_signature())
 
     lease_filing_id: Mapped[int] = mapped_column(ForeignKey("lease_filing.id"), index=True)
     pledge_document_id: Mapped[int] = mapped_column(ForeignKey("pledge_document.id"))
@@ -257,7 +279,7 @@ class SecurityGuarantee(SignedPledgeMixin, Base):
     """The 治安责任保证书, signed by the landlord and optionally by tenants."""
 
     __tablename__ = "security_guarantee"
-    __table_args__ = (one_signature_each("security_guarantee"),)
+    __table_args__ = (one_signature_each("security_guarantee"), typed_signature())
 
     lease_filing_id: Mapped[int] = mapped_column(ForeignKey("lease_filing.id"), index=True)
     pledge_document_id: Mapped[int] = mapped_column(ForeignKey("pledge_document.id"))

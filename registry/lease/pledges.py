@@ -16,6 +16,7 @@ from registry.address.models import Address
 from registry.audit.services import Action, record
 from registry.constraints import checked, refuse
 from registry.dwelling.models import Dwelling
+from registry.dwelling.status import counts_as_signed
 from registry.errors import InvalidInput, NotFound
 from registry.flags.hooks import rechecks_flags
 from registry.lease.changes import SIGNING_ROLES, require_role
@@ -28,11 +29,13 @@ from registry.lease.models import (
     RentalPledge,
     SecurityGuarantee,
     SignerRole,
+    SigningMethod,
     one_signature_name,
 )
 from registry.lease.people import ShownPerson, audit_person_views, shown_person
 from registry.lease.signature import validate_signature_png
 from registry.person.identity import IdentityCipher
+from registry.person.services import same_name
 from registry.scope import get_in_scope
 from registry.validators import ValidationErrors, validate_name
 
@@ -66,6 +69,9 @@ class ShownPledge:
     has_image: bool
     signer_person_id: int
     document_id: int
+    typed_name: str | None = None  # signed by typing the name instead of drawing
+    witness: str | None = None  # the user who collected a typed signature
+    counts: bool = True  # counts as signed (a typed one only if the setting says so)
 
 
 def pledges_of(session: Session, filing_id: int) -> list[ShownPledge]:
@@ -80,12 +86,16 @@ def pledges_of(session: Session, filing_id: int) -> list[ShownPledge]:
             model.signature_png.is_not(None).label("has_image"),
             model.signer_person_id,
             model.pledge_document_id,
+            model.typed_name,
+            UserAccount.username.label("witness"),
+            counts_as_signed(model).label("counts"),
         ]
         if role is not None:
             columns.append(role)
         rows = session.execute(
             select(*columns)
             .join(PledgeDocument, PledgeDocument.id == model.pledge_document_id)
+            .outerjoin(UserAccount, UserAccount.id == model.collected_by_id)
             .where(model.lease_filing_id == filing_id)
             .order_by(model.signed_at, model.id)
         ).all()
@@ -101,6 +111,9 @@ def pledges_of(session: Session, filing_id: int) -> list[ShownPledge]:
                     bool(row.has_image),
                     row.signer_person_id,
                     row.pledge_document_id,
+                    row.typed_name,
+                    row.witness if row.typed_name else None,
+                    bool(row.counts),
                 )
             )
     return shown
@@ -234,8 +247,16 @@ def sign_pledge(
     signature: bytes | None,
     today: date,
     now: datetime,
+    method: str = SigningMethod.DRAWN,
+    typed_name: str | None = None,
 ):
-    """Store one signed pledge: the text version in force, the signer, the drawn image."""
+    """Store one signed pledge: the text version in force, the signer, the drawn image.
+
+    A signer who cannot draw signs by typing their full name (as on the record) and ticking
+    the confirmation box instead; the pledge records that it was typed, and the logged-in
+    user who collected it is its witness. Whether a typed signature counts as signed is
+    the administrator's setting (registry/setting, read by registry/dwelling/status.py).
+    """
     kind = pledge_kind(kind)
     # Scope first: out of scope must look like "not found", whatever the role.
     filing = get_in_scope(session, actor, LeaseFiling, filing_id)
@@ -252,8 +273,17 @@ def sign_pledge(
         errors.add("signer", _l("Choose who signs"))
     if not confirmed:
         errors.add("confirm", _l("The signer must confirm having read the text"))
-    with errors.collect():
-        signature = validate_signature_png(signature)
+    typed = method == SigningMethod.TYPED
+    if typed:
+        signature = None
+        typed_name = " ".join((typed_name or "").split())
+        if not typed_name:
+            errors.add("typed_name", _l("Type the signer's full name"))
+        elif signer is not None and not same_name(signer.person.name, typed_name):
+            errors.add("typed_name", _l("The typed name must be the chosen signer's full name"))
+    else:
+        with errors.collect():
+            signature = validate_signature_png(signature)
     model = PLEDGE_MODELS[kind]
     if signer is not None:
         earlier = session.scalars(
@@ -277,6 +307,8 @@ def sign_pledge(
         signer_name=validate_name(signer.person.name),
         signed_at=now,
         signature_png=signature,
+        signing_method=SigningMethod.TYPED if typed else SigningMethod.DRAWN,
+        typed_name=typed_name if typed else None,
         collected_by_id=actor.id,
     )
     if model is SecurityGuarantee:
@@ -295,7 +327,15 @@ def sign_pledge(
             "signer_person_id": [None, signer.person.person_id],
             "signer_role": [None, signer.role],
             "signed_at": [None, now],
-            "signature_sha256": [None, hashlib.sha256(signature).hexdigest()],
+            **(
+                {
+                    "signing_method": [None, SigningMethod.TYPED.value],
+                    "typed_name": [None, typed_name],
+                    "witness": [None, actor.username],
+                }
+                if typed
+                else {"signature_sha256": [None, hashlib.sha256(signature).hexdigest()]}
+            ),
         },
     )
     return pledge

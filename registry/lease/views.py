@@ -588,6 +588,8 @@ def sign_pledge(filing_id: int, kind: str):
             signature=decode_signature_data_url(form.signature.data),
             today=today,
             now=datetime.now(UTC),
+            method="typed" if form.method.data == "typed" else "drawn",
+            typed_name=form.typed_name.data,
         ),
         page,
     )

@@ -49,6 +49,7 @@ MENUS: dict[Role, tuple[MenuItem, ...]] = {
         MenuItem("admin.focus_areas", _l("Focus areas")),
         MenuItem("rules.index", _l("Rules")),
         MenuItem("sweeps.index", _l("Sweeps")),
+        MenuItem("admin.settings", _l("Settings")),
     ),
     Role.SWEEP_TEAM_MEMBER: (MenuItem("sweeps.mine", _l("My sweeps")),),
 }

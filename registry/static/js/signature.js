@@ -54,8 +54,37 @@
     return out.toDataURL("image/png");
   }
 
+  // Drawing, or the typed full name for a signer who cannot draw: show the chosen one.
+  var methods = form.querySelectorAll("input[name='method']");
+  function chosenMethod() {
+    var checked = form.querySelector("input[name='method']:checked");
+    return checked ? checked.value : "drawn";
+  }
+  function showMethod() {
+    var method = chosenMethod();
+    form.querySelectorAll("[data-method]").forEach(function (part) {
+      part.hidden = part.getAttribute("data-method") !== method;
+    });
+    if (method === "drawn") {
+      resize();
+    }
+  }
+  methods.forEach(function (radio) {
+    radio.addEventListener("change", showMethod);
+  });
+
+  function markEmpty(empty) {
+    // Announced (role="alert") and tied to the canvas for screen readers.
+    emptyMessage.hidden = !empty;
+    if (empty) {
+      canvas.setAttribute("aria-invalid", "true");
+    } else {
+      canvas.removeAttribute("aria-invalid");
+    }
+  }
+
   pad.addEventListener("beginStroke", function () {
-    emptyMessage.hidden = true;
+    markEmpty(false);
     box.classList.add("signed");
   });
 
@@ -67,9 +96,13 @@
   });
 
   form.addEventListener("submit", function (event) {
+    if (chosenMethod() === "typed") {
+      input.value = "";
+      return;
+    }
     if (pad.isEmpty() && !restored) {
       event.preventDefault();
-      emptyMessage.hidden = false;
+      markEmpty(true);
       canvas.focus();
       return;
     }
@@ -78,6 +111,10 @@
     }
   });
 
-  window.addEventListener("resize", resize);
-  resize();
+  window.addEventListener("resize", function () {
+    if (chosenMethod() === "drawn") {
+      resize();
+    }
+  });
+  showMethod();
 })();
