@@ -13,6 +13,7 @@ import re
 
 import pytest
 from helpers import log_in
+from sqlalchemy import text
 
 PAGES = {
     "officer1": [
@@ -77,3 +78,62 @@ def test_the_tabs_of_a_page_mark_the_current_one(demo_app):
     manager = log_in(demo_app, "manager1", lang=None)
     html = manager.get("/leases/?show=attention").text
     assert re.search(r'show=attention" aria-current="page"', html)
+
+
+def _grid_dwelling(demo_db) -> int:
+    """A dwelling in one of grid0001's cells."""
+    return demo_db.scalar(
+        text("""
+        SELECT d.id FROM dwelling d JOIN address a ON a.id = d.address_id
+        JOIN grid_cell_worker w ON w.grid_cell_id = a.grid_cell_id
+        JOIN user_account u ON u.id = w.user_id AND u.username = 'grid0001'
+        ORDER BY d.id LIMIT 1""")
+    )
+
+
+REQUIRED_FIELDS = {
+    ("admin", "/admin/users/new"): ("username", "display_name", "role"),
+    ("admin", "/admin/stations/new"): ("code", "name", "district_id"),
+    ("admin", "/admin/focus-areas/new"): ("name",),
+    ("admin", "/admin/capacity-rule"): (
+        "min_floor_area_per_person",
+        "max_people_per_room",
+        "valid_from",
+    ),
+    ("grid0001", "/cells/dwellings/{dwelling}/move-in"): ("document_number", "name", "moved_in"),
+    ("grid0001", "/cells/dwellings/{dwelling}/edit"): ("floor_area", "rooms"),
+}
+
+
+@pytest.mark.parametrize("username,url", sorted(REQUIRED_FIELDS))
+def test_required_fields_are_marked_visibly_and_for_screen_readers(
+    demo_app, demo_db, username, url
+):
+    """Each field the service requires carries a visible mark and aria-required, and the
+    form says what the mark means; no other field of the form claims to be required."""
+    client = log_in(demo_app, username, lang=None)
+    html = client.get(url.format(dwelling=_grid_dwelling(demo_db))).text
+    assert 'class="muted required-legend"' in html
+    required = set(re.findall(r'<(?:input|select|textarea)[^>]*\baria-required="true"[^>]*>', html))
+    ids = {re.search(r'\bid="([^"]+)"', tag).group(1) for tag in required}
+    assert ids == set(REQUIRED_FIELDS[(username, url)])
+    for field_id in ids:
+        label = re.search(rf'<label for="{field_id}">(.*?)</label>', html, re.S).group(1)
+        assert 'class="required-mark" aria-hidden="true"' in label, field_id
+
+
+def test_the_reveal_reason_is_required_and_its_hint_is_linked(demo_app, demo_db):
+    officer = log_in(demo_app, "officer1", lang=None)
+    person_id = demo_db.scalar(
+        text("""
+        SELECT r.person_id FROM residence r JOIN dwelling d ON d.id = r.dwelling_id
+        JOIN address a ON a.id = d.address_id JOIN community c ON c.id = a.community_id
+        JOIN user_account u ON u.police_station_id = c.police_station_id
+        JOIN person p ON p.id = r.person_id
+        WHERE u.username = 'officer1' AND p.document_ciphertext IS NOT NULL
+        ORDER BY r.person_id LIMIT 1""")
+    )
+    html = officer.get(f"/dashboard/people/{person_id}").text
+    reason = re.search(r'<textarea[^>]*id="reason"[^>]*>', html).group(0)
+    assert 'aria-required="true"' in reason and 'aria-describedby="reason-hint"' in reason
+    assert 'id="reason-hint"' in html

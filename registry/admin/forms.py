@@ -83,8 +83,8 @@ def id_list(label, **kwargs) -> SelectMultipleField:
 class UserScopeFields:
     """Fields shared by the create and edit forms of a user."""
 
-    display_name = StringField(_l("Display name"), [Length(max=50)])
-    role = SelectField(_l("Role"), widget=HiddenableSelect())
+    display_name = StringField(_l("Display name"), [Length(max=50), Mandatory()])
+    role = SelectField(_l("Role"), [Mandatory()], widget=HiddenableSelect())
     police_station_id = SelectField(
         _l("Police station"), coerce=optional_int, validate_choice=False, widget=HiddenableSelect()
     )
@@ -109,7 +109,7 @@ class UserScopeFields:
 class UserCreateForm(UserScopeFields, FlaskForm):
     """A new account; its password is set on the next page (never carried in this form)."""
 
-    username = StringField(_l("Username"), [Length(max=50)])
+    username = StringField(_l("Username"), [Length(max=50), Mandatory()])
     active = BooleanField(_l("Active"), default=True)
 
 
@@ -120,26 +120,34 @@ class UserEditForm(UserScopeFields, FlaskForm):
 
 class PasswordResetForm(FlaskForm):
     # Asked (and shown) only when administrators change their own password.
-    current_password = PasswordField(_l("Current password"), [Length(max=200)])
-    password = PasswordField(_l("New password"), [Length(max=200)])
-    password_again = PasswordField(_l("New password again"), [Length(max=200)])
+    current_password = PasswordField(_l("Current password"), [Length(max=200), Mandatory()])
+    password = PasswordField(_l("New password"), [Length(max=200), Mandatory()])
+    password_again = PasswordField(_l("New password again"), [Length(max=200), Mandatory()])
 
 
 class StationForm(FlaskForm):
-    code = StringField(_l("Code"), [Length(max=20)])
-    name = StringField(_l("Name"), [Length(max=50)])
+    code = StringField(_l("Code"), [Length(max=20), Mandatory()])
+    name = StringField(_l("Name"), [Length(max=50), Mandatory()])
     district_id = SelectField(
-        _l("District"), coerce=optional_int, validate_choice=False, widget=HiddenableSelect()
+        _l("District"),
+        [Mandatory()],
+        coerce=optional_int,
+        validate_choice=False,
+        widget=HiddenableSelect(),
     )
     community_ids = id_list(_l("Communities in its jurisdiction"))
     version = HiddenField()
 
 
 class CellForm(FlaskForm):
-    code = StringField(_l("Code"), [Length(max=20)])
-    name = StringField(_l("Name"), [Length(max=50)])
+    code = StringField(_l("Code"), [Length(max=20), Mandatory()])
+    name = StringField(_l("Name"), [Length(max=50), Mandatory()])
     community_id = SelectField(
-        _l("Community"), coerce=optional_int, validate_choice=False, widget=HiddenableSelect()
+        _l("Community"),
+        [Mandatory()],
+        coerce=optional_int,
+        validate_choice=False,
+        widget=HiddenableSelect(),
     )
     geojson_file = FileField(_l("GeoJSON file"))
     drawn_geometry = HiddenField()
@@ -171,7 +179,7 @@ class WorkerForm(FlaskForm):
 
 
 class FocusAreaForm(FlaskForm):
-    name = StringField(_l("Name"), [Length(max=100)])
+    name = StringField(_l("Name"), [Length(max=100), Mandatory()])
     description = TextAreaField(_l("Description"), [Length(max=2000)])
     cell_ids = id_list(_l("Grid cells"))
     cell_community = SelectField(

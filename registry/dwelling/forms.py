@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 
 from registry.dwelling.services import DwellingInput, OwnerKind
+from registry.forms import Mandatory
 from registry.grid.forms import Choice
 from registry.labels import OCCUPANCY_LABELS, USE_LABELS
 from registry.validators import DocumentType
@@ -37,8 +38,8 @@ def document_choices():
 
 class DwellingForm(FlaskForm):
     use = Choice(LABELS["use"], choices=[(str(k), v) for k, v in USE_LABELS.items()])
-    floor_area = StringField(LABELS["floor_area"])
-    rooms = StringField(LABELS["rooms"])
+    floor_area = StringField(LABELS["floor_area"], [Mandatory()])
+    rooms = StringField(LABELS["rooms"], [Mandatory()])
     occupancy = Choice(
         LABELS["occupancy"], choices=[(str(k), v) for k, v in OCCUPANCY_LABELS.items()]
     )

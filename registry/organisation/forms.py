@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
+from registry.forms import Mandatory
 from registry.grid.forms import Choice
 from registry.labels import ORGANISATION_KIND_LABELS
 from registry.organisation.services import OrganisationInput
@@ -21,13 +22,13 @@ LABELS = {
 
 
 class OrganisationForm(FlaskForm):
-    credit_code = StringField(LABELS["credit_code"])
-    name = StringField(LABELS["name"])
+    credit_code = StringField(LABELS["credit_code"], [Mandatory()])
+    name = StringField(LABELS["name"], [Mandatory()])
     kind = Choice(
         LABELS["kind"], choices=[(str(k), v) for k, v in ORGANISATION_KIND_LABELS.items()]
     )
-    address_code = StringField(LABELS["address_code"])
-    legal_representative = StringField(LABELS["legal_representative"])
+    address_code = StringField(LABELS["address_code"], [Mandatory()])
+    legal_representative = StringField(LABELS["legal_representative"], [Mandatory()])
     employee_count = StringField(LABELS["employee_count"])
 
     def to_input(self) -> OrganisationInput:

@@ -6,6 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import StringField
 
+from registry.forms import Mandatory
 from registry.grid.forms import Choice
 from registry.labels import RELATIONSHIP_LABELS, RESIDENCE_KIND_LABELS
 from registry.person.residences import MoveInInput, ResidenceInput
@@ -40,11 +41,11 @@ def _relationship_choices():
 
 class MoveInForm(FlaskForm):
     document_type = Choice(LABELS["document_type"], choices=_document_choices())
-    document_number = DocumentNumberField(LABELS["document_number"])
-    name = StringField(LABELS["name"])
+    document_number = DocumentNumberField(LABELS["document_number"], [Mandatory()])
+    name = StringField(LABELS["name"], [Mandatory()])
     phone = StringField(LABELS["phone"])
     birth_date = StringField(LABELS["birth_date"])
-    moved_in = StringField(LABELS["moved_in"])
+    moved_in = StringField(LABELS["moved_in"], [Mandatory()])
     kind = Choice(LABELS["kind"], choices=_kind_choices(), default="transient")
     relationship = Choice(LABELS["relationship"], choices=_relationship_choices(), default="tenant")
 
@@ -62,11 +63,11 @@ class MoveInForm(FlaskForm):
 
 
 class MoveOutForm(FlaskForm):
-    moved_out = StringField(LABELS["moved_out"])
+    moved_out = StringField(LABELS["moved_out"], [Mandatory()])
 
 
 class ResidenceForm(FlaskForm):
-    moved_in = StringField(LABELS["moved_in"])
+    moved_in = StringField(LABELS["moved_in"], [Mandatory()])
     moved_out = StringField(LABELS["moved_out"])
     kind = Choice(LABELS["kind"], choices=_kind_choices())
     relationship = Choice(LABELS["relationship"], choices=_relationship_choices())
@@ -81,7 +82,7 @@ class ResidenceForm(FlaskForm):
 
 
 class PersonForm(FlaskForm):
-    name = StringField(LABELS["name"])
+    name = StringField(LABELS["name"], [Mandatory()])
     document_type = Choice(LABELS["document_type"], choices=_document_choices())
     # Empty keeps the stored number; a new one typed into a form refused for another
     # field comes back sealed, never in clear (registry/web/sealed.py).
