@@ -137,3 +137,17 @@ def test_the_reveal_reason_is_required_and_its_hint_is_linked(demo_app, demo_db)
     reason = re.search(r'<textarea[^>]*id="reason"[^>]*>', html).group(0)
     assert 'aria-required="true"' in reason and 'aria-describedby="reason-hint"' in reason
     assert 'id="reason-hint"' in html
+
+
+def test_a_refused_log_in_lists_its_errors_as_links_to_the_fields(demo_app):
+    client = demo_app.test_client()
+    page = client.get("/login?lang=zh_CN").text
+    assert re.search(r'<input[^>]*id="username"[^>]*aria-required="true"', page) or re.search(
+        r'<input[^>]*aria-required="true"[^>]*id="username"', page
+    )
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    refused = client.post("/login", data={"csrf_token": token, "username": "", "password": ""})
+    summary = re.search(r'<div class="flash error error-summary".*?</div>', refused.text, re.S)
+    assert summary and 'href="#username"' in summary.group(0)
+    assert 'href="#password"' in summary.group(0)
+    assert re.search(r'<input[^>]*aria-describedby="username-errors"', refused.text)

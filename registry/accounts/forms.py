@@ -5,6 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from registry.forms import Mandatory
+
 
 class LoginForm(FlaskForm):
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=50)])
@@ -14,6 +16,6 @@ class LoginForm(FlaskForm):
 class OwnPasswordForm(FlaskForm):
     """A user changing their own password: the current one, then the new one twice."""
 
-    current_password = PasswordField(_l("Current password"), [Length(max=200)])
-    password = PasswordField(_l("New password"), [Length(max=200)])
-    password_again = PasswordField(_l("New password again"), [Length(max=200)])
+    current_password = PasswordField(_l("Current password"), [Length(max=200), Mandatory()])
+    password = PasswordField(_l("New password"), [Length(max=200), Mandatory()])
+    password_again = PasswordField(_l("New password again"), [Length(max=200), Mandatory()])
