@@ -108,6 +108,13 @@ def test_the_dashboards_counts_open_their_lists(officer, demo_db):
         assert f'href="/dashboard/lists/{measure}.xlsx"' in html
     community = demo_db.scalar(text("SELECT id FROM community ORDER BY id LIMIT 1"))
     assert f'href="/dashboard/lists/unfiled?community={community}"' in html
+    # The totals at the top open the lists of the whole jurisdiction.
+    for tile, measure in (
+        ("total-over-capacity", "over_capacity"),
+        ("total-transient", "transient"),
+    ):
+        value = re.search(rf'<div class="value" id="{tile}">(.*?)</div>', html, re.S).group(1)
+        assert f'href="/dashboard/lists/{measure}"' in value
 
 
 def test_a_list_that_moved_on_since_the_figures_says_so(officer, demo_db):
