@@ -66,6 +66,7 @@ def _complete(session, filing_id) -> bool:
 def test_the_sign_page_offers_typing_and_announces_the_drawing_error(manager, unsigned):
     html = manager.get(f"/leases/filings/{unsigned.id}/pledges/rental_pledge/sign").text
     assert 'name="method" type="radio" value="typed"' in html or 'value="typed"' in html
+    assert 'id="typed-not-counted"' in html  # warned while the setting counts only drawings
     assert 'id="typed_name"' in html
     canvas = re.search(r"<canvas[^>]*>", html).group(0)
     assert 'aria-describedby="signature-hint signature-empty"' in canvas
@@ -116,6 +117,8 @@ def test_a_typed_signature_is_recorded_as_typed_with_its_witness(
     assert switched.status_code == 302
     assert _complete(demo_db, unsigned.id)
     assert NOT_COUNTED not in manager.get(f"/leases/filings/{unsigned.id}").text
+    sign_page = manager.get(f"/leases/filings/{unsigned.id}/pledges/security_guarantee/sign")
+    assert 'id="typed-not-counted"' not in sign_page.text
     assert audit_entries(demo_db, "setting", "typed_signature_counts", "update")[0].changes == {
         "typed_signature_counts": [False, True]
     }

@@ -37,6 +37,8 @@ from registry.lease.signature import validate_signature_png
 from registry.person.identity import IdentityCipher
 from registry.person.services import same_name
 from registry.scope import get_in_scope
+from registry.setting.models import TYPED_SIGNATURE_COUNTS
+from registry.setting.services import setting_enabled
 from registry.validators import ValidationErrors, validate_name
 
 PLEDGE_MODELS = {
@@ -154,6 +156,7 @@ class SigningContext:
     signed: list[ShownPledge]
     problem: Any | None  # why the filing cannot be signed now, or None
     can_sign: bool
+    typed_counts: bool = False  # the administrator's setting on typed signatures
 
     @property
     def signed_this_version(self) -> set[int]:
@@ -231,6 +234,7 @@ def signing_context(
         signed=signed,
         problem=_signing_problem(filing, today),
         can_sign=actor.role in SIGNING_ROLES,
+        typed_counts=setting_enabled(session, TYPED_SIGNATURE_COUNTS),
     )
 
 
