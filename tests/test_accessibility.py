@@ -151,3 +151,20 @@ def test_a_refused_log_in_lists_its_errors_as_links_to_the_fields(demo_app):
     assert summary and 'href="#username"' in summary.group(0)
     assert 'href="#password"' in summary.group(0)
     assert re.search(r'<input[^>]*aria-describedby="username-errors"', refused.text)
+
+
+def test_the_officers_look_up_links_its_hints_and_lists_its_errors(demo_app):
+    officer = log_in(demo_app, "officer1", lang=None)
+    page = officer.get("/dashboard/lookup").text
+    box = re.search(r'<input[^>]*id="q"[^>]*>', page).group(0)
+    assert 'aria-describedby="lookup-scope lookup-meaning"' in box
+    assert 'aria-required="true"' in box
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    refused = officer.post(
+        "/dashboard/lookup", data={"csrf_token": token, "kind": "person", "q": "张"}
+    )
+    assert refused.status_code == 422
+    summary = re.search(r'<div class="flash error error-summary".*?</div>', refused.text, re.S)
+    assert summary and 'href="#q"' in summary.group(0)
+    box = re.search(r'<input[^>]*id="q"[^>]*>', refused.text).group(0)
+    assert 'aria-invalid="true"' in box and "q-errors" in box
