@@ -70,6 +70,8 @@ def officer_states(page, server):
     yield "look-up", "/dashboard/lookup"
     yield "transient list", "/dashboard/lists/transient"
     yield "map", "/dashboard/map"
+    yield "sweeps", "/sweeps/"
+    yield "sweep teams", "/sweeps/teams"
 
 
 def field_states(page, server):
