@@ -102,7 +102,21 @@ REQUIRED_FIELDS = {
     ),
     ("grid0001", "/cells/dwellings/{dwelling}/move-in"): ("document_number", "name", "moved_in"),
     ("grid0001", "/cells/dwellings/{dwelling}/edit"): ("floor_area", "rooms"),
+    ("manager1", "/leases/filings/{filing}/edit"): ("starts_on", "ends_on", "monthly_rent"),
+    ("manager1", "/leases/filings/{filing}"): ("name", "document_number", "ended_on"),
 }
+
+
+def _current_filing(demo_db) -> int:
+    """A current filing of a dwelling manager1 manages."""
+    return demo_db.scalar(
+        text("""
+        SELECT l.id FROM lease_filing l JOIN managed_dwelling m ON m.dwelling_id = l.dwelling_id
+        JOIN user_account u ON u.id = m.user_id AND u.username = 'manager1'
+        WHERE l.status = 'filed' AND l.starts_on <= DATE '2026-11-25'
+          AND l.ends_on >= DATE '2026-11-25'
+        ORDER BY l.id LIMIT 1""")
+    )
 
 
 @pytest.mark.parametrize("username,url", sorted(REQUIRED_FIELDS))
@@ -112,7 +126,8 @@ def test_required_fields_are_marked_visibly_and_for_screen_readers(
     """Each field the service requires carries a visible mark and aria-required, and the
     form says what the mark means; no other field of the form claims to be required."""
     client = log_in(demo_app, username, lang=None)
-    html = client.get(url.format(dwelling=_grid_dwelling(demo_db))).text
+    page = url.format(dwelling=_grid_dwelling(demo_db), filing=_current_filing(demo_db))
+    html = client.get(page).text
     assert 'class="muted required-legend"' in html
     required = set(re.findall(r'<(?:input|select|textarea)[^>]*\baria-required="true"[^>]*>', html))
     ids = {re.search(r'\bid="([^"]+)"', tag).group(1) for tag in required}
@@ -168,3 +183,18 @@ def test_the_officers_look_up_links_its_hints_and_lists_its_errors(demo_app):
     assert summary and 'href="#q"' in summary.group(0)
     box = re.search(r'<input[^>]*id="q"[^>]*>', refused.text).group(0)
     assert 'aria-invalid="true"' in box and "q-errors" in box
+
+
+def test_a_refused_correction_of_a_filing_lists_its_errors_as_links(demo_app, demo_db):
+    manager = log_in(demo_app, "manager1", lang=None)
+    url = f"/leases/filings/{_current_filing(demo_db)}/edit"
+    page = manager.get(url).text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page).group(1)
+    version = re.search(r'name="version" value="([^"]*)"', page).group(1)
+    refused = manager.post(
+        url,
+        data={"csrf_token": token, "version": version, "starts_on": "", "ends_on": "x"},
+    )
+    assert refused.status_code == 422
+    summary = re.search(r'<div class="flash error error-summary".*?</div>', refused.text, re.S)
+    assert summary and 'href="#starts_on"' in summary.group(0)

@@ -26,6 +26,7 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length
 
+from registry.forms import Mandatory
 from registry.person.services import PersonInput
 from registry.validators import DocumentType
 from registry.web.sealed import DocumentNumberField
@@ -64,10 +65,12 @@ class PersonFields(Form):
 class LeaseForm(FlaskForm):
     """File a lease, or renew one (then the old landlord and tenants may carry over)."""
 
-    starts_on = StringField(_l("Term starts on"), render_kw=DATE)
-    ends_on = StringField(_l("Term ends on"), render_kw=DATE)
+    starts_on = StringField(_l("Term starts on"), [Mandatory()], render_kw=DATE)
+    ends_on = StringField(_l("Term ends on"), [Mandatory()], render_kw=DATE)
     monthly_rent = StringField(
-        _l("Monthly rent (yuan)"), render_kw={"inputmode": "decimal", "autocomplete": "off"}
+        _l("Monthly rent (yuan)"),
+        [Mandatory()],
+        render_kw={"inputmode": "decimal", "autocomplete": "off"},
     )
     landlord_choice = RadioField(_l("Landlord"), default="owner", validate_choice=False)
     landlord = FormField(PersonFields)
@@ -78,13 +81,15 @@ class LeaseForm(FlaskForm):
 
 
 class CorrectFilingForm(FlaskForm):
-    starts_on = StringField(_l("Term starts on"), render_kw=DATE)
-    ends_on = StringField(_l("Term ends on"), render_kw=DATE)
-    monthly_rent = StringField(_l("Monthly rent (yuan)"), render_kw={"inputmode": "decimal"})
+    starts_on = StringField(_l("Term starts on"), [Mandatory()], render_kw=DATE)
+    ends_on = StringField(_l("Term ends on"), [Mandatory()], render_kw=DATE)
+    monthly_rent = StringField(
+        _l("Monthly rent (yuan)"), [Mandatory()], render_kw={"inputmode": "decimal"}
+    )
 
 
 class EndEarlyForm(FlaskForm):
-    ended_on = StringField(_l("Last day of the lease"), render_kw=DATE)
+    ended_on = StringField(_l("Last day of the lease"), [Mandatory()], render_kw=DATE)
 
 
 class CancelFilingForm(FlaskForm):
@@ -92,7 +97,7 @@ class CancelFilingForm(FlaskForm):
 
 
 class AddTenantForm(FlaskForm):
-    name = StringField(_l("Full name"), render_kw={"autocomplete": "off"})
+    name = StringField(_l("Full name"), [Mandatory()], render_kw={"autocomplete": "off"})
     document_type = SelectField(
         _l("Document type"),
         choices=document_choices,
@@ -100,7 +105,9 @@ class AddTenantForm(FlaskForm):
         validate_choice=False,
     )
     document_number = DocumentNumberField(
-        _l("Document number"), render_kw={"autocomplete": "off", "autocapitalize": "characters"}
+        _l("Document number"),
+        [Mandatory()],
+        render_kw={"autocomplete": "off", "autocapitalize": "characters"},
     )
     phone = StringField(_l("Phone (optional)"), render_kw={"inputmode": "tel"})
     resident_id = HiddenField()
