@@ -95,11 +95,6 @@ REQUIRED_FIELDS = {
     ("admin", "/admin/users/new"): ("username", "display_name", "role"),
     ("admin", "/admin/stations/new"): ("code", "name", "district_id"),
     ("admin", "/admin/focus-areas/new"): ("name",),
-    ("admin", "/admin/capacity-rule"): (
-        "min_floor_area_per_person",
-        "max_people_per_room",
-        "valid_from",
-    ),
     ("grid0001", "/cells/dwellings/{dwelling}/move-in"): ("document_number", "name", "moved_in"),
     ("grid0001", "/cells/dwellings/{dwelling}/edit"): ("floor_area", "rooms"),
     ("manager1", "/leases/filings/{filing}/edit"): ("starts_on", "ends_on", "monthly_rent"),

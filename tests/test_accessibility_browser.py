@@ -70,6 +70,7 @@ def officer_states(page, server):
     yield "look-up", "/dashboard/lookup"
     yield "transient list", "/dashboard/lists/transient"
     yield "map", "/dashboard/map"
+    yield "flags", "/flags/"
     yield "sweeps", "/sweeps/"
     yield "sweep teams", "/sweeps/teams"
 
@@ -111,7 +112,8 @@ def admin_states(page, server):
         ("grid cells", "/admin/cells"),
         ("focus areas", "/admin/focus-areas"),
         ("new focus area", "/admin/focus-areas/new"),
-        ("capacity rule", "/admin/capacity-rule"),
+        ("flag rules", "/admin/rules/"),
+        ("over-capacity rule", "/admin/rules/over_capacity"),
         ("settings", "/admin/settings"),
     )
     page.goto(f"{server.url}/admin/cells")
