@@ -66,7 +66,7 @@ def listed(client, url: str) -> tuple[set[int], str]:
         body = re.search(r'<table class="table" id="list">.*?</table>', html, re.S)
         if body:
             kind = "people" if "/dashboard/people/" in body.group(0) else "dwellings"
-            found = re.findall(rf'href="/dashboard/{kind}/(\d+)"', body.group(0))
+            found = re.findall(rf'href="/dashboard/{kind}/(\d+)[?"]', body.group(0))
             ids |= {int(i) for i in found}
         if 'rel="next"' not in html:
             return ids, first.text

@@ -95,3 +95,19 @@ def test_a_page_answering_a_post_asks_to_become_a_get_only_where_a_get_is_served
     )
     assert answered.status_code == 422  # no reason given: the person page again
     assert "data-answered-post" not in answered.get_data(as_text=True)
+
+
+def test_the_officers_list_behind_a_figure_is_where_its_records_lead_back(demo_app, demo_db):
+    officer = log_in(demo_app, "officer1")
+    community = demo_db.execute(
+        text("""SELECT min(c.id) FROM community c JOIN user_account u
+                ON u.police_station_id = c.police_station_id WHERE u.username = 'officer1'""")
+    ).scalar_one()
+    for measure, prefix in (
+        ("transient", "/dashboard/people/"),
+        ("unfiled", "/dashboard/dwellings/"),
+    ):
+        listing = f"/dashboard/lists/{measure}?community={community}"
+        rows = links_to(officer.get(listing).get_data(as_text=True), prefix)
+        assert rows and all("list=" in row for row in rows), measure
+        assert same_url(back_link(officer.get(rows[0]).get_data(as_text=True)), listing)

@@ -2,8 +2,9 @@
 
 A results page adds to each record link either the kept search's token (a personal search,
 registry/searches) or the door number searched for (non-personal, already in the URL);
-a list page with filters or pages (the manager's dwellings, the grid worker's cell) adds
-its own arguments as ``list``. The record page turns that into its "back to results" link.
+a list page with filters or pages (the manager's dwellings, the grid worker's cell, the
+officer's list behind a figure) adds its own arguments as ``list``. The record page turns
+that into its "back to results" link.
 Only those shapes, and only a list's known arguments, are accepted, so the link can only
 lead to this site's own results pages.
 """
@@ -23,6 +24,7 @@ SEARCH_PAGES = {"gridwork": "gridwork.search", "dashboard": "dashboard.lookup"}
 LIST_PAGES = {
     "leases": ("leases.my_dwellings", ("q", "show", "page")),
     "gridwork": ("gridwork.my_cells", ("cell", "show", "page")),
+    "dashboard": ("dashboard.figure_list", ("measure", "station", "community", "cell", "page")),
 }
 LIST_ARG = "list"
 MAX_LIST_VALUE = 100
@@ -54,7 +56,9 @@ def list_args() -> dict[str, str]:
     blueprint = request.blueprint or ""
     if blueprint not in LIST_PAGES or request.endpoint != LIST_PAGES[blueprint][0]:
         return {}
-    values = _list_values(blueprint, urlencode(list(request.args.items(multi=True))))
+    # The list's own path arguments (the officer's list names its figure in the path).
+    path_values = [(name, str(value)) for name, value in (request.view_args or {}).items()]
+    values = _list_values(blueprint, urlencode(path_values + list(request.args.items(multi=True))))
     return {LIST_ARG: urlencode(values)} if values else {}
 
 
