@@ -18,6 +18,9 @@ def test_officer_colours_the_cells_by_open_flags(open_page, live_server, live_da
     page.select_option("#map-measure", "open_flags")
     heading = page.locator("#map-legend h2").inner_text()
     assert heading == ("有效预警" if lang == "zh_CN" else "Open flags")
+    # Counted now, so the legend does not date it with the figures' day.
+    note = page.locator("#map-legend p.muted").last.inner_text()
+    assert note == ("实时统计" if lang == "zh_CN" else "Counted now")
     page.wait_for_function("() => location.search.includes('m=open_flags')")
     _address, _lon, _lat, cell_id = a_building(live_database, "grid0001")
     click_cell(page, cell_id)

@@ -150,6 +150,9 @@ def test_cells_are_those_in_scope_with_figures_and_legend(demo_app, demo_db, use
     assert collection["asOf"]
     legend = collection["legend"]["unfiled"]
     assert legend["classes"] and all(c["colour"].startswith("#") for c in legend["classes"])
+    # The live measure says it is counted now, not the figures' date; the others say nothing.
+    assert legend["asOfLabel"] is None
+    assert collection["legend"]["open_flags"]["asOfLabel"] in ("实时统计", "Counted now")
 
 
 def test_an_officer_elsewhere_gets_no_cells_and_no_boundaries(demo_app, demo_db):

@@ -44,6 +44,7 @@ class Measure:
     zero_class: bool
     higher_is_worse: bool
     palette: tuple[str, ...]
+    live: bool = False  # counted at each request, not read off the dated figures
 
 
 MEASURES: tuple[Measure, ...] = (
@@ -106,6 +107,7 @@ MEASURES: tuple[Measure, ...] = (
         True,
         True,
         YL_OR_RD,
+        live=True,
     ),
 )
 MEASURES_BY_KEY = {measure.key: measure for measure in MEASURES}

@@ -242,6 +242,8 @@ def cells():
                 {"label": _class_label(c, measure.kind), "colour": c.colour} for c in classes
             ],
             "noData": any(v is None for v in values.values()),
+            # A live measure is counted now: the figures' date would mislead under it.
+            "asOfLabel": _("Counted now") if measure.live else None,
         }
         for cell_id, value in values.items():
             values_of[cell_id][measure.key] = _formatted(value, measure.kind)

@@ -232,7 +232,7 @@
       list.appendChild(none);
     }
     nodes.push(list);
-    nodes.push(element('p', 'muted small', state.asOf));
+    nodes.push(element('p', 'muted small', legend.asOfLabel || state.asOf));
     box.replaceChildren.apply(box, nodes);
   }
 
