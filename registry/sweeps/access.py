@@ -47,16 +47,20 @@ def on_team_sweep(actor: UserAccount, address) -> ColumnElement[bool]:
     address."""
     if actor.role not in WIDENED_BY_TEAMS:
         return false()
-    stop = SweepStop.__table__.alias()
-    stops = select(stop.c.address_id).where(stop.c.sweep_id.in_(open_team_sweeps(actor)))
+    stops = _team_stops(actor)
     return or_(address.id.in_(stops), address.parent_id.in_(stops))
+
+
+def _team_stops(actor: UserAccount) -> Select:
+    """The address ids of the stops of the actor's teams' open sweeps."""
+    stop = SweepStop.__table__.alias()
+    return select(stop.c.address_id).where(stop.c.sweep_id.in_(open_team_sweeps(actor)))
 
 
 def team_stop_address_ids(actor: UserAccount) -> tuple[Select, Select]:
     """``on_team_sweep`` as driving sets: the stops of the actor's teams' open sweeps, and
     the rooms inside a stop that is a whole building (for registry/scope.py)."""
-    stop = SweepStop.__table__.alias()
-    stops = select(stop.c.address_id).where(stop.c.sweep_id.in_(open_team_sweeps(actor)))
+    stops = _team_stops(actor)
     room = Address.__table__.alias()
     return stops, select(room.c.id).where(room.c.parent_id.in_(stops))
 
