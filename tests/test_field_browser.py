@@ -105,3 +105,46 @@ def test_the_landlords_filters_fit_a_phone_as_whole_words(open_page, live_server
         assert box["height"] < 60, (tabs.nth(index).inner_text(), box)  # one line each
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     screenshot(page, "field-landlord-phone-list")
+
+
+def test_reloading_a_refused_form_keeps_what_was_typed(browser, make_live_server):
+    """Seen on a tablet: reloading a refused move-in opened it blank (the page had become a
+    GET so that Back works). The refused form's fields come back, the document number only
+    sealed (masked hint, never in clear), and saving it then works without retyping."""
+    from helpers import resident_id_number
+
+    server, database_url = make_live_server()
+    dwelling_id = a_dwelling_of(database_url, "grid0001")
+    context = browser.new_context(viewport=TABLET, has_touch=True)
+    page = context.new_page()
+    log_in(page, server, "grid0001")
+    page.goto(f"{server.url}/cells/dwellings/{dwelling_id}/move-in")
+    number = resident_id_number("19850607", "987")
+    page.select_option("select[name=document_type]", "resident_id")
+    page.fill("input[name=document_number]", number)
+    page.fill("input[name=name]", "刷新测试")
+    page.fill("input[name=phone]", "12")  # refused: not a phone number
+    with page.expect_navigation():
+        page.click("form.gw-form button[type=submit]")
+    assert page.locator(".sealed-hint").count() == 1
+    page.fill("input[name=phone]", "1381234567")  # typed after the refusal, still wrong
+    page.reload()
+    assert page.input_value("input[name=name]") == "刷新测试"
+    assert page.input_value("input[name=phone]") == "1381234567"
+    assert page.input_value("input[name=document_number]") == ""
+    assert page.locator(".sealed-hint").count() == 1
+    assert number not in page.content()
+    assert page.locator("#draft-restored").is_visible()
+    storage = page.evaluate("JSON.stringify(sessionStorage)")
+    assert number not in storage and "刷新测试" in storage
+    screenshot(page, "field-reload-refused-move-in")
+    page.fill("input[name=phone]", "13812345678")
+    with page.expect_navigation():
+        page.click("form.gw-form button[type=submit]")
+    assert page.url.endswith(f"/cells/dwellings/{dwelling_id}")
+    assert "刷新测试" in page.content()
+    assert page.evaluate("JSON.stringify(sessionStorage)") == "{}"  # saved: draft dropped
+    page.goto(f"{server.url}/cells/dwellings/{dwelling_id}/move-in")
+    page.reload()
+    assert page.input_value("input[name=name]") == ""  # nothing left to put back
+    context.close()
