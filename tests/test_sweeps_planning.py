@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import numpy as np
 import pytest
 from helpers import DEMO_TODAY, account
 from race import race
 from sqlalchemy import func, select, text
 
+from geo import route
 from registry.errors import InvalidInput, NotFound
 from registry.sweeps import leads
 from registry.sweeps.models import StartKind, StopReason, Sweep, SweepStop
@@ -118,6 +120,47 @@ def test_days_respect_the_cap_and_keep_a_building_together(demo_session):
             seen[number].add(building)
         previous = building
     assert summary.route_m <= summary.nearest_neighbour_m
+
+
+def _walked_buildings(session, sweep_id):
+    """Each day's buildings in walking order with their points, and the sweep's start."""
+    rows = session.execute(
+        text(
+            "SELECT d.number, d.route_m, s.building_address_id, ST_X(b.geom), ST_Y(b.geom) "
+            "FROM sweep_stop s JOIN sweep_day d ON d.id = s.day_id "
+            "JOIN address b ON b.id = s.building_address_id "
+            "WHERE s.sweep_id = :id ORDER BY d.number, s.position"
+        ),
+        {"id": sweep_id},
+    ).all()
+    days: dict[int, tuple[float, dict]] = {}
+    for number, route_m, building, lon, lat in rows:
+        days.setdefault(number, (route_m, {}))[1].setdefault(building, (lon, lat))
+    start = session.execute(
+        text("SELECT ST_X(start_geom), ST_Y(start_geom) FROM sweep WHERE id = :id"),
+        {"id": sweep_id},
+    ).one()
+    return days, (start[0], start[1])
+
+
+def test_the_sweep_records_the_week_as_one_path_against_nearest_neighbour_on_it(demo_session):
+    summary = _plan(demo_session, seed=5, stops_per_day=12)
+    days, start = _walked_buildings(demo_session, summary.sweep.id)
+    points = {b: p for _route_m, walked in days.values() for b, p in walked.items()}
+    matrix = route.distance_matrix(start, np.array(list(points.values())))
+    greedy_m = route.path_length(matrix, route.nearest_neighbour(matrix))
+    # Like with like: the week's path and the greedy path over all the same buildings.
+    assert summary.sweep.nearest_neighbour_m == pytest.approx(greedy_m)
+    assert summary.sweep.route_m <= greedy_m
+    # Each day is walked from the start, and records that walk's length.
+    for route_m, walked in days.values():
+        day = route.distance_matrix(start, np.array(list(walked.values())))
+        assert route_m == pytest.approx(route.path_length(day, range(len(walked))))
+    # So the days, each leaving the start again, add up to more than the week's path.
+    assert len(days) > 1
+    assert summary.days_m == pytest.approx(sum(route_m for route_m, _w in days.values()))
+    assert summary.days_m > summary.route_m
+    assert summary.nearest_neighbour_days_m > 0
 
 
 def test_the_route_starts_at_the_police_station_unless_the_team_picks_a_point(demo_session):

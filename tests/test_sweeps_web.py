@@ -246,3 +246,16 @@ def test_a_half_walked_sweep_resumes_at_the_first_stop_left(demo_app, demo_db, s
     page = member.get(f"/sweeps/{sweep.id}").get_data(as_text=True)
     resume = re.search(r'href="/sweeps/stops/(\d+)"[^>]*>Continue at stop (\d+)', page)
     assert resume and int(resume.group(1)) == stops[1].id and resume.group(2) == "2"
+
+
+def test_the_officer_reads_the_weeks_path_and_the_days_walked_from_the_start(demo_app, demo_db):
+    record = plan(demo_db, stops_per_day=8)
+    demo_db.commit()
+    days_km = sum(day.route_m for day in record.days) / 1000
+    page = log_in(demo_app, "officer1").get(f"/sweeps/{record.id}").get_data(as_text=True)
+    shown = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", page))
+    assert shown["Week's route as one path"] == f"{record.route_m / 1000:.1f} km"
+    assert shown["Days walked from the start"] == f"{days_km:.1f} km"
+    assert days_km > record.route_m / 1000  # each day leaves the station again
+    ratio = record.route_m / record.nearest_neighbour_m
+    assert shown["Against nearest neighbour"] == f"{ratio:.2f}×"

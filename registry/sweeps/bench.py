@@ -3,10 +3,16 @@
 The demo's focus areas have 3 cells, so the benchmark makes its own: 10 areas of 50
 neighbouring cells each (the 50 cells nearest to a seed cell, seeds spread over the
 district), inside a transaction that is rolled back at the end. For each it plans next
-week's sweep as the officer's button does (flags, the seeded sample, days, OR-Tools
-routes, the inserts) and prints the time, stops, days and the route length against the
-nearest-neighbour order from the same start; then the medians over the 10 areas against
-the targets.
+week's sweep as the officer's button does (flags, the seeded sample, the week's path,
+days, the inserts) and prints the time, stops, buildings and days, and two views of the
+route (geo/route.py):
+
+- the week's buildings as one path from the start against the nearest-neighbour path from
+  the same start over the same buildings: the target's ratio (like with like);
+- the days each walked from the start, added up, against a nearest-neighbour baseline that
+  fills its days the same way (the greedy path cut at the same cap): what the team walks.
+
+Then the medians over the 10 areas against the targets.
 """
 
 from __future__ import annotations
@@ -70,44 +76,45 @@ def plan_benchmark(session: Session, today: date, echo: Callable[[str], None]) -
         + ("" if size == CELLS_PER_AREA else f" (the district has only {cells} grid cells)")
     )
     areas = _make_areas(session, district_id, size)
-    times, ratios, walks, stops, days = [], [], [], [], []
+    times, ratios, day_ratios, stops, days = [], [], [], [], []
     for number, area_id in enumerate(areas, start=1):
         started = time.perf_counter()
         summary = plan_sweep(session, None, PlanRequest(area_id, monday, seed=number), today)
         seconds = time.perf_counter() - started
-        ratio = summary.ratio or 1.0
         times.append(seconds)
-        ratios.append(ratio)
-        walks.append(summary.walk_ratio or 1.0)
+        ratios.append(summary.ratio or 1.0)
+        day_ratios.append(summary.days_ratio or 1.0)
         stops.append(summary.stops)
         days.append(summary.days)
         echo(
             f"  area {number:>2}: {seconds:5.2f} s, {summary.stops:>5} stops "
-            f"({summary.flagged} flagged, {summary.sampled} sampled), {summary.days:>3} days, "
-            f"route {summary.route_m / 1000:7.1f} km = {ratio:.3f}× nearest neighbour "
-            f"({summary.nearest_neighbour_m / 1000:.1f} km); "
-            f"after each day's first leg {summary.walk_ratio or 1.0:.3f}×"
+            f"({summary.flagged} flagged, {summary.sampled} sampled) "
+            f"in {summary.buildings} buildings, {summary.days:>3} days; "
+            f"week path {summary.route_m / 1000:6.1f} km = {summary.ratio or 1.0:.3f}× "
+            f"nearest neighbour ({summary.nearest_neighbour_m / 1000:.1f} km); "
+            f"days from the start {summary.days_m / 1000:6.1f} km = "
+            f"{summary.days_ratio or 1.0:.3f}× nearest neighbour's days "
+            f"({summary.nearest_neighbour_days_m / 1000:.1f} km)"
         )
     figures = {
         "seconds": statistics.median(times),
         "slowest": max(times),
         "ratio": statistics.median(ratios),
-        "walk_ratio": statistics.median(walks),
+        "days_ratio": statistics.median(day_ratios),
         "stops": statistics.median(stops),
         "days": statistics.median(days),
     }
     echo(
         f"  median of {AREAS}: {figures['seconds']:.2f} s a plan "
         f"(slowest {figures['slowest']:.2f} s), {figures['stops']:.0f} stops, "
-        f"{figures['days']:.0f} days, "
-        f"route {figures['ratio']:.3f}× nearest neighbour "
-        f"({figures['walk_ratio']:.3f}× without each day's first leg from the start)"
+        f"{figures['days']:.0f} days; week path {figures['ratio']:.3f}× nearest neighbour; "
+        f"days from the start {figures['days_ratio']:.3f}× nearest neighbour's days"
     )
     plan_ok = figures["seconds"] < PLAN_TARGET_SECONDS
     ratio_ok = figures["ratio"] <= RATIO_TARGET
     echo(f"  target: one plan under {PLAN_TARGET_SECONDS:.0f} s: {'met' if plan_ok else 'NOT met'}")
     echo(
-        f"  target: route no more than {RATIO_TARGET}× nearest neighbour: "
+        f"  target: week path no more than {RATIO_TARGET}× nearest neighbour: "
         f"{'met' if ratio_ok else 'NOT met'}"
     )
     return figures

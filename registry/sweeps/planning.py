@@ -8,10 +8,12 @@ What is in a plan:
   share of them, drawn in SQL by ordering on ``md5(seed:id)``, so the same seed over the
   same records draws the same sample (the seed is stored with the plan). A sweep that only
   ever visits flagged homes is a watch list;
-- stops grouped by building and cut into team-days of at most ``stops_per_day`` stops
-  (geo/route.py), each day's buildings ordered by OR-Tools from the start point (the
-  police station unless the team picked one); the day holding the most urgent stop is
-  day 1.
+- stops grouped by building; all the buildings routed by OR-Tools as one open path from
+  the start point (the police station unless the team picked one), that path cut into
+  team-days of at most ``stops_per_day`` stops, and each day walked from the start
+  (geo/route.py explains the model); the day holding the most urgent stop is day 1.
+  The sweep records the week's path and the nearest-neighbour path over the same
+  buildings; each day records its own walk and nearest neighbour over its buildings.
 
 Nothing here reads a person's origin, registration, ID-number digits, ethnicity, religion
 or sex: places are chosen from flags and occupancy, and ties broken by ids.
@@ -67,9 +69,9 @@ from registry.validators import ValidationErrors
 
 DEFAULT_STOPS_PER_DAY = 40
 DEFAULT_SAMPLE_PERCENT = Decimal("5")
-# The solver's whole budget for one plan, shared among its days by their size.
+# The solver's whole budget for one plan: the week's path and the days re-solved from the
+# start (geo/route.py shares it out).
 ROUTE_BUDGET_MS = 1000
-MIN_DAY_MS = 10
 
 refuse(
     ONE_SWEEP_PER_WEEK,
@@ -98,20 +100,27 @@ class PlanRequest:
 
 @dataclass
 class PlanSummary:
-    """What a plan came to, for the officer's message, the CLI and the benchmark."""
+    """What a plan came to, for the officer's message, the CLI and the benchmark.
+
+    Two views of the walking order (geo/route.py): the week's buildings as one path from
+    the start against the nearest-neighbour path over the same buildings (``ratio``, what
+    the sweep records), and the days each walked from the start against a nearest-neighbour
+    baseline that fills its days the same way (``days_ratio``, what the team walks).
+    """
 
     sweep: Sweep
     replaced: bool
     flagged: int = 0
     sampled: int = 0
     days: int = 0
+    buildings: int = 0
     route_m: float = 0.0
     nearest_neighbour_m: float = 0.0
+    days_m: float = 0.0
+    nearest_neighbour_days_m: float = 0.0
     seconds: float = 0.0
-    solvers: dict[str, int] = field(default_factory=dict)
-    # The same lengths without each day's first leg from the start: the walk on the spot.
-    walk_m: float = 0.0
-    nearest_neighbour_walk_m: float = 0.0
+    solver: str = ""  # of the week's path
+    solvers: dict[str, int] = field(default_factory=dict)  # of the days
 
     @property
     def stops(self) -> int:
@@ -124,10 +133,10 @@ class PlanSummary:
         return self.route_m / self.nearest_neighbour_m
 
     @property
-    def walk_ratio(self) -> float | None:
-        if self.nearest_neighbour_walk_m <= 0:
+    def days_ratio(self) -> float | None:
+        if self.nearest_neighbour_days_m <= 0:
             return None
-        return self.walk_m / self.nearest_neighbour_walk_m
+        return self.days_m / self.nearest_neighbour_days_m
 
 
 @dataclass(frozen=True)
@@ -298,56 +307,42 @@ def _load_places(session: Session, focus_area_id: int, today: date, seed: int, p
 @dataclass
 class _Day:
     places: list[tuple[int, _Place]]  # (rank, place) in walking order
-    route_m: float
-    nearest_neighbour_m: float
+    route_m: float  # walked from the start
+    nearest_neighbour_m: float  # the greedy from the start over the same buildings
     solver: str
-    walk_m: float = 0.0
-    nearest_neighbour_walk_m: float = 0.0
 
 
 def _route_days(
     places: list[_Place], start: tuple[float, float], cap: int, budget_ms: int
-) -> list[_Day]:
-    """Group by building, split into days, order each day's buildings."""
+) -> tuple[list[_Day], route.WeekRoute]:
+    """Group by building, route the week as one path, cut it into days (geo/route.py).
+
+    The days come most urgent first: the day holding the best-ranked stop is day 1.
+    """
     by_building: dict[int, list[tuple[int, _Place]]] = defaultdict(list)
     for rank, place in enumerate(places, start=1):
         by_building[place.building_id].append((rank, place))
     buildings = list(by_building)
     for key in buildings:
         by_building[key].sort(key=lambda item: (item[1].sort_key, item[1].address_id))
-    points = np.array([[by_building[b][0][1].lon, by_building[b][0][1].lat] for b in buildings])
+    points = np.array(
+        [[by_building[b][0][1].lon, by_building[b][0][1].lat] for b in buildings]
+    ).reshape(-1, 2)
     counts = [len(by_building[b]) for b in buildings]
-    groups = route.split_into_days(points, counts, cap)
+    week = route.plan_week(start, points, counts, cap, budget_ms)
     taken: dict[int, int] = defaultdict(int)  # stops of a building already given to a day
-    total_nodes = sum(len(set(g)) for g in groups) or 1
     days = []
-    for group in groups:
-        members = list(dict.fromkeys(group))
-        matrix = route.distance_matrix(start, points[members])
-        share = max(MIN_DAY_MS, budget_ms * len(members) / total_nodes)
-        solved = route.solve_day(matrix, int(min(share, ROUTE_BUDGET_MS)))
+    for day in week.days:
         ordered: list[tuple[int, _Place]] = []
-        load = 0
-        for index in solved.order:
-            building = buildings[members[index]]
-            stops = by_building[building]
-            room = cap - load
-            chunk = stops[taken[building] : taken[building] + room]
-            taken[building] += len(chunk)
-            load += len(chunk)
+        for index in day.buildings:
+            stops = by_building[buildings[index]]
+            # A building bigger than a day shares out its stops, in order, over its days.
+            chunk = stops[taken[index] : taken[index] + cap - len(ordered)]
+            taken[index] += len(chunk)
             ordered.extend(chunk)
-        days.append(
-            _Day(
-                ordered,
-                solved.length_m,
-                solved.nearest_neighbour_m,
-                solved.solver,
-                solved.length_m - solved.first_leg_m,
-                solved.nearest_neighbour_m - solved.nearest_neighbour_first_leg_m,
-            )
-        )
+        days.append(_Day(ordered, day.length_m, day.nearest_neighbour_m, day.solver))
     days.sort(key=lambda day: min(rank for rank, _place in day.places))
-    return days
+    return days, week
 
 
 def _refuse_week(message) -> None:
@@ -391,7 +386,7 @@ def plan_sweep(
     station = _area_station(session, area.id)
     start_kind, start = _start(session, request, station)
     places = _load_places(session, area.id, today, seed, percent)
-    days = _route_days(places, start, cap, route_budget_ms)
+    days, week = _route_days(places, start, cap, route_budget_ms)
     values = {
         "seed": seed,
         "stops_per_day": cap,
@@ -401,8 +396,8 @@ def plan_sweep(
         "planned_on": today,
         "planned_by_id": getattr(actor, "id", None),
         "police_station_id": station.id if station else None,
-        "route_m": sum(day.route_m for day in days),
-        "nearest_neighbour_m": sum(day.nearest_neighbour_m for day in days),
+        "route_m": week.path.length_m,
+        "nearest_neighbour_m": week.nearest_neighbour.length_m,
     }
     with checked(session):
         if existing is None:
@@ -420,11 +415,13 @@ def plan_sweep(
         flagged=sum(p.reason == StopReason.FLAG for p in places),
         sampled=sum(p.reason == StopReason.SAMPLE for p in places),
         days=len(days),
+        buildings=len(week.path.order),
         route_m=values["route_m"],
         nearest_neighbour_m=values["nearest_neighbour_m"],
+        days_m=week.days_m,
+        nearest_neighbour_days_m=week.nearest_neighbour_days_m,
         seconds=time.perf_counter() - began,
-        walk_m=sum(day.walk_m for day in days),
-        nearest_neighbour_walk_m=sum(day.nearest_neighbour_walk_m for day in days),
+        solver=week.path.solver,
     )
     for day in days:
         summary.solvers[day.solver] = summary.solvers.get(day.solver, 0) + 1
