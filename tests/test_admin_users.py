@@ -70,6 +70,12 @@ def test_users_page_lists_and_filters_accounts(admin_client):
     assert "grid0003" in found and "officer1" not in found
 
 
+def test_a_sweep_team_members_scope_is_their_sweeps_stops_not_everything(admin_client):
+    page = admin_client.get("/admin/users?q=sweeper1").get_data(as_text=True)
+    row = page[page.index(">sweeper1</a>") :].split("</tr>")[0]
+    assert "The stops of their current sweeps" in row and "Everything" not in row
+
+
 def test_create_grid_worker_with_two_cells_who_then_logs_in(demo_app, admin_client, demo_db):
     cells = list(demo_db.scalars(select(GridCell).order_by(GridCell.id).limit(2)))
     # Browsing a community's cells redisplays the form without saving anything.

@@ -72,6 +72,19 @@ def test_the_cell_panel_lists_the_open_flags(demo_app, demo_db):
     cell = max(cell_ids_of(demo_db, "officer1"), key=lambda c: plain.get(c, 0))
     html = log_in(demo_app, "officer1").get(f"/map/cells/{cell}/panel").get_data(as_text=True)
     assert f"<dt>Open flags</dt><dd>{plain[cell]:,}</dd>" in html
+    # ... and leads to them: the officer's flag list of the cell.
+    assert f'href="/flags/?cell={cell}">Flags in this cell: {plain[cell]}</a>' in html
+
+
+def test_the_grid_workers_cell_panel_leads_to_needs_attention(demo_app, demo_db):
+    plain = dict(demo_db.execute(text(PLAIN_LIVE_FLAGS)).all())
+    cells = cell_ids_of(demo_db, "grid0001")
+    flagged = max(cells, key=lambda c: plain.get(c, 0))
+    client = log_in(demo_app, "grid0001")
+    html = client.get(f"/map/cells/{flagged}/panel").get_data(as_text=True)
+    link = f'href="/cells/?cell={flagged}&amp;show=attention"'
+    assert f"{link}>Flags in this cell: {plain[flagged]}</a>" in html
+    assert client.get(f"/cells/?cell={flagged}&show=attention").status_code == 200
 
 
 def test_a_buildings_popup_counts_the_flags_on_it_and_its_rooms(demo_app, demo_db):

@@ -347,6 +347,7 @@ def cell_panel(cell_id: int):
         buildings=buildings,
         total=total,
         role=actor.role,
+        live_flags=values[cell_id].live_flags,
     )
 
 
