@@ -673,49 +673,59 @@ def _residence_page(residence_id: int):
     return residence, masked_document(cipher(), residence.person)
 
 
-@blueprint.route("/residences/<int:residence_id>/move-out", methods=["GET", "POST"])
-@worker_only
-def move_out(residence_id: int):
+def _residence_form(
+    residence_id: int, form, template: str, change: Callable, done: str, prepare: Callable
+):
+    """A form about one residence (move-out, correction): shown, refused or saved.
+
+    ``prepare(residence)`` fills the form shown first; ``change(session, actor)`` makes the
+    change; ``done`` is the message after saving. Every showing of the form, refused or
+    conflicting included, is a view of the person.
+    """
     session, actor = db_session(), current_actor()
     residence, masked = _residence_page(residence_id)
-    form = MoveOutForm()
-    dwelling_id = residence.dwelling_id
 
     def render(unplaced=()):
         fresh, fresh_masked = _residence_page(residence_id)
         return render_template(
-            "gridwork/move_out.html",
-            form=form,
-            residence=fresh,
-            masked=fresh_masked,
-            unplaced=unplaced,
+            template, form=form, residence=fresh, masked=fresh_masked, unplaced=unplaced
         )
 
     if request.method == "GET":
-        form.moved_out.data = clock.today().isoformat()
+        prepare(residence)
         _log_shown([residence.person_id], "correction")
-        return render_template(
-            "gridwork/move_out.html", form=form, residence=residence, masked=masked, unplaced=()
-        )
+        return render_template(template, form=form, residence=residence, masked=masked, unplaced=())
 
     def reload():
         fresh = residences.residence_in_scope(session, actor, residence_id)
         return residences.residence_values(fresh), fresh.version
 
-    _saved, failed = _save(
-        form,
-        lambda: residences.move_out(
-            session, actor, residence_id, form.moved_out.data, _version(), clock.today()
-        ),
-        render,
-        PERSON_LABELS,
-        reload,
-    )
+    _saved, failed = _save(form, lambda: change(session, actor), render, PERSON_LABELS, reload)
     if failed:  # the form again, or the conflict page: both about this person
         _log_shown([residence.person_id], "correction")
         return failed
-    flash(_("Moved out. The stay stays in the history."), "ok")
-    return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
+    flash(done, "ok")
+    return redirect(url_for(".dwelling", dwelling_id=residence.dwelling_id))
+
+
+@blueprint.route("/residences/<int:residence_id>/move-out", methods=["GET", "POST"])
+@worker_only
+def move_out(residence_id: int):
+    form = MoveOutForm()
+
+    def prepare(_residence) -> None:
+        form.moved_out.data = clock.today().isoformat()
+
+    return _residence_form(
+        residence_id,
+        form,
+        "gridwork/move_out.html",
+        lambda session, actor: residences.move_out(
+            session, actor, residence_id, form.moved_out.data, _version(), clock.today()
+        ),
+        _("Moved out. The stay stays in the history."),
+        prepare,
+    )
 
 
 @blueprint.route("/residences/<int:residence_id>/move-checked", methods=["POST"])
@@ -731,45 +741,22 @@ def check_move_away(residence_id: int):
 @blueprint.route("/residences/<int:residence_id>/edit", methods=["GET", "POST"])
 @worker_only
 def edit_residence(residence_id: int):
-    session, actor = db_session(), current_actor()
-    residence, masked = _residence_page(residence_id)
     form = ResidenceForm()
-    dwelling_id = residence.dwelling_id
 
-    def render(unplaced=()):
-        fresh, fresh_masked = _residence_page(residence_id)
-        return render_template(
-            "gridwork/residence_form.html",
-            form=form,
-            residence=fresh,
-            masked=fresh_masked,
-            unplaced=unplaced,
-        )
-
-    if request.method == "GET":
+    def prepare(residence) -> None:
         for name, value in residences.residence_values(residence).items():
             form[name].data = "" if value is None else str(value)
-        _log_shown([residence.person_id], "correction")
-        return render()
 
-    def reload():
-        fresh = residences.residence_in_scope(session, actor, residence_id)
-        return residences.residence_values(fresh), fresh.version
-
-    _saved, failed = _save(
+    return _residence_form(
+        residence_id,
         form,
-        lambda: residences.correct_residence(
+        "gridwork/residence_form.html",
+        lambda session, actor: residences.correct_residence(
             session, actor, residence_id, form.to_input(), _version(), clock.today()
         ),
-        render,
-        PERSON_LABELS,
-        reload,
+        _("Residence saved."),
+        prepare,
     )
-    if failed:  # the form again, or the conflict page: both about this person
-        _log_shown([residence.person_id], "correction")
-        return failed
-    flash(_("Residence saved."), "ok")
-    return redirect(url_for(".dwelling", dwelling_id=dwelling_id))
 
 
 @blueprint.route("/people/<int:person_id>")
