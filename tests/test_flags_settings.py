@@ -120,6 +120,41 @@ def test_setting_errors_name_their_fields_and_keep_the_input(admin_client, demo_
     assert len(_versions(demo_db)) == 1
 
 
+@pytest.mark.parametrize(
+    ("name", "typed", "message"),
+    [
+        ("min_floor_area_per_person", "1e400", "Must be between 0.01 and 200"),
+        ("min_floor_area_per_person", "-1e400", "Must be between 0.01 and 200"),
+        ("min_floor_area_per_person", "1e-400", "Must be between 0.01 and 200"),
+        ("min_floor_area_per_person", "NaN", "Enter a number"),
+        ("max_people_per_room", "99999999999999999999", "Must be between 1 and 50"),
+        ("max_people_per_room", "1e5", "Must be between 1 and 50"),
+        ("max_people_per_room", "1e400", "Must be between 1 and 50"),
+        ("band", "２.５", "Enter a whole number"),
+    ],
+)
+def test_any_number_gets_a_field_error_never_a_crash(admin_client, demo_db, name, typed, message):
+    (first,) = _versions(demo_db)
+    token = token_of(admin_client, CAPACITY_URL)
+    response = admin_client.post(CAPACITY_URL, data=_form(token, first.id, **{name: typed}))
+    assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True), name) == [message]
+    assert len(_versions(demo_db)) == 1
+
+
+def test_full_width_digits_from_an_ime_count(admin_client, demo_db):
+    (first,) = _versions(demo_db)
+    token = token_of(admin_client, CAPACITY_URL)
+    typed = {"min_floor_area_per_person": "７．５", "max_people_per_room": "３"}
+    response = admin_client.post(CAPACITY_URL, data=_form(token, first.id, **typed))
+    assert response.status_code == 302, response.get_data(as_text=True)
+    thresholds = current_rule(demo_db, DEMO_TODAY)
+    assert (thresholds.min_floor_area_per_person, thresholds.max_people_per_room) == (
+        Decimal("7.50"),
+        3,
+    )
+
+
 def test_switching_a_rule_off_from_its_page(admin_client, demo_db):
     url = "/admin/rules/pledge_missing"
     token = token_of(admin_client, url)

@@ -29,6 +29,7 @@ permutes those facts and checks that not one flag changes.
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -119,12 +120,16 @@ class Setting:
     help: Any = None
 
     def parse(self, raw: Any) -> Any:
-        """The setting's value from a form or the stored JSON; FieldError when invalid."""
+        """The setting's value from a form or the stored JSON; FieldError when invalid.
+
+        The range is checked before rounding: a huge number (``1e400``) would overflow the
+        decimal context when quantised. Full-width digits from an IME count (NFKC).
+        """
         if self.kind == SettingKind.BOOLEAN:
             if isinstance(raw, bool):
                 return raw
             return str(raw or "").strip().lower() in {"1", "true", "y", "yes", "on"}
-        text = "" if raw is None else str(raw).strip()
+        text = "" if raw is None else unicodedata.normalize("NFKC", str(raw)).strip()
         if not text:
             raise FieldError(self.name, _l("This field is required"))
         try:
@@ -133,15 +138,15 @@ class Setting:
             raise FieldError(self.name, _l("Enter a number")) from None
         if not number.is_finite():
             raise FieldError(self.name, _l("Enter a number"))
-        if self.kind == SettingKind.INTEGER and number != number.to_integral_value():
-            raise FieldError(self.name, _l("Enter a whole number"))
-        if self.kind == SettingKind.DECIMAL and number != number.quantize(CENT):
-            raise FieldError(self.name, _l("At most two decimal places"))
         if not self.minimum <= number <= self.maximum:
             raise FieldError(
                 self.name,
                 _l("Must be between %(low)s and %(high)s", low=self.minimum, high=self.maximum),
             )
+        if self.kind == SettingKind.INTEGER and number != number.to_integral_value():
+            raise FieldError(self.name, _l("Enter a whole number"))
+        if self.kind == SettingKind.DECIMAL and number != number.quantize(CENT):
+            raise FieldError(self.name, _l("At most two decimal places"))
         return int(number) if self.kind == SettingKind.INTEGER else number.quantize(CENT)
 
     def stored(self, value: Any) -> Any:
