@@ -86,6 +86,7 @@ from registry.flags.models import (
 )
 from registry.lease.models import LeaseFiling
 from registry.person.models import Residence
+from registry.setting.models import TYPED_SIGNATURE_COUNTS
 from registry.validators import FieldError
 
 
@@ -238,6 +239,10 @@ class Rule:
     evaluate: Evaluate
     settings: tuple[Setting, ...] = field(default_factory=tuple)
     uses_dwelling_facts: bool = True
+    # The registry-wide switches (registry/setting) the rule's SQL reads: switching one
+    # runs the rule again at once (registry/flags/settings.py).
+    reads_settings: tuple[str, ...] = ()
+    description: Any = None  # what the administrator reads on the rule's page
 
     def defaults(self) -> dict[str, Any]:
         return {s.name: s.default for s in self.settings}
@@ -661,6 +666,7 @@ def _catalogue() -> tuple[Rule, ...]:
                     GRACE_DAYS, grace, 14, 365, _l("Days after the filing starts to collect both.")
                 ),
             ),
+            reads_settings=(TYPED_SIGNATURE_COUNTS,),
         ),
         Rule(
             RuleCode.OVER_CAPACITY,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from registry.accounts.models import Role
@@ -116,7 +117,7 @@ def rule_edit(code: str):
     )
     if not form.validate_on_submit():
         return _render_edit(rule, form, history, in_force), 422
-    _saved, failed = save(
+    saved, failed = save(
         form,
         lambda: rule_settings.save_rule_version(
             session, actor, rule.code, data, form.version.data, today()
@@ -129,7 +130,26 @@ def rule_edit(code: str):
     if failed:
         return failed
     flash(_("The new settings were saved; earlier ones stay in the history."), "ok")
+    flash(_applied_message(saved), "ok")
     return redirect(url_for(".edit", code=rule.code))
+
+
+def _applied_message(saved: rule_settings.SavedVersion) -> str:
+    """When the new settings reach the flags: now (with what changed) or on their day."""
+    applied = saved.applied
+    if applied is None:
+        return _(
+            "They take effect on %(date)s: the nightly rule run of that day applies them "
+            "to the flags.",
+            date=format_date(saved.version.valid_from),
+        )
+    return _(
+        "In force now, and applied to the flags at once: %(raised)s raised, %(resolved)s "
+        "resolved, %(withdrawn)s withdrawn. Confirmed flags stay until a person resolves them.",
+        raised=applied.raised,
+        resolved=applied.resolved,
+        withdrawn=applied.withdrawn,
+    )
 
 
 def _render_edit(rule, form, history, in_force, unplaced=()):
