@@ -249,6 +249,8 @@ def test_every_rule_has_a_page_that_saves(admin_client, demo_db, rule):
         if setting.kind == "boolean":
             if value:
                 data[setting.name] = "y"
+        elif setting.kind == "rules":
+            data[setting.name] = list(value)
         else:
             data[setting.name] = str(value)
     assert admin_client.post(url, data=data).status_code == 302

@@ -102,6 +102,7 @@ class SettingKind(enum.StrEnum):
     INTEGER = "integer"
     DECIMAL = "decimal"
     BOOLEAN = "boolean"
+    RULES = "rules"  # a choice of other rules (their codes), at least one
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,7 @@ class Setting:
     minimum: Any = 0
     maximum: Any = 0
     help: Any = None
+    choices: tuple[str, ...] = ()  # the rule codes a RULES setting may name, in order
 
     def parse(self, raw: Any) -> Any:
         """The setting's value from a form or the stored JSON; FieldError when invalid.
@@ -130,6 +132,8 @@ class Setting:
             if isinstance(raw, bool):
                 return raw
             return str(raw or "").strip().lower() in {"1", "true", "y", "yes", "on"}
+        if self.kind == SettingKind.RULES:
+            return self._parse_rules(raw)
         text = "" if raw is None else unicodedata.normalize("NFKC", str(raw)).strip()
         if not text:
             raise FieldError(self.name, _l("This field is required"))
@@ -150,8 +154,21 @@ class Setting:
             raise FieldError(self.name, _l("At most two decimal places"))
         return int(number) if self.kind == SettingKind.INTEGER else number.quantize(CENT)
 
+    def _parse_rules(self, raw: Any) -> tuple[str, ...]:
+        """Rule codes from the check boxes (a list) or the stored JSON, in the choices'
+        order (hashable and comparable: a run's statement is cached by its settings)."""
+        items = raw.split(",") if isinstance(raw, str) else list(raw or ())
+        codes = {str(item).strip() for item in items} - {""}
+        if codes - set(self.choices):
+            raise FieldError(self.name, _l("Choose one of the listed values"))
+        if not codes:
+            raise FieldError(self.name, _l("Choose at least one"))
+        return tuple(code for code in self.choices if code in codes)
+
     def stored(self, value: Any) -> Any:
         """The value as kept in ``rule_version.settings`` (decimals as exact text)."""
+        if self.kind == SettingKind.RULES:
+            return list(value)
         return str(value) if self.kind == SettingKind.DECIMAL else value
 
 
@@ -164,6 +181,19 @@ def _days(
 CENT = Decimal("0.01")
 GRACE_DAYS = "grace_days"
 LOOK_BACK_DAYS = "look_back_days"
+CASE_RULES = "case_rules"
+# What counts as a case by default: a confirmed finding about the people living there.
+# Paperwork lapses (no filing, an ended filing, a missing pledge) and record mismatches
+# have their own rules and are not cases.
+DEFAULT_CASE_RULES = tuple(
+    str(code)
+    for code in (
+        RuleCode.OVER_CAPACITY,
+        RuleCode.VISIT_UNREGISTERED,
+        RuleCode.VISIT_GROUP_RENTING,
+        RuleCode.TIP,
+    )
+)
 
 
 # -- what a run needs ----------------------------------------------------------------------
@@ -536,9 +566,10 @@ def _tip_rule(ctx: RunContext, config: RuleConfig) -> Select:
 
 
 def _recent_case_rule(ctx: RunContext, config: RuleConfig) -> Select:
-    """Dwellings where a flag of another rule was confirmed within the look-back period and
-    has since been resolved: a closed but recent case. With ``whole_building``, a case
-    anywhere in the same building (a dwelling of it, or the building itself) counts."""
+    """Dwellings where a flag of one of the case rules (the setting ``case_rules``) was
+    confirmed within the look-back period and has since been resolved: a closed but recent
+    case. With ``whole_building``, a case anywhere in the same building (a dwelling of it,
+    or the building itself) counts."""
     since = ctx.today - timedelta(days=config[LOOK_BACK_DAYS])
     case_flag = aliased(Flag)
     confirmed = aliased(FlagEvent)
@@ -554,6 +585,7 @@ def _recent_case_rule(ctx: RunContext, config: RuleConfig) -> Select:
         .join(confirmed, confirmed.flag_id == case_flag.id)
         .where(
             case_flag.rule != RuleCode.RECENT_CASE.value,
+            case_flag.rule.in_([str(code) for code in config[CASE_RULES]]),
             case_flag.state == FlagState.RESOLVED,
             confirmed.to_state == FlagState.CONFIRMED,
             confirmed.occurred_on > since,
@@ -807,8 +839,30 @@ def _catalogue() -> tuple[Rule, ...]:
                     SettingKind.BOOLEAN,
                     False,
                 ),
+                Setting(
+                    CASE_RULES,
+                    _l("Flags that count as a case"),
+                    SettingKind.RULES,
+                    DEFAULT_CASE_RULES,
+                    help=_l(
+                        "A flag of these rules that a person confirmed and then resolved. "
+                        "By default, findings about the people living there; paperwork "
+                        "lapses are not cases."
+                    ),
+                    choices=tuple(str(code) for code in RuleCode if code != RuleCode.RECENT_CASE),
+                ),
             ),
             uses_dwelling_facts=False,
+            description=_l(
+                "A case is a flag that a person confirmed and later resolved, of one of the "
+                "rules chosen below. By default these are findings about the people living "
+                "there: more occupants than the legal capacity, unregistered occupants or "
+                "signs of group renting found on a visit, a tip or complaint. Paperwork "
+                "lapses (no current filing, an ended filing, a missing pledge) are not "
+                "cases: their own rules flag them while they last. A flag raised on an "
+                "earlier choice resolves itself at the next run once its cases no longer "
+                "count."
+            ),
         ),
         Rule(
             RuleCode.MOVED_AWAY_UNCHECKED,

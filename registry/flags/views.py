@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 
+from babel.lists import format_list
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_babel import format_date
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 
 from registry.accounts.models import Role
@@ -27,7 +28,7 @@ from registry.flags.forms import (
     rule_settings_form,
 )
 from registry.flags.models import TRANSITIONS
-from registry.flags.rules import RULES, SettingKind, rules_in_force
+from registry.flags.rules import RULES, SettingKind, rule_named, rules_in_force
 from registry.flags.settings import RuleSettingsInput, VersionState
 from registry.flags.shown import changed_facts, fact_rows, place_of, place_of_address
 from registry.labels import (
@@ -74,6 +75,9 @@ def setting_value(setting, value) -> str:
         return _("not set")
     if setting.kind == SettingKind.BOOLEAN:
         return _("Yes") if value else _("No")
+    if setting.kind == SettingKind.RULES:
+        labels = [str(rule.label) if (rule := rule_named(code)) else code for code in value]
+        return format_list(labels, locale=get_locale())
     return str(value)
 
 
