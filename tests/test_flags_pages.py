@@ -146,14 +146,44 @@ def test_an_officer_takes_up_confirms_and_resolves_a_flag_with_reasons(demo_app,
     assert [e.reason for e in entries] == ["约房东周三上门", HOSTILE, "已清退"]
 
 
-def test_a_decision_on_a_stale_flag_is_a_conflict(demo_app, demo_db):
+def test_a_decision_on_a_stale_flag_shows_the_flag_as_it_is_now(demo_app, demo_db):
+    """Two tabs both press 开始核查: the second sees what the first decided, in Chinese,
+    keeps its reason, and is offered only the steps possible now (no save that fails)."""
     officer = log_in(demo_app, "officer1")
     flag = _flag_in_cell(demo_db, 1)
     stale = flag.version
-    assert _decide(officer, flag.id, "in_review", "我来核查").status_code == 302
-    response = _decide(officer, flag.id, "in_review", "我也来核查", version=stale)
+    assert _decide(officer, flag.id, "in_review", "约房东周三上门").status_code == 302
+    chinese = log_in(demo_app, "officer1", lang=None)
+    response = _decide(chinese, flag.id, "in_review", "我也来核查", version=stale)
+    html = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "Someone else changed this record" in response.get_data(as_text=True)
+    notice = html[html.index('id="moved-on"') : html.index('id="facts"')]
+    assert "约房东周三上门" in notice and "核查中" in notice  # what the other decided
+    assert "您的操作未保存" in notice and "您选择的是：开始核查" in notice
+    assert "State" not in html and "保存我的输入" not in html
+    assert "我也来核查</textarea>" in html  # the reason typed is kept
+    steps = set(re.findall(r'name="state" value="(\w+)"', html))
+    assert steps == {"confirmed", "dismissed"}
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)
+    demo_db.expire_all()
+    assert version == str(demo_db.get(Flag, flag.id).version)
+    again = _decide(chinese, flag.id, "confirmed", "我也来核查", version=version)
+    assert again.status_code == 302
+
+
+def test_a_decision_on_a_flag_closed_meanwhile_keeps_the_reason_in_view(demo_app, demo_db):
+    officer = log_in(demo_app, "officer1")
+    flag = _flag_in_cell(demo_db, 1)
+    stale = flag.version
+    for state in ("in_review", "dismissed"):
+        assert _decide(officer, flag.id, state, "亲戚暂住").status_code == 302
+    response = _decide(officer, flag.id, "in_review", HOSTILE, version=stale)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "no decision is left to take on it" in html
+    assert 'name="state"' not in html and "Save my input" not in html
+    kept = html[html.index('class="tip-text kept-reason"') :]
+    assert "&lt;script&gt;alert(1)" in kept[:300] and "<script>alert(1)" not in html
 
 
 def test_grid_workers_see_their_flags_but_do_not_decide(demo_app, demo_db):

@@ -76,7 +76,7 @@ def rule_settings_form(rule: Rule) -> type[FlaskForm]:
 
 
 class DecisionForm(FlaskForm):
-    state = HiddenField()
+    state = HiddenField(_l("Decision"))
     reason = TextAreaField(_l("Reason"))
     version = HiddenField()
 

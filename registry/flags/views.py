@@ -213,7 +213,10 @@ def index():
     )
 
 
-def _render_flag(flag, form=None, unplaced=()):
+def _render_flag(flag, form=None, unplaced=(), moved_on=False):
+    """The flag's page. ``moved_on``: the user's decision met a flag that someone (or the
+    system) changed meanwhile; the page shows it as it is now, what changed it, and the
+    user's step and reason, which stay in the form for a new choice."""
     session, actor = db_session(), current_actor()
     day = today()
     config = rules_in_force(session, day).get(flag.rule)
@@ -221,18 +224,30 @@ def _render_flag(flag, form=None, unplaced=()):
     if form is None and may_decide:
         form = DecisionForm()
         form.version.data = str(flag.version)
+    history = services.flag_history(session, flag)
     return render_template(
         "flags/flag.html",
         flag=flag,
         config=config,
         place=place_of(session, actor, flag),
         facts=fact_rows(session, actor, flag),
-        history=services.flag_history(session, flag),
+        history=history,
         steps=TRANSITIONS[flag.state] if may_decide else (),
         form=form,
         unplaced=unplaced,
         age=(day - flag.raised_on).days,
+        moved_on=history[-1] if moved_on and history else None,
     )
+
+
+def _render_moved_on(flag_id: int, form):
+    """The flag as it is now, after a decision based on an older version of it: nothing
+    was saved; the next choice is made on the current version, the reason kept."""
+    session = db_session()
+    session.expire_all()  # what the other person saved, not what this session remembers
+    fresh = services.get_flag(session, current_actor(), flag_id)
+    form.version.data = str(fresh.version)
+    return _render_flag(fresh, form, moved_on=True)
 
 
 @flags_blueprint.route("/<int:flag_id>")
@@ -264,7 +279,7 @@ def decide(flag_id: int):
         ),
         labels=_labels(form),
         current_after_race=current_after_race,
-        shown={"state": lambda value: str(FLAG_STATE_LABELS.get(str(value), value))},
+        conflict=lambda _error: _render_moved_on(flag_id, form),
     )
     if failed:
         return failed
