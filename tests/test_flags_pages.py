@@ -354,3 +354,63 @@ def test_pages_are_in_chinese_by_default(demo_app, demo_db):
     flag = _flag_in_cell(demo_db, 1, RuleCode.OVER_CAPACITY)
     detail = officer.get(f"/flags/{flag.id}").get_data(as_text=True)
     assert "居住人数超过核定人数" in detail and "核定人数" in detail
+
+
+def test_a_report_dated_before_any_look_back_or_in_the_future_is_refused(demo_app, demo_db):
+    worker = log_in(demo_app, "grid0001")
+    dwelling = _dwelling_in_cell(demo_db, 1)
+    earliest = (DEMO_TODAY - timedelta(days=730)).isoformat()
+    for day, message in (
+        ("1900-01-01", f"The earliest date accepted is {earliest}"),
+        (
+            (DEMO_TODAY - timedelta(days=731)).isoformat(),
+            f"The earliest date accepted is {earliest}",
+        ),
+        ((DEMO_TODAY + timedelta(days=1)).isoformat(), "The date cannot be in the future"),
+    ):
+        tip = _tip(worker, dwelling.address_id, received_on=day)
+        assert tip.status_code == 422
+        assert field_errors(tip.get_data(as_text=True), "received_on") == [message]
+        visit = post_form(
+            worker,
+            f"/flags/dwellings/{dwelling.id}/visit",
+            {"finding": "group_renting_signs", "people": "", "observed_on": day},
+        )
+        assert visit.status_code == 422
+        assert field_errors(visit.get_data(as_text=True), "observed_on") == [message]
+    assert _tip(worker, dwelling.address_id, received_on=earliest).status_code == 302
+
+
+def _flash(client, response) -> str:
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    return " ".join(re.findall(r'class="flash ok"[^>]*>(.*?)</', page, re.S))
+
+
+def test_a_second_tip_says_it_was_added_to_the_flag_already_there(demo_app, demo_db):
+    worker = log_in(demo_app, "grid0001")
+    dwelling = _dwelling_in_cell(demo_db, 1)
+    here = select(Flag.id).where(Flag.address_id == dwelling.address_id)
+    demo_db.execute(FlagEvent.__table__.delete().where(FlagEvent.flag_id.in_(here)))
+    demo_db.execute(Flag.__table__.delete().where(Flag.address_id == dwelling.address_id))
+    demo_db.flush()
+    first = _tip(worker, dwelling.address_id)
+    assert "its flag is raised on the place" in _flash(worker, first)
+    second = _tip(worker, dwelling.address_id, text="又来了很多人")
+    assert "added to the flag already open on the place" in _flash(worker, second)
+    old = (DEMO_TODAY - timedelta(days=200)).isoformat()
+    aged = _tip(worker, dwelling.address_id, text="去年的投诉", received_on=old)
+    assert "It raises no flag" in _flash(worker, aged)
+    flags = demo_db.scalars(
+        select(Flag).where(Flag.rule == RuleCode.TIP, Flag.address_id == dwelling.address_id)
+    ).all()
+    assert len(flags) == 1 and len(flags[0].facts["tip_ids"]) == 2
+
+
+def test_an_absent_filing_reads_no_not_a_dash(demo_app, demo_db):
+    flag = _flag_in_cell(demo_db, 1, RuleCode.RENTED_UNFILED)
+    assert flag.facts["filing_id"] is None
+    officer = log_in(demo_app, "officer1", lang=None)
+    facts = officer.get(f"/flags/{flag.id}").get_data(as_text=True)
+    facts = facts[facts.index('id="facts"') : facts.index("</dl>", facts.index('id="facts"'))]
+    assert re.search(r"<dt>备案有效</dt><dd>否</dd>", facts), facts
+    assert "—" not in facts.split("上一份备案")[0]

@@ -40,7 +40,8 @@ def _tip(session, actor, address_id: int, text_: str = "楼上人很多", days_a
         text=text_,
         received_on=(DEMO_TODAY - timedelta(days=days_ago)).isoformat(),
     )
-    return record_tip(session, actor, address_id, data, DEMO_TODAY)
+    tip, _flag = record_tip(session, actor, address_id, data, DEMO_TODAY)
+    return tip
 
 
 def test_a_second_tip_updates_the_open_flag_and_a_dismissed_one_returns_with_a_new_tip(

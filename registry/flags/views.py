@@ -15,6 +15,7 @@ from babel.lists import format_list
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from registry.accounts.models import Role
 from registry.flags import reports, services
@@ -313,7 +314,7 @@ def new_tip(address_id: int):
         tipster_name=form.tipster_name.data,
         tipster_phone=form.tipster_phone.data,
     )
-    tip, failed = save(
+    recorded, failed = save(
         form,
         lambda: reports.record_tip(session, actor, address_id, data, today()),
         invalid=lambda fields: _render_tip_form(place, form, place_errors(form, fields)),
@@ -321,8 +322,25 @@ def new_tip(address_id: int):
     )
     if failed:
         return failed
-    flash(_("The tip was recorded; its flag is raised on the place."), "ok")
+    tip, outcome = recorded
+    flash(str(TIP_FLAG_MESSAGES[outcome]), "ok")
     return redirect(url_for(".tip", tip_id=tip.id))
+
+
+TIP_FLAG_MESSAGES = {
+    reports.TipFlag.RAISED: _l("The tip was recorded; its flag is raised on the place."),
+    reports.TipFlag.ADDED: _l(
+        "The tip was recorded and added to the flag already open on the place."
+    ),
+    reports.TipFlag.DECIDED: _l(
+        "The tip was recorded. The place's tip flag is already confirmed: the officer "
+        "handling it finds the tip on the place."
+    ),
+    reports.TipFlag.NONE: _l(
+        "The tip was recorded. It raises no flag: it is older than the rule's look-back, "
+        "or the rule is switched off."
+    ),
+}
 
 
 @flags_blueprint.route("/tips/<int:tip_id>")
