@@ -73,3 +73,43 @@ def test_a_long_reason_wraps_in_the_flag_history(open_page, make_live_server, vi
     assert layout["whyWidth"] >= layout["tableWidth"] / 3, layout
     history = page.locator("#history").inner_text()
     assert "已处理" not in history  # the Step column tells the step; the reason is the why
+
+
+def test_two_tabs_take_up_the_same_flag(open_page, make_live_server):
+    """Both tabs press 开始核查: the second sees who took it up, keeps its reason, and can
+    go on from the flag as it is now."""
+    server, url = make_live_server()
+    engine = make_engine(url)
+    with engine.connect() as db:
+        flag_id = db.execute(
+            text("SELECT id FROM flag WHERE state = 'open' ORDER BY id LIMIT 1")
+        ).scalar_one()
+    engine.dispose()
+    first = open_page(viewport=TABLET, server=server)
+    log_in(first, server, "officer1")
+    second = first.context.new_page()
+    for page in (first, second):
+        page.goto(f"{server.url}/flags/{flag_id}")
+    first.fill("textarea[name=reason]", "约房东周三上门")
+    with first.expect_navigation():
+        first.click("button[value=in_review]")
+    second.fill("textarea[name=reason]", "我也来核查")
+    with second.expect_navigation():
+        second.click("button[value=in_review]")
+    notice = second.locator("#moved-on").inner_text()
+    assert "约房东周三上门" in notice and "您的操作未保存" in notice
+    assert second.locator("textarea[name=reason]").input_value() == "我也来核查"
+    assert second.locator("button[name=state]").all_inner_texts() == ["确认", "排除"]
+    screenshot(second, "flag-decided-meanwhile-768")
+
+
+def test_the_recent_case_rule_page(open_page, live_server):
+    page = open_page(viewport=TABLET)
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server.url}/admin/rules/recent_case")
+    boxes = page.locator("input[name=case_rules]")
+    assert boxes.count() == 11
+    ticked = [box.get_attribute("value") for box in boxes.all() if box.is_checked()]
+    assert ticked == ["over_capacity", "visit_unregistered", "visit_group_renting", "tip"]
+    page.locator("#case_rules").scroll_into_view_if_needed()
+    screenshot(page, "recent-case-rule-768")
