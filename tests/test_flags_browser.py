@@ -33,14 +33,15 @@ LAYOUT = """() => {
 }"""
 
 
+FIRST_OPEN_FLAG = text("SELECT id FROM flag WHERE state = 'open' ORDER BY id LIMIT 1")
+
+
 @pytest.mark.parametrize("viewport", [TABLET, DESKTOP], ids=["768", "1280"])
 def test_a_long_reason_wraps_in_the_flag_history(open_page, make_live_server, viewport):
     server, url = make_live_server()
     engine = make_engine(url)
     with engine.begin() as db:
-        flag_id = db.execute(
-            text("SELECT id FROM flag WHERE state = 'open' ORDER BY id LIMIT 1")
-        ).scalar_one()
+        flag_id = db.execute(FIRST_OPEN_FLAG).scalar_one()
         officer = db.execute(
             text("SELECT id FROM user_account WHERE username = 'officer1'")
         ).scalar_one()
@@ -81,9 +82,7 @@ def test_two_tabs_take_up_the_same_flag(open_page, make_live_server):
     server, url = make_live_server()
     engine = make_engine(url)
     with engine.connect() as db:
-        flag_id = db.execute(
-            text("SELECT id FROM flag WHERE state = 'open' ORDER BY id LIMIT 1")
-        ).scalar_one()
+        flag_id = db.execute(FIRST_OPEN_FLAG).scalar_one()
     engine.dispose()
     first = open_page(viewport=TABLET, server=server)
     log_in(first, server, "officer1")
