@@ -31,7 +31,7 @@ def capacity_settings(session, valid_from: str):
         ),
         newest_version(session, RuleCode.OVER_CAPACITY).id,
         DEMO_TODAY,
-    )
+    ).version
 
 
 def full_width(day: date) -> str:

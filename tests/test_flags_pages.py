@@ -146,14 +146,44 @@ def test_an_officer_takes_up_confirms_and_resolves_a_flag_with_reasons(demo_app,
     assert [e.reason for e in entries] == ["约房东周三上门", HOSTILE, "已清退"]
 
 
-def test_a_decision_on_a_stale_flag_is_a_conflict(demo_app, demo_db):
+def test_a_decision_on_a_stale_flag_shows_the_flag_as_it_is_now(demo_app, demo_db):
+    """Two tabs both press 开始核查: the second sees what the first decided, in Chinese,
+    keeps its reason, and is offered only the steps possible now (no save that fails)."""
     officer = log_in(demo_app, "officer1")
     flag = _flag_in_cell(demo_db, 1)
     stale = flag.version
-    assert _decide(officer, flag.id, "in_review", "我来核查").status_code == 302
-    response = _decide(officer, flag.id, "in_review", "我也来核查", version=stale)
+    assert _decide(officer, flag.id, "in_review", "约房东周三上门").status_code == 302
+    chinese = log_in(demo_app, "officer1", lang=None)
+    response = _decide(chinese, flag.id, "in_review", "我也来核查", version=stale)
+    html = response.get_data(as_text=True)
     assert response.status_code == 409
-    assert "Someone else changed this record" in response.get_data(as_text=True)
+    notice = html[html.index('id="moved-on"') : html.index('id="facts"')]
+    assert "约房东周三上门" in notice and "核查中" in notice  # what the other decided
+    assert "您的操作未保存" in notice and "您选择的是：开始核查" in notice
+    assert "State" not in html and "保存我的输入" not in html
+    assert "我也来核查</textarea>" in html  # the reason typed is kept
+    steps = set(re.findall(r'name="state" value="(\w+)"', html))
+    assert steps == {"confirmed", "dismissed"}
+    version = re.search(r'name="version" value="(\d+)"', html).group(1)
+    demo_db.expire_all()
+    assert version == str(demo_db.get(Flag, flag.id).version)
+    again = _decide(chinese, flag.id, "confirmed", "我也来核查", version=version)
+    assert again.status_code == 302
+
+
+def test_a_decision_on_a_flag_closed_meanwhile_keeps_the_reason_in_view(demo_app, demo_db):
+    officer = log_in(demo_app, "officer1")
+    flag = _flag_in_cell(demo_db, 1)
+    stale = flag.version
+    for state in ("in_review", "dismissed"):
+        assert _decide(officer, flag.id, state, "亲戚暂住").status_code == 302
+    response = _decide(officer, flag.id, "in_review", HOSTILE, version=stale)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 409
+    assert "no decision is left to take on it" in html
+    assert 'name="state"' not in html and "Save my input" not in html
+    kept = html[html.index('class="tip-text kept-reason"') :]
+    assert "&lt;script&gt;alert(1)" in kept[:300] and "<script>alert(1)" not in html
 
 
 def test_grid_workers_see_their_flags_but_do_not_decide(demo_app, demo_db):
@@ -324,3 +354,63 @@ def test_pages_are_in_chinese_by_default(demo_app, demo_db):
     flag = _flag_in_cell(demo_db, 1, RuleCode.OVER_CAPACITY)
     detail = officer.get(f"/flags/{flag.id}").get_data(as_text=True)
     assert "居住人数超过核定人数" in detail and "核定人数" in detail
+
+
+def test_a_report_dated_before_any_look_back_or_in_the_future_is_refused(demo_app, demo_db):
+    worker = log_in(demo_app, "grid0001")
+    dwelling = _dwelling_in_cell(demo_db, 1)
+    earliest = (DEMO_TODAY - timedelta(days=730)).isoformat()
+    for day, message in (
+        ("1900-01-01", f"The earliest date accepted is {earliest}"),
+        (
+            (DEMO_TODAY - timedelta(days=731)).isoformat(),
+            f"The earliest date accepted is {earliest}",
+        ),
+        ((DEMO_TODAY + timedelta(days=1)).isoformat(), "The date cannot be in the future"),
+    ):
+        tip = _tip(worker, dwelling.address_id, received_on=day)
+        assert tip.status_code == 422
+        assert field_errors(tip.get_data(as_text=True), "received_on") == [message]
+        visit = post_form(
+            worker,
+            f"/flags/dwellings/{dwelling.id}/visit",
+            {"finding": "group_renting_signs", "people": "", "observed_on": day},
+        )
+        assert visit.status_code == 422
+        assert field_errors(visit.get_data(as_text=True), "observed_on") == [message]
+    assert _tip(worker, dwelling.address_id, received_on=earliest).status_code == 302
+
+
+def _flash(client, response) -> str:
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    return " ".join(re.findall(r'class="flash ok"[^>]*>(.*?)</', page, re.S))
+
+
+def test_a_second_tip_says_it_was_added_to_the_flag_already_there(demo_app, demo_db):
+    worker = log_in(demo_app, "grid0001")
+    dwelling = _dwelling_in_cell(demo_db, 1)
+    here = select(Flag.id).where(Flag.address_id == dwelling.address_id)
+    demo_db.execute(FlagEvent.__table__.delete().where(FlagEvent.flag_id.in_(here)))
+    demo_db.execute(Flag.__table__.delete().where(Flag.address_id == dwelling.address_id))
+    demo_db.flush()
+    first = _tip(worker, dwelling.address_id)
+    assert "its flag is raised on the place" in _flash(worker, first)
+    second = _tip(worker, dwelling.address_id, text="又来了很多人")
+    assert "added to the flag already open on the place" in _flash(worker, second)
+    old = (DEMO_TODAY - timedelta(days=200)).isoformat()
+    aged = _tip(worker, dwelling.address_id, text="去年的投诉", received_on=old)
+    assert "It raises no flag" in _flash(worker, aged)
+    flags = demo_db.scalars(
+        select(Flag).where(Flag.rule == RuleCode.TIP, Flag.address_id == dwelling.address_id)
+    ).all()
+    assert len(flags) == 1 and len(flags[0].facts["tip_ids"]) == 2
+
+
+def test_an_absent_filing_reads_no_not_a_dash(demo_app, demo_db):
+    flag = _flag_in_cell(demo_db, 1, RuleCode.RENTED_UNFILED)
+    assert flag.facts["filing_id"] is None
+    officer = log_in(demo_app, "officer1", lang=None)
+    facts = officer.get(f"/flags/{flag.id}").get_data(as_text=True)
+    facts = facts[facts.index('id="facts"') : facts.index("</dl>", facts.index('id="facts"'))]
+    assert re.search(r"<dt>备案有效</dt><dd>否</dd>", facts), facts
+    assert "—" not in facts.split("上一份备案")[0]

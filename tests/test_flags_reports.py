@@ -3,21 +3,23 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
 from click.testing import CliRunner
-from helpers import DEMO_TODAY, account, building_of_cell, point_in_cell
+from helpers import DEMO_TODAY, account, building_of_cell, field_errors, point_in_cell, token_of
 from sqlalchemy import func, select, text
 from test_flags_run import decide, flags_here, quiet_dwelling, run_here, save_version
 
 from registry.accounts.models import Role, UserAccount
 from registry.address.models import Address
 from registry.address.services import AddressInput, create_address
+from registry.clock import deployment_zone, start_of_day
 from registry.db import make_engine
-from registry.dwelling.models import Dwelling
+from registry.dwelling.models import Dwelling, Occupancy
 from registry.errors import NotFound
-from registry.flags.models import Flag, FlagState, RuleCode
+from registry.flags.models import Flag, FlagEvent, FlagEventKind, FlagState, RuleCode, RuleVersion
 from registry.flags.reports import (
     TipInput,
     VisitInput,
@@ -25,8 +27,10 @@ from registry.flags.reports import (
     record_tip,
     record_visit_report,
 )
+from registry.flags.rules import DEFAULT_CASE_RULES, rules_in_force
 from registry.flags.run import RunResult, run_rules
 from registry.flags.services import flags_at
+from registry.flags.settings import newest_version
 
 
 def _tip(session, actor, address_id: int, text_: str = "楼上人很多", days_ago: int = 0):
@@ -36,7 +40,8 @@ def _tip(session, actor, address_id: int, text_: str = "楼上人很多", days_a
         text=text_,
         received_on=(DEMO_TODAY - timedelta(days=days_ago)).isoformat(),
     )
-    return record_tip(session, actor, address_id, data, DEMO_TODAY)
+    tip, _flag = record_tip(session, actor, address_id, data, DEMO_TODAY)
+    return tip
 
 
 def test_a_second_tip_updates_the_open_flag_and_a_dismissed_one_returns_with_a_new_tip(
@@ -220,3 +225,94 @@ def test_a_sweep_team_member_records_a_finding_at_a_stop_through_the_sweeps(demo
     assert report.recorded_by_id == member.id and result.raised == 1
     (flag,) = flags_here(demo_session, dwelling, RuleCode.VISIT_GROUP_RENTING)
     assert flag.state == FlagState.OPEN and report.id in flag.facts["visit_report_ids"]
+
+
+def _paperwork_case(session):
+    """A rented dwelling with no filing whose flag an officer confirmed and then resolved
+    (the landlord filed late, say): a paperwork lapse, closed."""
+    dwelling = quiet_dwelling(session, Occupancy.RENTED)
+    run_here(session, dwelling)
+    (flag,) = flags_here(session, dwelling, RuleCode.RENTED_UNFILED)
+    decide(session, flag, "in_review", "confirmed", "resolved", reason="已督促补办备案")
+    return dwelling, flag
+
+
+def test_a_resolved_paperwork_lapse_is_not_a_recent_case(demo_session):
+    dwelling, _flag = _paperwork_case(demo_session)
+    assert flags_here(demo_session, dwelling, RuleCode.RECENT_CASE) == []
+    assert run_rules(demo_session, DEMO_TODAY).raised == 0
+
+
+def test_what_counts_as_a_case_is_a_setting_and_flags_of_an_earlier_choice_resolve(
+    demo_session,
+):
+    everything = [str(code) for code in RuleCode if code != RuleCode.RECENT_CASE]
+    save_version(demo_session, RuleCode.RECENT_CASE, settings={"case_rules": everything})
+    dwelling, flag = _paperwork_case(demo_session)
+    (case,) = flags_here(demo_session, dwelling, RuleCode.RECENT_CASE)
+    assert case.state == FlagState.OPEN and case.facts["case_flag_ids"] == [flag.id]
+
+    # A version saved before the setting existed counts the default rules only: the flag
+    # raised on the paperwork case resolves itself at the next run.
+    newest = newest_version(demo_session, RuleCode.RECENT_CASE)
+    demo_session.add(
+        RuleVersion(
+            rule=RuleCode.RECENT_CASE,
+            enabled=True,
+            priority=3,
+            settings={"look_back_days": 180, "whole_building": False},
+            valid_from=start_of_day(DEMO_TODAY, deployment_zone()),
+            based_on_id=newest.id,
+        )
+    )
+    demo_session.flush()
+    assert run_rules(demo_session, DEMO_TODAY).resolved == 1
+    (case,) = flags_here(demo_session, dwelling, RuleCode.RECENT_CASE)
+    assert case.state == FlagState.RESOLVED and case.decided_by_id is None
+    kinds = demo_session.scalars(select(FlagEvent.kind).where(FlagEvent.flag_id == case.id))
+    assert FlagEventKind.NO_LONGER_HOLDS in set(kinds)
+
+
+def test_the_case_rules_are_chosen_on_the_rules_page_with_history(admin_client, demo_db):
+    url = "/admin/rules/recent_case"
+    page = admin_client.get(url).get_data(as_text=True)
+    assert 'id="rule-description"' in page and "Paperwork" in page
+    ticked = {
+        re.search(r'value="(\w+)"', box).group(1)
+        for box in re.findall(r'<input [^>]*name="case_rules"[^>]*>', page)
+        if " checked" in box
+    }
+    assert ticked == set(DEFAULT_CASE_RULES)
+    assert 'value="recent_case"' not in page  # a case of a case would feed itself
+
+    def post(**values):
+        newest = newest_version(demo_db, RuleCode.RECENT_CASE)
+        data = {
+            "csrf_token": token_of(admin_client, url),
+            "enabled": "y",
+            "priority": "3",
+            "look_back_days": "180",
+            "valid_from": DEMO_TODAY.isoformat(),
+            "version": str(newest.id) if newest else "",
+        }
+        data.update(values)
+        return admin_client.post(url, data=data)
+
+    refused = post()
+    assert refused.status_code == 422
+    assert field_errors(refused.get_data(as_text=True), "case_rules") == ["Choose at least one"]
+    odd = post(case_rules=["tip", "no_such_rule"])
+    assert field_errors(odd.get_data(as_text=True), "case_rules") == [
+        "Choose one of the listed values"
+    ]
+    assert post(case_rules=["tip", "over_capacity"]).status_code == 302
+    config = rules_in_force(demo_db, DEMO_TODAY)[RuleCode.RECENT_CASE]
+    assert config["case_rules"] == ("over_capacity", "tip")
+    assert newest_version(demo_db, RuleCode.RECENT_CASE).settings["case_rules"] == [
+        "over_capacity",
+        "tip",
+    ]
+    history = admin_client.get(url).get_data(as_text=True)
+    assert (
+        "More occupants than the legal capacity and Tip or complaint about the address" in history
+    )

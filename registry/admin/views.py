@@ -34,6 +34,7 @@ from registry.admin.forms import (
 )
 from registry.errors import InvalidInput
 from registry.figures.services import refresh_figures
+from registry.flags.settings import rerun_rules_reading
 from registry.grid import services as grid
 from registry.setting.models import TYPED_SIGNATURE_COUNTS
 from registry.setting.services import set_setting, setting_enabled
@@ -776,6 +777,8 @@ def settings():
             return render_template("admin/settings.html", form=form), 400
         wanted = bool(form.typed_signature_counts.data)
         if set_setting(session, actor, TYPED_SIGNATURE_COUNTS, wanted):
-            refresh_figures(session, today())  # the pledge figures follow the switch at once
+            # The pledge figures and the "missing a pledge" flags follow the switch at once.
+            rerun_rules_reading(session, TYPED_SIGNATURE_COUNTS, today())
+            refresh_figures(session, today())
         return _saved(url_for("admin.settings"))
     return render_template("admin/settings.html", form=form)

@@ -9,11 +9,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, HiddenField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
 
+from registry.admin.forms import CheckboxList
 from registry.flags.models import PRIORITY_HIGHEST, PRIORITY_LOWEST
-from registry.flags.rules import Rule, SettingKind
+from registry.flags.rules import RULES_BY_CODE, Rule, SettingKind
 from registry.labels import (
     FINDING_LABELS,
     TIP_KIND_LABELS,
@@ -52,6 +60,13 @@ def rule_settings_form(rule: Rule) -> type[FlaskForm]:
     for setting in rule.settings:
         if setting.kind == SettingKind.BOOLEAN:
             fields[setting.name] = BooleanField(setting.label)
+        elif setting.kind == SettingKind.RULES:
+            fields[setting.name] = SelectMultipleField(
+                setting.label,
+                choices=[SelectChoice(code, RULES_BY_CODE[code].label) for code in setting.choices],
+                validate_choice=False,
+                widget=CheckboxList(),
+            )
         else:
             mode = "decimal" if setting.kind == SettingKind.DECIMAL else "numeric"
             fields[setting.name] = StringField(setting.label, render_kw={"inputmode": mode})
@@ -61,7 +76,7 @@ def rule_settings_form(rule: Rule) -> type[FlaskForm]:
 
 
 class DecisionForm(FlaskForm):
-    state = HiddenField()
+    state = HiddenField(_l("Decision"))
     reason = TextAreaField(_l("Reason"))
     version = HiddenField()
 

@@ -8,9 +8,10 @@ phone are optional and shown to police officers only, each showing audited.
 
 from __future__ import annotations
 
+import enum
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
@@ -23,14 +24,19 @@ from registry.audit.services import Action, record
 from registry.dwelling.models import Dwelling
 from registry.errors import InvalidInput, NotFound
 from registry.flags.models import (
+    LIVE_STATES,
     NOTE_LENGTH,
     TIP_TEXT_LENGTH,
+    Flag,
+    FlagState,
+    RuleCode,
     Tip,
     TipKind,
     TipSource,
     VisitFinding,
     VisitReport,
 )
+from registry.flags.rules import LOOK_BACK_DAYS, RULES_BY_CODE
 from registry.flags.run import RunResult, run_rules
 from registry.scope import address_filter, get_in_scope
 from registry.validators import ValidationErrors, parse_date, validate_name, validate_phone
@@ -39,6 +45,20 @@ REPORTING_ROLES = (Role.GRID_WORKER, Role.POLICE_OFFICER)
 TIP_READERS = (Role.GRID_WORKER, Role.POLICE_OFFICER, Role.ADMIN)
 TIPSTER_READERS = (Role.POLICE_OFFICER,)
 MAX_PEOPLE_SEEN = 500
+# The longest look-back a report rule may be given (registry/flags/rules.py).
+OLDEST_REPORT_DAYS = max(
+    RULES_BY_CODE[code].setting(LOOK_BACK_DAYS).maximum
+    for code in (RuleCode.TIP, RuleCode.VISIT_UNREGISTERED, RuleCode.VISIT_GROUP_RENTING)
+)
+
+
+class TipFlag(enum.StrEnum):
+    """What recording a tip did to the tip flag of its place."""
+
+    RAISED = "raised"  # a new flag
+    ADDED = "added"  # the flag already open (or in review) there now lists the tip too
+    DECIDED = "decided"  # the flag there is confirmed: an officer is already on it
+    NONE = "none"  # no flag: older than the look-back, or the rule is switched off
 
 
 def _require(actor: UserAccount, roles) -> None:
@@ -59,10 +79,18 @@ def _clean_text(value: Any, limit: int, field: str, errors: ValidationErrors, re
 
 
 def _day(value: Any, field: str, today: date, errors: ValidationErrors) -> date | None:
+    """A report's date: not in the future, and not older than any look-back reaches (a
+    report that old can never raise a flag: 1900-01-01 is a slip of the keyboard)."""
     with errors.collect():
         day = parse_date(value, field)
         if day > today:
             errors.add(field, _l("The date cannot be in the future"))
+            return None
+        earliest = today - timedelta(days=OLDEST_REPORT_DAYS)
+        if day < earliest:
+            errors.add(
+                field, _l("The earliest date accepted is %(date)s", date=earliest.isoformat())
+            )
             return None
         return day
     return None
@@ -103,10 +131,30 @@ def tip_place(session: Session, actor: UserAccount, address_id: int) -> TipPlace
     return TipPlace(address, dwelling)
 
 
+def _live_tip_flag(session: Session, address_id: int) -> Flag | None:
+    return session.scalar(
+        select(Flag).where(
+            Flag.rule == RuleCode.TIP, Flag.address_id == address_id, Flag.state.in_(LIVE_STATES)
+        )
+    )
+
+
+def _tip_flag_outcome(session: Session, tip: Tip, before: int | None) -> TipFlag:
+    flag = _live_tip_flag(session, tip.address_id)
+    if flag is None:
+        return TipFlag.NONE
+    if flag.state == FlagState.CONFIRMED:
+        return TipFlag.DECIDED
+    if tip.id not in (flag.facts or {}).get("tip_ids", []):
+        return TipFlag.NONE  # older than the look-back: the open flag does not list it
+    return TipFlag.ADDED if flag.id == before else TipFlag.RAISED
+
+
 def record_tip(
     session: Session, actor: UserAccount, address_id: int, data: TipInput, today: date
-) -> Tip:
-    """Record a tip or complaint and raise (or update) the tip flag of its place."""
+) -> tuple[Tip, TipFlag]:
+    """Record a tip or complaint and raise (or update) the tip flag of its place; say
+    which, so that the user is told what happened to the flag."""
     place = tip_place(session, actor, address_id)
     errors = ValidationErrors()
     kind = source = None
@@ -140,6 +188,7 @@ def record_tip(
         received_on=received_on,
         recorded_by_id=actor.id,
     )
+    before = _live_tip_flag(session, place.address.id)
     session.add(tip)
     session.flush()
     record(
@@ -159,7 +208,7 @@ def record_tip(
         },
     )
     run_rules(session, today, address_ids=[tip.address_id])
-    return tip
+    return tip, _tip_flag_outcome(session, tip, before.id if before else None)
 
 
 def get_tip(session: Session, actor: UserAccount, tip_id: int) -> Tip:

@@ -29,6 +29,7 @@ permutes those facts and checks that not one flag changes.
 from __future__ import annotations
 
 import enum
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -85,6 +86,7 @@ from registry.flags.models import (
 )
 from registry.lease.models import LeaseFiling
 from registry.person.models import Residence
+from registry.setting.models import TYPED_SIGNATURE_COUNTS
 from registry.validators import FieldError
 
 
@@ -100,6 +102,7 @@ class SettingKind(enum.StrEnum):
     INTEGER = "integer"
     DECIMAL = "decimal"
     BOOLEAN = "boolean"
+    RULES = "rules"  # a choice of other rules (their codes), at least one
 
 
 @dataclass(frozen=True)
@@ -117,14 +120,21 @@ class Setting:
     minimum: Any = 0
     maximum: Any = 0
     help: Any = None
+    choices: tuple[str, ...] = ()  # the rule codes a RULES setting may name, in order
 
     def parse(self, raw: Any) -> Any:
-        """The setting's value from a form or the stored JSON; FieldError when invalid."""
+        """The setting's value from a form or the stored JSON; FieldError when invalid.
+
+        The range is checked before rounding: a huge number (``1e400``) would overflow the
+        decimal context when quantised. Full-width digits from an IME count (NFKC).
+        """
         if self.kind == SettingKind.BOOLEAN:
             if isinstance(raw, bool):
                 return raw
             return str(raw or "").strip().lower() in {"1", "true", "y", "yes", "on"}
-        text = "" if raw is None else str(raw).strip()
+        if self.kind == SettingKind.RULES:
+            return self._parse_rules(raw)
+        text = "" if raw is None else unicodedata.normalize("NFKC", str(raw)).strip()
         if not text:
             raise FieldError(self.name, _l("This field is required"))
         try:
@@ -133,19 +143,32 @@ class Setting:
             raise FieldError(self.name, _l("Enter a number")) from None
         if not number.is_finite():
             raise FieldError(self.name, _l("Enter a number"))
-        if self.kind == SettingKind.INTEGER and number != number.to_integral_value():
-            raise FieldError(self.name, _l("Enter a whole number"))
-        if self.kind == SettingKind.DECIMAL and number != number.quantize(CENT):
-            raise FieldError(self.name, _l("At most two decimal places"))
         if not self.minimum <= number <= self.maximum:
             raise FieldError(
                 self.name,
                 _l("Must be between %(low)s and %(high)s", low=self.minimum, high=self.maximum),
             )
+        if self.kind == SettingKind.INTEGER and number != number.to_integral_value():
+            raise FieldError(self.name, _l("Enter a whole number"))
+        if self.kind == SettingKind.DECIMAL and number != number.quantize(CENT):
+            raise FieldError(self.name, _l("At most two decimal places"))
         return int(number) if self.kind == SettingKind.INTEGER else number.quantize(CENT)
+
+    def _parse_rules(self, raw: Any) -> tuple[str, ...]:
+        """Rule codes from the check boxes (a list) or the stored JSON, in the choices'
+        order (hashable and comparable: a run's statement is cached by its settings)."""
+        items = raw.split(",") if isinstance(raw, str) else list(raw or ())
+        codes = {str(item).strip() for item in items} - {""}
+        if codes - set(self.choices):
+            raise FieldError(self.name, _l("Choose one of the listed values"))
+        if not codes:
+            raise FieldError(self.name, _l("Choose at least one"))
+        return tuple(code for code in self.choices if code in codes)
 
     def stored(self, value: Any) -> Any:
         """The value as kept in ``rule_version.settings`` (decimals as exact text)."""
+        if self.kind == SettingKind.RULES:
+            return list(value)
         return str(value) if self.kind == SettingKind.DECIMAL else value
 
 
@@ -158,6 +181,19 @@ def _days(
 CENT = Decimal("0.01")
 GRACE_DAYS = "grace_days"
 LOOK_BACK_DAYS = "look_back_days"
+CASE_RULES = "case_rules"
+# What counts as a case by default: a confirmed finding about the people living there.
+# Paperwork lapses (no filing, an ended filing, a missing pledge) and record mismatches
+# have their own rules and are not cases.
+DEFAULT_CASE_RULES = tuple(
+    str(code)
+    for code in (
+        RuleCode.OVER_CAPACITY,
+        RuleCode.VISIT_UNREGISTERED,
+        RuleCode.VISIT_GROUP_RENTING,
+        RuleCode.TIP,
+    )
+)
 
 
 # -- what a run needs ----------------------------------------------------------------------
@@ -233,6 +269,10 @@ class Rule:
     evaluate: Evaluate
     settings: tuple[Setting, ...] = field(default_factory=tuple)
     uses_dwelling_facts: bool = True
+    # The registry-wide switches (registry/setting) the rule's SQL reads: switching one
+    # runs the rule again at once (registry/flags/settings.py).
+    reads_settings: tuple[str, ...] = ()
+    description: Any = None  # what the administrator reads on the rule's page
 
     def defaults(self) -> dict[str, Any]:
         return {s.name: s.default for s in self.settings}
@@ -526,9 +566,10 @@ def _tip_rule(ctx: RunContext, config: RuleConfig) -> Select:
 
 
 def _recent_case_rule(ctx: RunContext, config: RuleConfig) -> Select:
-    """Dwellings where a flag of another rule was confirmed within the look-back period and
-    has since been resolved: a closed but recent case. With ``whole_building``, a case
-    anywhere in the same building (a dwelling of it, or the building itself) counts."""
+    """Dwellings where a flag of one of the case rules (the setting ``case_rules``) was
+    confirmed within the look-back period and has since been resolved: a closed but recent
+    case. With ``whole_building``, a case anywhere in the same building (a dwelling of it,
+    or the building itself) counts."""
     since = ctx.today - timedelta(days=config[LOOK_BACK_DAYS])
     case_flag = aliased(Flag)
     confirmed = aliased(FlagEvent)
@@ -544,6 +585,7 @@ def _recent_case_rule(ctx: RunContext, config: RuleConfig) -> Select:
         .join(confirmed, confirmed.flag_id == case_flag.id)
         .where(
             case_flag.rule != RuleCode.RECENT_CASE.value,
+            case_flag.rule.in_([str(code) for code in config[CASE_RULES]]),
             case_flag.state == FlagState.RESOLVED,
             confirmed.to_state == FlagState.CONFIRMED,
             confirmed.occurred_on > since,
@@ -656,6 +698,7 @@ def _catalogue() -> tuple[Rule, ...]:
                     GRACE_DAYS, grace, 14, 365, _l("Days after the filing starts to collect both.")
                 ),
             ),
+            reads_settings=(TYPED_SIGNATURE_COUNTS,),
         ),
         Rule(
             RuleCode.OVER_CAPACITY,
@@ -796,8 +839,30 @@ def _catalogue() -> tuple[Rule, ...]:
                     SettingKind.BOOLEAN,
                     False,
                 ),
+                Setting(
+                    CASE_RULES,
+                    _l("Flags that count as a case"),
+                    SettingKind.RULES,
+                    DEFAULT_CASE_RULES,
+                    help=_l(
+                        "A flag of these rules that a person confirmed and then resolved. "
+                        "By default, findings about the people living there; paperwork "
+                        "lapses are not cases."
+                    ),
+                    choices=tuple(str(code) for code in RuleCode if code != RuleCode.RECENT_CASE),
+                ),
             ),
             uses_dwelling_facts=False,
+            description=_l(
+                "A case is a flag that a person confirmed and later resolved, of one of the "
+                "rules chosen below. By default these are findings about the people living "
+                "there: more occupants than the legal capacity, unregistered occupants or "
+                "signs of group renting found on a visit, a tip or complaint. Paperwork "
+                "lapses (no current filing, an ended filing, a missing pledge) are not "
+                "cases: their own rules flag them while they last. A flag raised on an "
+                "earlier choice resolves itself at the next run once its cases no longer "
+                "count."
+            ),
         ),
         Rule(
             RuleCode.MOVED_AWAY_UNCHECKED,

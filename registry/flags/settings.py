@@ -6,6 +6,13 @@ new version names the version that was the newest when the administrator opened 
 if another administrator saved in between, the save is a conflict (checked first for a
 friendly page, decided by the unique constraint on (rule, based_on_id) when both saves
 race).
+
+A version in force from today applies at once, in the transaction that saves it: the rule
+runs over the whole district (the rule run's own statement, registry/flags/run.py), so
+switching it off withdraws its open and in-review flags, switching it on or changing a
+threshold raises and resolves its flags, before anyone plans a sweep on the old ones. A
+version from a later day is applied by the nightly run of that day. Confirmed flags stay
+either way: a person decided on them, and a person resolves them.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ from registry.flags.models import (
     RuleVersion,
 )
 from registry.flags.rules import RULES, Rule, RuleConfig, config_of, rule_named, rules_in_force
+from registry.flags.run import RunResult, run_rules
 from registry.validators import FieldError, ValidationErrors, parse_date
 
 NOTE_LENGTH = 200
@@ -52,6 +60,14 @@ class VersionRow:
     config: RuleConfig
     state: str
     created_by: str | None
+
+
+@dataclass(frozen=True)
+class SavedVersion:
+    """A saved version, and what applying it today changed (None: it starts later)."""
+
+    version: RuleVersion
+    applied: RunResult | None
 
 
 @dataclass(frozen=True)
@@ -173,11 +189,12 @@ def save_rule_version(
     data: RuleSettingsInput,
     based_on: Any,
     today: date,
-) -> RuleVersion:
+) -> SavedVersion:
     """A new version of a rule's settings from a day on; the old ones stay as history.
 
     ``based_on`` is the id of the newest version when the form was opened ("" when the rule
-    had none): a newer one saved meanwhile makes this save a conflict.
+    had none): a newer one saved meanwhile makes this save a conflict. A version in force
+    from today is applied at once (see the module's docstring).
     """
     require_admin(actor)
     rule = rule_or_404(code)
@@ -221,4 +238,13 @@ def save_rule_version(
             "note": [None, version.note],
         },
     )
-    return version
+    starts_today = clean["valid_from"] == start_of_day(today, deployment_zone())
+    return SavedVersion(version, run_rules(session, today, rules=[rule]) if starts_today else None)
+
+
+def rerun_rules_reading(session: Session, key: str, today: date) -> RunResult:
+    """Run again, over the whole district, the rules that read the registry setting ``key``
+    (the typed-signature switch decides whether a pledge is missing): its change applies
+    to the flags at once, as it does to the dwellings' status and the figures."""
+    rules = [rule for rule in RULES if key in rule.reads_settings]
+    return run_rules(session, today, rules=rules) if rules else RunResult()

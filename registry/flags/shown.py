@@ -75,6 +75,7 @@ DATE_FACTS = {
     "last_confirmed_on",
 }
 FILING_FACTS = {"filing_id", "last_filing_id"}
+ABSENT = {"filing_id": _l("No"), "last_filing_id": _l("None")}
 
 
 def address_text(address: Address) -> str:
@@ -114,7 +115,8 @@ def place_of(session: Session, actor: UserAccount, flag: Flag) -> PlaceShown:
 
 def _value(name: str, value: Any) -> str:
     if value is None:
-        return "—"
+        # A fact that is absent says so in words: 备案有效 否, not a dash to puzzle over.
+        return str(ABSENT.get(name, "—"))
     if isinstance(value, bool):
         return _("Yes") if value else _("No")
     if name == "occupancy":

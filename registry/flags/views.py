@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import math
 
+from babel.lists import format_list
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 
 from registry.accounts.models import Role
 from registry.flags import reports, services
@@ -26,7 +29,7 @@ from registry.flags.forms import (
     rule_settings_form,
 )
 from registry.flags.models import TRANSITIONS
-from registry.flags.rules import RULES, SettingKind, rules_in_force
+from registry.flags.rules import RULES, SettingKind, rule_named, rules_in_force
 from registry.flags.settings import RuleSettingsInput, VersionState
 from registry.flags.shown import changed_facts, fact_rows, place_of, place_of_address
 from registry.labels import (
@@ -73,6 +76,9 @@ def setting_value(setting, value) -> str:
         return _("not set")
     if setting.kind == SettingKind.BOOLEAN:
         return _("Yes") if value else _("No")
+    if setting.kind == SettingKind.RULES:
+        labels = [str(rule.label) if (rule := rule_named(code)) else code for code in value]
+        return format_list(labels, locale=get_locale())
     return str(value)
 
 
@@ -116,7 +122,7 @@ def rule_edit(code: str):
     )
     if not form.validate_on_submit():
         return _render_edit(rule, form, history, in_force), 422
-    _saved, failed = save(
+    saved, failed = save(
         form,
         lambda: rule_settings.save_rule_version(
             session, actor, rule.code, data, form.version.data, today()
@@ -129,7 +135,26 @@ def rule_edit(code: str):
     if failed:
         return failed
     flash(_("The new settings were saved; earlier ones stay in the history."), "ok")
+    flash(_applied_message(saved), "ok")
     return redirect(url_for(".edit", code=rule.code))
+
+
+def _applied_message(saved: rule_settings.SavedVersion) -> str:
+    """When the new settings reach the flags: now (with what changed) or on their day."""
+    applied = saved.applied
+    if applied is None:
+        return _(
+            "They take effect on %(date)s: the nightly rule run of that day applies them "
+            "to the flags.",
+            date=format_date(saved.version.valid_from),
+        )
+    return _(
+        "In force now, and applied to the flags at once: %(raised)s raised, %(resolved)s "
+        "resolved, %(withdrawn)s withdrawn. Confirmed flags stay until a person resolves them.",
+        raised=applied.raised,
+        resolved=applied.resolved,
+        withdrawn=applied.withdrawn,
+    )
 
 
 def _render_edit(rule, form, history, in_force, unplaced=()):
@@ -189,7 +214,10 @@ def index():
     )
 
 
-def _render_flag(flag, form=None, unplaced=()):
+def _render_flag(flag, form=None, unplaced=(), moved_on=False):
+    """The flag's page. ``moved_on``: the user's decision met a flag that someone (or the
+    system) changed meanwhile; the page shows it as it is now, what changed it, and the
+    user's step and reason, which stay in the form for a new choice."""
     session, actor = db_session(), current_actor()
     day = today()
     config = rules_in_force(session, day).get(flag.rule)
@@ -197,18 +225,30 @@ def _render_flag(flag, form=None, unplaced=()):
     if form is None and may_decide:
         form = DecisionForm()
         form.version.data = str(flag.version)
+    history = services.flag_history(session, flag)
     return render_template(
         "flags/flag.html",
         flag=flag,
         config=config,
         place=place_of(session, actor, flag),
         facts=fact_rows(session, actor, flag),
-        history=services.flag_history(session, flag),
+        history=history,
         steps=TRANSITIONS[flag.state] if may_decide else (),
         form=form,
         unplaced=unplaced,
         age=(day - flag.raised_on).days,
+        moved_on=history[-1] if moved_on and history else None,
     )
+
+
+def _render_moved_on(flag_id: int, form):
+    """The flag as it is now, after a decision based on an older version of it: nothing
+    was saved; the next choice is made on the current version, the reason kept."""
+    session = db_session()
+    session.expire_all()  # what the other person saved, not what this session remembers
+    fresh = services.get_flag(session, current_actor(), flag_id)
+    form.version.data = str(fresh.version)
+    return _render_flag(fresh, form, moved_on=True)
 
 
 @flags_blueprint.route("/<int:flag_id>")
@@ -240,7 +280,7 @@ def decide(flag_id: int):
         ),
         labels=_labels(form),
         current_after_race=current_after_race,
-        shown={"state": lambda value: str(FLAG_STATE_LABELS.get(str(value), value))},
+        conflict=lambda _error: _render_moved_on(flag_id, form),
     )
     if failed:
         return failed
@@ -274,7 +314,7 @@ def new_tip(address_id: int):
         tipster_name=form.tipster_name.data,
         tipster_phone=form.tipster_phone.data,
     )
-    tip, failed = save(
+    recorded, failed = save(
         form,
         lambda: reports.record_tip(session, actor, address_id, data, today()),
         invalid=lambda fields: _render_tip_form(place, form, place_errors(form, fields)),
@@ -282,8 +322,25 @@ def new_tip(address_id: int):
     )
     if failed:
         return failed
-    flash(_("The tip was recorded; its flag is raised on the place."), "ok")
+    tip, outcome = recorded
+    flash(str(TIP_FLAG_MESSAGES[outcome]), "ok")
     return redirect(url_for(".tip", tip_id=tip.id))
+
+
+TIP_FLAG_MESSAGES = {
+    reports.TipFlag.RAISED: _l("The tip was recorded; its flag is raised on the place."),
+    reports.TipFlag.ADDED: _l(
+        "The tip was recorded and added to the flag already open on the place."
+    ),
+    reports.TipFlag.DECIDED: _l(
+        "The tip was recorded. The place's tip flag is already confirmed: the officer "
+        "handling it finds the tip on the place."
+    ),
+    reports.TipFlag.NONE: _l(
+        "The tip was recorded. It raises no flag: it is older than the rule's look-back, "
+        "or the rule is switched off."
+    ),
+}
 
 
 @flags_blueprint.route("/tips/<int:tip_id>")

@@ -28,6 +28,7 @@ from registry.web.conflict import render_conflict
 from registry.web.session import db_session
 
 INVALID_STATUS = 422
+CONFLICT_STATUS = 409
 
 FieldErrors = dict[str, list]
 
@@ -47,6 +48,7 @@ def save(
     labels: Mapping[str, Any],
     current_after_race: Callable[[], tuple[dict[str, Any], Any]] | None = None,
     shown: Mapping[str, Callable[[Any], str]] | None = None,
+    conflict: Callable[[Conflict], ResponseReturnValue] | None = None,
 ) -> Outcome:
     """Run ``action`` (a service call) for ``form``; see the module's docstring.
 
@@ -54,7 +56,17 @@ def save(
     here). ``labels`` (and ``shown``, for values that are no form field) name the fields
     on the conflict page. ``current_after_race`` reads the record's current values and
     version after a lost race; without it (a creation) a lost race is a plain conflict.
+    ``conflict`` renders a page of its own instead of the two-sided one (the status is
+    set here): for a step whose input cannot simply be saved again, a flag's decision.
     """
+
+    def conflict_page(error: Conflict) -> ResponseReturnValue:
+        if conflict is None:
+            return render_conflict(error, form, labels, shown)
+        response = make_response(conflict(error))
+        response.status_code = CONFLICT_STATUS
+        return response
+
     session = db_session()
     savepoint = session.begin_nested()
     try:
@@ -71,7 +83,7 @@ def save(
         return Outcome(None, _invalid_page(invalid, refused))
     except Conflict as error:
         savepoint.rollback()
-        return Outcome(None, render_conflict(error, form, labels, shown))
+        return Outcome(None, conflict_page(error))
     except StaleDataError as error:
         savepoint.rollback()
         if current_after_race is None:
@@ -80,7 +92,7 @@ def save(
         session.expire_all()
         current, version = current_after_race()
         lost = Conflict(current=current, version=version)
-        return Outcome(None, render_conflict(lost, form, labels, shown))
+        return Outcome(None, conflict_page(lost))
     except BaseException:
         # Anything else (a question back to the user, a bug) saves nothing either.
         if savepoint.is_active:
