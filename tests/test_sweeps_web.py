@@ -8,11 +8,25 @@ import io
 import re
 
 import pytest
-from helpers import audit_entries, csrf_token_from, log_in, token_of
+from helpers import (
+    audit_entries,
+    csrf_token_from,
+    field_errors,
+    log_in,
+    token_of,
+)
 from openpyxl import load_workbook
 from sqlalchemy import func, select
-from sweep_helpers import first_stop, jpeg_with_exif, member_account, plan, team_with
+from sweep_helpers import (
+    camera_jpeg,
+    first_stop,
+    jpeg_with_exif,
+    member_account,
+    plan,
+    team_with,
+)
 
+from registry.sweeps import visits
 from registry.sweeps.models import Sweep, SweepVisit, VisitPhoto
 
 
@@ -124,6 +138,54 @@ def test_photos_are_uploaded_cleaned_and_shown_to_the_team_with_a_logged_view(
     assert len(audit_entries(demo_db, "visit_photo", photo.id, "view")) == 1
     worker = log_in(demo_app, f"grid{stop.address.grid_cell_id:04d}")
     assert worker.get(f"/sweeps/photos/{photo.id}").status_code == 404
+
+
+def test_three_camera_photos_of_a_visit_are_saved_with_its_outcome_and_note(
+    demo_app, demo_db, sweep
+):
+    # Three 11.6 MB photos, each under the per-photo limit: 35 MB in all, more than the
+    # app's general request limit.
+    member = log_in(demo_app, "sweeper1")
+    stop = first_stop(demo_db, sweep, reason="flag")
+    form = member.get(f"/sweeps/stops/{stop.id}").get_data(as_text=True)
+    response = member.post(
+        f"/sweeps/stops/{stop.id}",
+        data={
+            "csrf_token": csrf_token_from(form),
+            "submission": _submission(form),
+            "outcome": "group_renting",
+            "note": "上下铺八张",
+            "photos": [(io.BytesIO(camera_jpeg()), f"IMG_000{n}.jpg") for n in (1, 2, 3)],
+        },
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 302
+    visit = demo_db.scalar(select(SweepVisit).where(SweepVisit.stop_id == stop.id))
+    assert visit.note == "上下铺八张" and len(visit.photos) == 3
+    assert max(p.width for p in visit.photos) == visits.PHOTO_SIDE
+
+
+def test_a_stop_form_too_large_to_read_comes_back_with_the_error_on_the_photos(
+    demo_app, demo_db, sweep
+):
+    member = log_in(demo_app, "sweeper1")
+    stop = first_stop(demo_db, sweep)
+    form = member.get(f"/sweeps/stops/{stop.id}").get_data(as_text=True)
+    response = member.post(
+        f"/sweeps/stops/{stop.id}",
+        data={
+            "csrf_token": csrf_token_from(form),
+            "submission": _submission(form),
+            "outcome": "in_order",
+            "photos": [(io.BytesIO(b"\0" * (visits.VISIT_REQUEST_BYTES + 1)), "big.jpg")],
+        },
+        content_type="multipart/form-data",
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 413
+    assert "Save this stop" in page and "data-too-large" in page
+    assert "The photos were too large to send" in field_errors(page, "photos")[0]
+    assert demo_db.scalar(select(func.count()).select_from(SweepVisit)) == 0
 
 
 @pytest.mark.parametrize("fmt", ["pdf", "xlsx", "csv"])

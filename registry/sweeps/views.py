@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from geoalchemy2.shape import to_shape
 
 from registry.accounts.models import Role
@@ -231,7 +232,7 @@ def export_list(sweep_id: int, fmt: str):
 # -- a stop on the street -------------------------------------------------------------------
 
 
-def _stop_page(stop, form, status=200, unplaced=()):
+def _stop_page(stop, form, status=200, unplaced=(), too_large=False):
     session = db_session()
     record = services.get_sweep(session, current_actor(), stop.sweep_id)
     rows = services.stop_rows(
@@ -255,6 +256,9 @@ def _stop_page(stop, form, status=200, unplaced=()):
             unplaced=list(unplaced),
             photos=visit.photos if visit else [],
             may_see_photos=_may_see_photos(stop),
+            version=None if too_large else request.form.get("version"),
+            too_large=too_large,
+            limits=visits.photo_limits(),
         ),
         status,
     )
@@ -273,6 +277,44 @@ def _may_see_photos(stop) -> bool:
         )
     )
     return found is not None
+
+
+@blueprint.url_value_preprocessor
+def _visit_request_limit(endpoint: str | None, _values) -> None:
+    """The stop form may carry every photo allowed at full size: its own request limit.
+
+    Set here because URL value preprocessors run before any ``before_request`` (the CSRF
+    check reads the form, and with it the body, before the view is reached).
+    """
+    if endpoint == "sweeps.stop":
+        request.max_content_length = visits.VISIT_REQUEST_BYTES
+
+
+@blueprint.errorhandler(413)
+def _too_large(error):
+    """A stop's form too large to read: the stop page again with the error on its photos.
+
+    What was typed cannot be read from a body refused unread; the page's script
+    (js/visit_photos.js) checks sizes before sending and puts the typed values back here.
+    """
+    from registry.web.errors import http_error_response
+
+    stop_id = (request.view_args or {}).get("stop_id")
+    if request.endpoint != "sweeps.stop" or not current_user.is_authenticated:
+        return http_error_response(error)
+    actor = current_actor()
+    if actor.role not in visits.WALKING_ROLES:
+        return http_error_response(error)
+    try:
+        record = visits.get_stop(db_session(), actor, stop_id)
+    except NotFound:
+        return http_error_response(error)
+    form = VisitForm(
+        formdata=None,
+        data=visits.visit_values(record.visit) | {"submission": visits.new_submission()},
+    )
+    form.photos.errors = [str(visits.photos_too_large())]
+    return _stop_page(record, form, 413, too_large=True)
 
 
 @blueprint.route("/stops/<int:stop_id>", methods=["GET", "POST"])
