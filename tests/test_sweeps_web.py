@@ -9,6 +9,7 @@ import re
 
 import pytest
 from helpers import (
+    add_second_police_station,
     audit_entries,
     csrf_token_from,
     field_errors,
@@ -26,6 +27,8 @@ from sweep_helpers import (
     team_with,
 )
 
+from registry.address.models import Address
+from registry.grid.models import focus_area_cell
 from registry.sweeps import visits
 from registry.sweeps.models import Sweep, SweepVisit, VisitPhoto
 
@@ -59,6 +62,91 @@ def test_the_officer_plans_a_sweep_with_the_button(demo_app, demo_db):
     shown = officer.get(f"/sweeps/{sweep.id}").get_data(as_text=True)
     assert "Day 1" in shown and "Against nearest neighbour" in shown
     assert str(sweep.seed) in shown
+
+
+@pytest.mark.parametrize("lon", ["inf", "nan", "999", "-1e400", "abc"])
+def test_a_start_point_that_is_no_point_of_the_district_is_a_field_error(demo_app, demo_db, lon):
+    officer = log_in(demo_app, "officer1")
+    response = officer.post(
+        "/sweeps/plan",
+        data={
+            "csrf_token": token_of(officer, "/sweeps/"),
+            "focus_area": "1",
+            "week": "2026-W49",
+            "start_lon": lon,
+            "start_lat": "30.5",
+        },
+    )
+    assert response.status_code == 422
+    assert "Choose a point inside the district" in response.get_data(as_text=True)
+    assert demo_db.scalar(select(func.count()).select_from(Sweep)) == 0
+
+
+def test_the_officer_picks_a_building_of_the_area_as_the_start(demo_app, demo_db):
+    officer = log_in(demo_app, "officer1")
+    page = officer.get("/sweeps/plan?focus_area=1&week=2026-W49").get_data(as_text=True)
+    assert 'name="start" value="station" checked' in page
+    choices = re.findall(r'name="start" value="(\d+)"> ([^<]+)</label>', page)
+    assert choices
+    building_id, address = choices[-1]
+    found = officer.get(
+        "/sweeps/plan", query_string={"focus_area": 1, "week": "2026-W49", "q": address[-8:]}
+    ).get_data(as_text=True)
+    assert f'value="{building_id}"' in found
+    response = officer.post(
+        "/sweeps/plan",
+        data={
+            "csrf_token": csrf_token_from(page),
+            "focus_area": "1",
+            "week": "2026-W49",
+            "start": building_id,
+        },
+    )
+    assert response.status_code == 302
+    sweep = demo_db.scalar(select(Sweep).where(Sweep.focus_area_id == 1))
+    same = demo_db.scalar(
+        select(func.ST_Equals(Sweep.start_geom, Address.geom))
+        .join(Address, Address.id == int(building_id))
+        .where(Sweep.id == sweep.id)
+    )
+    assert sweep.start_kind == "chosen" and same
+
+
+def test_a_start_outside_the_area_is_refused_on_the_plan_page(demo_app, demo_db):
+    other = demo_db.scalar(
+        select(Address.id)
+        .where(
+            Address.parent_id.is_(None),
+            Address.grid_cell_id.not_in(
+                select(focus_area_cell.c.grid_cell_id).where(focus_area_cell.c.focus_area_id == 1)
+            ),
+        )
+        .limit(1)
+    )
+    officer = log_in(demo_app, "officer1")
+    page = officer.get("/sweeps/plan?focus_area=1&week=2026-W49").get_data(as_text=True)
+    response = officer.post(
+        "/sweeps/plan",
+        data={
+            "csrf_token": csrf_token_from(page),
+            "focus_area": "1",
+            "week": "2026-W49",
+            "start": str(other),
+        },
+    )
+    shown = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "Choose a building of this area" in shown and 'id="start"' in shown
+    assert demo_db.scalar(select(func.count()).select_from(Sweep)) == 0
+
+
+def test_the_plan_page_is_the_planners_of_the_area_only(demo_app, demo_db):
+    add_second_police_station(demo_db)
+    demo_db.commit()
+    url = "/sweeps/plan?focus_area=1&week=2026-W49"
+    assert log_in(demo_app, "officer99").get(url).status_code == 404
+    assert log_in(demo_app, "sweeper1").get(url).status_code == 404
+    assert log_in(demo_app, "officer1").get(url).status_code == 200
 
 
 def test_replanning_a_started_week_is_refused_with_a_message(demo_app, demo_db, sweep):

@@ -42,6 +42,8 @@ class VisitForm(FlaskForm):
 class PlanForm(FlaskForm):
     focus_area = HiddenField()
     week = HiddenField()
+    # "station" or the id of a building of the area (registry/sweeps/start.py)
+    start = StringField(_l("Start of the route"))
     start_lon = HiddenField()
     start_lat = HiddenField()
 

@@ -16,6 +16,7 @@ from registry.accounts.models import Role
 from registry.errors import NotFound
 from registry.labels import MEMBER_FUNCTION_LABELS, OUTCOME_LABELS
 from registry.sweeps import export, planning, services, teams, visits
+from registry.sweeps import start as start_points
 from registry.sweeps.forms import (
     VISIT_LABELS,
     AssignTeamForm,
@@ -86,33 +87,78 @@ def _index_page():
     )
 
 
+def _plan_target(form) -> tuple[int, object]:
+    """The focus area and week a plan form is about (a malformed one is "not found")."""
+    try:
+        return int(form.focus_area.data or 0), parse_week(form.week.data)
+    except (FieldError, ValueError):
+        raise NotFound() from None
+
+
+@blueprint.get("/plan")
+@planners
+def plan_page():
+    """Plan one area's week with a start point: the station, or a building of the area."""
+    return _plan_page(PlanForm(request.args, meta={"csrf": False}))
+
+
+def _plan_page(form, fields=None, status=200):
+    session = db_session()
+    actor = current_actor()
+    area_id, week = _plan_target(form)
+    area = planning.plannable_area(session, actor, area_id)
+    fields = dict(fields or {})
+    # The area and week are no fields of this page: their refusals go on top.
+    above = [m for name in ("focus_area", "week") for m in fields.pop(name, [])]
+    unplaced = apply_errors(form, fields) + [str(m) for m in above]
+    search = request.values.get("q", "")
+    chosen = form.start.data or start_points.STATION
+    buildings = start_points.start_choices(session, actor, area.id, search)
+    return (
+        render_template(
+            "sweeps/plan.html",
+            form=form,
+            area=area,
+            week=week,
+            search=search,
+            buildings=buildings,
+            chosen=chosen,
+            unplaced=unplaced,
+            listed=start_points.LISTED,
+        ),
+        status,
+    )
+
+
 @blueprint.post("/plan")
 @planners
 def plan():
     session = db_session()
     form = PlanForm()
-    try:
-        week = parse_week(form.week.data)
-        area_id = int(form.focus_area.data or 0)
-    except (FieldError, ValueError):
-        raise NotFound() from None
-    start = None
-    if form.start_lon.data and form.start_lat.data:
-        try:
-            start = (float(form.start_lon.data), float(form.start_lat.data))
-        except ValueError:
-            start = None
-    summary, failed = save(
-        form,
-        lambda: planning.plan_sweep(
+    area_id, week = _plan_target(form)
+
+    def invalid(fields):
+        if "start" in request.form:  # sent from the plan page: show it again
+            return _plan_page(form, fields, 422)
+        return _index_with_errors(fields)
+
+    def make_plan():
+        chosen = start_points.chosen_start(
             session,
             current_actor(),
-            planning.PlanRequest(area_id, week, start=start),
+            area_id,
+            form.start.data,
+            form.start_lon.data,
+            form.start_lat.data,
+        )
+        return planning.plan_sweep(
+            session,
+            current_actor(),
+            planning.PlanRequest(area_id, week, start=chosen),
             clock.today(),
-        ),
-        invalid=_index_with_errors,
-        labels={},
-    )
+        )
+
+    summary, failed = save(form, make_plan, invalid=invalid, labels={})
     if failed:
         return failed
     flash(
