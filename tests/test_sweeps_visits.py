@@ -141,7 +141,7 @@ def test_a_closed_sweep_takes_no_more_visits(demo_session, sweep):
     from registry.sweeps.services import close_sweep
 
     officer = account(demo_session, "officer1")
-    close_sweep(demo_session, officer, sweep.id)
+    close_sweep(demo_session, officer, sweep.id, "本周清查完毕")
     with pytest.raises(InvalidInput) as refused:
         record_visit(
             demo_session, officer, first_stop(demo_session, sweep).id, _visit(), DEMO_TODAY

@@ -6,9 +6,12 @@ from __future__ import annotations
 import csv
 import io
 import re
+from datetime import date
 
 import pytest
 from helpers import (
+    DEMO_TODAY,
+    account,
     add_second_police_station,
     audit_entries,
     csrf_token_from,
@@ -29,8 +32,17 @@ from sweep_helpers import (
 
 from registry.address.models import Address
 from registry.grid.models import focus_area_cell
-from registry.sweeps import visits
-from registry.sweeps.models import Sweep, SweepVisit, VisitPhoto
+from registry.sweeps import export, visits
+from registry.sweeps.models import (
+    Sweep,
+    SweepStop,
+    SweepTeam,
+    SweepTeamMember,
+    SweepVisit,
+    VisitPhoto,
+)
+from registry.sweeps.planning import PlanRequest, plan_sweep
+from registry.sweeps.services import close_sweep
 
 
 @pytest.fixture
@@ -308,6 +320,42 @@ def test_every_export_is_one_audit_entry_and_holds_no_formula(demo_app, demo_db,
         assert note.data_type == "s"
 
 
+def test_the_lists_keep_the_count_found_and_say_random_sample_once(demo_app, demo_db, sweep):
+    from registry.sweeps.services import stop_rows
+
+    found = first_stop(demo_db, sweep, reason="flag")
+    demo_db.add(
+        SweepVisit(
+            stop_id=found.id,
+            submission="44444444-4444-4444-8444-444444444444",
+            outcome="unregistered_occupants",
+            people=3,
+            visited_on=sweep.week_start,
+        )
+    )
+    demo_db.commit()
+    assert first_stop(demo_db, sweep, reason="sample") is not None
+    officer = log_in(demo_app, "officer1", lang="zh_CN")
+    listed = officer.get(f"/sweeps/{sweep.id}/list.csv")
+    assert listed.headers["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(listed.data.decode("utf-8-sig"))))
+    cells = [cell for row in rows for cell in row]
+    assert "发现未登记人员 (3)" in cells
+    assert any(c.startswith("随机抽查: 核对") for c in cells)
+    assert not any("随机抽查: 随机抽查" in c for c in cells)
+    sheet = load_workbook(io.BytesIO(officer.get(f"/sweeps/{sweep.id}/list.xlsx").data)).active
+    assert "发现未登记人员 (3)" in [c.value for row in sheet.iter_rows() for c in row]
+    with demo_app.test_request_context(headers={"Accept-Language": "zh-CN"}):
+        from flask_babel import refresh
+
+        refresh()
+        officer_account = account(demo_db, "officer1")
+        shown = stop_rows(demo_db, officer_account, sweep, DEMO_TODAY)
+        html = export.sweep_print_html(sweep, "清查", shown, today=DEMO_TODAY)
+    assert "发现未登记人员 (3)" in html
+    assert "<strong>随机抽查</strong>: 核对" in html and "随机抽查：" not in html
+
+
 def test_the_printed_list_masks_id_numbers_and_shows_no_phones(demo_app, demo_db, sweep):
     from registry.sweeps.services import stop_rows
 
@@ -339,8 +387,49 @@ def test_teams_are_built_by_the_officer_and_open_the_sweep_to_their_members(demo
     team_id = int(team_url.rsplit("/", 1)[1])
     officer.post(f"/sweeps/{record.id}/team", data={"csrf_token": token, "team": str(team_id)})
     assert member.get(f"/sweeps/{record.id}").status_code == 200
-    officer.post(f"/sweeps/{record.id}/close", data={"csrf_token": token})
+    officer.post(f"/sweeps/{record.id}/close", data={"csrf_token": token, "reason": "完成"})
     assert member.get(f"/sweeps/{record.id}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("username", "function", "refused"),
+    [
+        ("grid0001", "police", "can only be community"),
+        ("officer1", "housing", "can only be police"),
+        ("sweeper1", "community", "market regulation or housing"),
+        ("sweeper1", "police", "market regulation or housing"),
+    ],
+)
+def test_a_members_function_must_fit_their_account(demo_app, demo_db, username, function, refused):
+    member_account(demo_db)
+    demo_db.commit()
+    officer = log_in(demo_app, "officer1")
+    token = token_of(officer, "/sweeps/teams")
+    team_url = officer.post("/sweeps/teams", data={"csrf_token": token, "name": "三号专班"})
+    response = officer.post(
+        team_url.headers["Location"],
+        data={"csrf_token": token, "username": username, "function": function},
+    )
+    assert response.status_code == 422
+    assert refused in " ".join(field_errors(response.get_data(as_text=True), "function"))
+    members = (
+        select(func.count())
+        .select_from(SweepTeamMember)
+        .join(SweepTeam, SweepTeam.id == SweepTeamMember.team_id)
+        .where(SweepTeam.name == "三号专班")
+    )
+    assert demo_db.scalar(members) == 0
+
+
+def test_a_member_without_a_username_is_a_required_field(demo_app, demo_db):
+    officer = log_in(demo_app, "officer1")
+    token = token_of(officer, "/sweeps/teams")
+    team_url = officer.post("/sweeps/teams", data={"csrf_token": token, "name": "四号专班"})
+    response = officer.post(
+        team_url.headers["Location"], data={"csrf_token": token, "username": " ", "function": ""}
+    )
+    assert response.status_code == 422
+    assert field_errors(response.get_data(as_text=True), "username") == ["This field is required"]
 
 
 def test_the_officer_reads_a_dwellings_visit_history(demo_app, demo_db, sweep):
@@ -362,6 +451,33 @@ def test_the_officer_reads_a_dwellings_visit_history(demo_app, demo_db, sweep):
     assert demo_db.scalar(select(func.count()).select_from(SweepVisit)) == 1
 
 
+def test_the_visit_history_links_each_photo_to_its_audited_page(demo_app, demo_db, sweep):
+    stop = first_stop(demo_db, sweep)
+    visit = SweepVisit(
+        stop_id=stop.id,
+        submission="33333333-3333-4333-8333-333333333333",
+        outcome="group_renting",
+        visited_on=sweep.week_start,
+    )
+    demo_db.add(visit)
+    demo_db.flush()
+    content, width, height = visits.clean_photo(jpeg_with_exif())
+    for _ in range(2):
+        demo_db.add(VisitPhoto(visit_id=visit.id, content=content, width=width, height=height))
+    demo_db.commit()
+    photo_ids = [p.id for p in visit.photos]
+    url = f"/sweeps/dwellings/{stop.dwelling_id}/visits"
+    officer = log_in(demo_app, "officer1")
+    page = officer.get(url).get_data(as_text=True)
+    assert "2 photos" in page
+    for photo_id in photo_ids:
+        assert f'href="/sweeps/photos/{photo_id}"' in page
+    assert officer.get(f"/sweeps/photos/{photo_ids[0]}").mimetype == "image/jpeg"
+    assert len(audit_entries(demo_db, "visit_photo", photo_ids[0], "view")) == 1
+    admin_page = log_in(demo_app, "admin").get(url).get_data(as_text=True)
+    assert "2 photos" in admin_page and "/sweeps/photos/" not in admin_page
+
+
 def test_the_administrator_sets_the_planning_defaults_for_plans_from_now_on(demo_app, demo_db):
     admin = log_in(demo_app, "admin")
     token = token_of(admin, "/sweeps/settings")
@@ -379,6 +495,94 @@ def test_the_administrator_sets_the_planning_defaults_for_plans_from_now_on(demo
     assert record.stops_per_day == 15 and float(record.sample_percent) == 12.5
     officer = log_in(demo_app, "officer1")
     assert officer.get("/sweeps/settings").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("stops", "share", "field", "message"),
+    [
+        ("abc", "5", "stops_per_day", "Enter a whole number"),
+        ("0", "5", "stops_per_day", "Must be between 1 and 500"),
+        ("40", "0", "sample_percent", "A share from 1 to 100"),
+        ("40", "0.5", "sample_percent", "A share from 1 to 100"),
+    ],
+)
+def test_planning_settings_refused_with_the_right_field_error(
+    demo_app, demo_db, stops, share, field, message
+):
+    admin = log_in(demo_app, "admin")
+    refused = admin.post(
+        "/sweeps/settings",
+        data={
+            "csrf_token": token_of(admin, "/sweeps/settings"),
+            "stops_per_day": stops,
+            "sample_percent": share,
+        },
+    )
+    assert refused.status_code == 422
+    errors = field_errors(refused.get_data(as_text=True), field)
+    assert len(errors) == 1 and errors[0].startswith(message)
+
+
+def test_closing_a_sweep_is_confirmed_with_a_reason_and_can_be_undone_in_its_week(
+    demo_app, demo_db, sweep
+):
+    officer = log_in(demo_app, "officer1")
+    shown = officer.get(f"/sweeps/{sweep.id}").get_data(as_text=True)
+    assert f"/sweeps/{sweep.id}/close" in shown and 'name="team"' in shown
+    stops = demo_db.scalar(select(func.count()).where(SweepStop.sweep_id == sweep.id))
+    confirm = officer.get(f"/sweeps/{sweep.id}/close").get_data(as_text=True)
+    assert f"0 of {stops} stops done" in confirm and 'name="reason"' in confirm
+    refused = officer.post(
+        f"/sweeps/{sweep.id}/close", data={"csrf_token": csrf_token_from(confirm), "reason": " "}
+    )
+    assert refused.status_code == 422
+    assert field_errors(refused.get_data(as_text=True), "reason") == ["Give the reason"]
+    demo_db.expire_all()
+    assert demo_db.get(Sweep, sweep.id).closed_at is None
+
+    closed = officer.post(
+        f"/sweeps/{sweep.id}/close",
+        data={"csrf_token": csrf_token_from(confirm), "reason": "区域划分有误，重新安排"},
+    )
+    assert closed.status_code == 302
+    demo_db.expire_all()
+    assert demo_db.get(Sweep, sweep.id).closed_at is not None
+    page = officer.get(f"/sweeps/{sweep.id}").get_data(as_text=True)
+    assert 'name="team"' not in page and f"/sweeps/{sweep.id}/reopen" in page
+    member = log_in(demo_app, "sweeper1")
+    assert member.get(f"/sweeps/{sweep.id}").status_code == 404
+
+    reopen = officer.get(f"/sweeps/{sweep.id}/reopen").get_data(as_text=True)
+    reopened = officer.post(
+        f"/sweeps/{sweep.id}/reopen",
+        data={"csrf_token": csrf_token_from(reopen), "reason": "误关闭"},
+    )
+    assert reopened.status_code == 302
+    demo_db.expire_all()
+    assert demo_db.get(Sweep, sweep.id).closed_at is None
+    assert member.get(f"/sweeps/{sweep.id}").status_code == 200
+    reasons = [
+        e.changes.get("reason", [None, None])[1]
+        for e in audit_entries(demo_db, "sweep", sweep.id, "update")
+    ]
+    assert "区域划分有误，重新安排" in reasons and "误关闭" in reasons
+
+
+def test_a_sweep_whose_week_is_over_cannot_be_reopened(demo_app, demo_db):
+    past = plan_sweep(
+        demo_db, None, PlanRequest(1, date(2026, 11, 16), seed=3), date(2026, 11, 16), 50
+    ).sweep
+    close_sweep(demo_db, account(demo_db, "officer1"), past.id, "本周结束")
+    demo_db.commit()
+    officer = log_in(demo_app, "officer1")
+    page = officer.get(f"/sweeps/{past.id}").get_data(as_text=True)
+    assert f"/sweeps/{past.id}/reopen" not in page
+    form = officer.get(f"/sweeps/{past.id}/reopen").get_data(as_text=True)
+    refused = officer.post(
+        f"/sweeps/{past.id}/reopen", data={"csrf_token": csrf_token_from(form), "reason": "误关闭"}
+    )
+    assert refused.status_code == 422
+    assert "Its week is over" in refused.get_data(as_text=True)
 
 
 def test_a_half_walked_sweep_resumes_at_the_first_stop_left(demo_app, demo_db, sweep):

@@ -63,6 +63,12 @@ class MemberForm(FlaskForm):
     )
 
 
+class ReasonForm(FlaskForm):
+    """Closing or reopening a sweep: the officer's reason goes to the audit log."""
+
+    reason = TextAreaField(_l("Reason"), render_kw={"rows": 3, "maxlength": 500})
+
+
 class AssignTeamForm(FlaskForm):
     team = SelectField(_l("Sweep team"), validate_choice=False)
 

@@ -62,9 +62,7 @@ def chosen_start(
 def _building_point(session: Session, actor, focus_area_id: int, choice: str):
     building = None
     if choice.isdigit() and len(choice) < 10:
-        building = session.scalar(
-            _buildings(actor, focus_area_id).where(Address.id == int(choice))
-        )
+        building = session.scalar(_buildings(actor, focus_area_id).where(Address.id == int(choice)))
     if building is None:
         raise InvalidInput(fields={"start": [_l("Choose a building of this area")]})
     lon, lat = session.execute(select(func.ST_X(building.geom), func.ST_Y(building.geom))).one()

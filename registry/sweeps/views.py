@@ -22,6 +22,7 @@ from registry.sweeps.forms import (
     AssignTeamForm,
     MemberForm,
     PlanForm,
+    ReasonForm,
     SettingsForm,
     TeamForm,
     VisitForm,
@@ -236,11 +237,40 @@ def _flash_and_show(fields, sweep_id: int):
     return sweep(sweep_id)
 
 
-@blueprint.post("/<int:sweep_id>/close")
+@blueprint.route("/<int:sweep_id>/<any(close, reopen):step>", methods=["GET", "POST"])
 @planners
-def close(sweep_id: int):
-    services.close_sweep(db_session(), current_actor(), sweep_id)
-    flash(_("The sweep is closed; its team no longer sees its stops."), "ok")
+def close(sweep_id: int, step: str):
+    """Closing a sweep (or reopening one closed by mistake) is a confirmed step with a
+    reason: the page says how much is still open before the team loses its stops."""
+    session = db_session()
+    actor = current_actor()
+    record = services.get_sweep(session, actor, sweep_id)
+    if not services.may_plan(session, actor, record):
+        raise NotFound()
+    form = ReasonForm()
+
+    def page(fields=None):
+        apply_errors(form, fields or {})
+        progress = services.progress_of(session, actor, [record.id])[record.id]
+        return render_template(
+            "sweeps/close.html", sweep=record, step=step, form=form, progress=progress
+        )
+
+    if request.method == "GET":
+        return page()
+
+    def change():
+        if step == "close":
+            return services.close_sweep(session, actor, sweep_id, form.reason.data)
+        return services.reopen_sweep(session, actor, sweep_id, form.reason.data, clock.today())
+
+    _saved, failed = save(form, change, invalid=page, labels={})
+    if failed:
+        return failed
+    if step == "close":
+        flash(_("The sweep is closed; its team no longer sees its stops."), "ok")
+    else:
+        flash(_("The sweep is open again; its team sees its stops."), "ok")
     return redirect(url_for("sweeps.sweep", sweep_id=sweep_id))
 
 
@@ -539,5 +569,12 @@ def settings():
 @blueprint.get("/dwellings/<int:dwelling_id>/visits")
 @planners
 def dwelling_visits(dwelling_id: int):
-    dwelling, rows = services.dwelling_visits(db_session(), current_actor(), dwelling_id)
-    return render_template("sweeps/dwelling_visits.html", dwelling=dwelling, rows=rows)
+    session = db_session()
+    actor = current_actor()
+    dwelling, rows = services.dwelling_visits(session, actor, dwelling_id)
+    viewable = services.stops_with_visible_photos(
+        session, actor, [stop.id for _v, stop, _s in rows]
+    )
+    return render_template(
+        "sweeps/dwelling_visits.html", dwelling=dwelling, rows=rows, viewable=viewable
+    )
