@@ -389,6 +389,19 @@ def bench_flags(settings: Settings, size: str) -> None:
         raise click.ClickException(str(error)) from error
 
 
+@bench.command("pdf")
+@click.option("--rows", type=click.IntRange(1, 5000), default=300, show_default=True)
+@click.option("--runs", type=click.IntRange(1, 20), default=3, show_default=True)
+@click.pass_obj
+def bench_pdf(settings: Settings, rows: int, runs: int) -> None:
+    """The printed sweep list of N made-up stops: layout and writing time, pages, bytes,
+    fonts (no database needed)."""
+    from registry.app import create_app
+    from registry.sweeps.print_bench import run_pdf_benchmark
+
+    run_pdf_benchmark(create_app(settings), rows, runs, click.echo)
+
+
 @main.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)

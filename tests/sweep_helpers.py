@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import io
 from datetime import date
 
+import numpy as np
 from helpers import DEMO_TODAY, account
 from PIL import Image
 from sqlalchemy import select
@@ -72,3 +74,14 @@ def jpeg_with_exif(width: int = 60, height: int = 30, orientation: int = 6) -> b
     out = io.BytesIO()
     image.save(out, format="JPEG", exif=exif)
     return out.getvalue()
+
+
+@functools.cache
+def camera_jpeg(megabytes: float = 11.6) -> bytes:
+    """A tablet camera's photo: 4000 x 3000 pixels of detail, ``megabytes`` in size."""
+    pixels = np.random.default_rng(1).integers(0, 256, (3000, 4000, 3), dtype=np.uint8)
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", quality=90)
+    wanted = int(megabytes * 2**20)
+    assert out.tell() <= wanted
+    return out.getvalue() + b"\0" * (wanted - out.tell())  # trailing data, as cameras add

@@ -257,6 +257,8 @@ def _values_for(rule, session, actor) -> dict | None:
             values[name] = "rental_pledge"
         elif name == "fmt":
             values[name] = "pdf"
+        elif name == "step":
+            values[name] = "close"
         elif name == "object_type":
             values[name] = "person"
         elif name == "object_id":
@@ -381,7 +383,8 @@ def test_anonymous_users_are_sent_to_the_login_page(demo_app):
             {name: 1 for name in rule.arguments}
             | ({"kind": "rental_pledge"} if "kind" in rule.arguments else {})
             | ({"object_type": "person"} if "object_type" in rule.arguments else {})
-            | ({"fmt": "pdf"} if "fmt" in rule.arguments else {}),
+            | ({"fmt": "pdf"} if "fmt" in rule.arguments else {})
+            | ({"step": "close"} if "step" in rule.arguments else {}),
         )
         if "GET" in rule.methods:
             response = client.get(url)

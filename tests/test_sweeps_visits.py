@@ -4,7 +4,9 @@ what each outcome does; who may record and see what."""
 from __future__ import annotations
 
 import io
+import struct
 import uuid
+import zlib
 
 import pytest
 from helpers import DEMO_TODAY, account, audit_count
@@ -139,7 +141,7 @@ def test_a_closed_sweep_takes_no_more_visits(demo_session, sweep):
     from registry.sweeps.services import close_sweep
 
     officer = account(demo_session, "officer1")
-    close_sweep(demo_session, officer, sweep.id)
+    close_sweep(demo_session, officer, sweep.id, "本周清查完毕")
     with pytest.raises(InvalidInput) as refused:
         record_visit(
             demo_session, officer, first_stop(demo_session, sweep).id, _visit(), DEMO_TODAY
@@ -183,6 +185,28 @@ def test_a_photo_with_too_many_pixels_is_refused_before_decoding():
     image.save(out, format="PNG")
     with pytest.raises(InvalidInput):
         visits.clean_photo(out.getvalue())
+
+
+def _png_header_only(width: int, height: int) -> bytes:
+    """A PNG that claims ``width`` x ``height`` pixels: a bomb's header, cheap to build."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    pixels = zlib.compress(b"\0" * 1024)
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    return b"\x89PNG\r\n\x1a\n" + chunks
+
+
+def test_a_decompression_bomb_is_refused_as_too_many_pixels_not_as_no_photo():
+    # 20000 x 20000: Pillow itself refuses to open it (DecompressionBombError).
+    with pytest.raises(InvalidInput) as refused:
+        visits.clean_photo(_png_header_only(20_000, 20_000))
+    assert [str(m) for m in refused.value.details["fields"]["photos"]] == [
+        "The photo has too many pixels"
+    ]
 
 
 def test_photos_are_seen_by_the_team_and_officers_only_and_every_view_is_logged(

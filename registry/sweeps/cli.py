@@ -45,7 +45,9 @@ def sweeps() -> None:
 @click.option("--focus-area", "focus_areas", multiple=True, help="Name or id (repeatable).")
 @click.option("--seed", type=int, help="Reproduce a plan: the seed it recorded.")
 @click.option("--stops-per-day", type=click.IntRange(1, 500))
-@click.option("--sample-percent", type=click.FloatRange(0, 100))
+@click.option(
+    "--sample-percent", type=click.FloatRange(1, 100), help="At least 1 %: no watch lists."
+)
 @click.pass_obj
 def plan(settings, week, focus_areas, seed, stops_per_day, sample_percent) -> None:
     """Plan each focus area's sweep for the week (again, if it has not started)."""

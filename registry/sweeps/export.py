@@ -24,12 +24,13 @@ from registry.labels import OUTCOME_LABELS
 from registry.spreadsheet import append_row
 from registry.sweeps.models import Sweep
 from registry.sweeps.services import StopRow
+from registry.sweeps.weeks import week_end
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 MEDIA_TYPES = {
     "pdf": "application/pdf",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Werkzeug adds "; charset=utf-8" to a text/* type itself
 }
 
 
@@ -54,15 +55,22 @@ def _occupants_text(row: StopRow) -> str:
     return "\n".join(f"{o.name} {o.document}".strip() for o in row.occupants)
 
 
+def outcome_text(row: StopRow) -> str:
+    """The visit's outcome as the checklist shows it: with the count of people found."""
+    if not row.visit:
+        return ""
+    label = str(OUTCOME_LABELS[row.visit.outcome])
+    return f"{label} ({row.visit.people})" if row.visit.people else label
+
+
 def row_values(row: StopRow) -> list[Any]:
-    outcome = OUTCOME_LABELS[row.visit.outcome] if row.visit else ""
     return [
         row.day,
         row.stop.position,
         row.address.full_text,
         _checks_text(row),
         _occupants_text(row),
-        str(outcome),
+        outcome_text(row),
         row.visit.note if row.visit else "",
         "",
     ]
@@ -108,9 +116,21 @@ def sweep_workbook(title: str, rows: Iterable[StopRow]) -> bytes:
     return out.getvalue()
 
 
+def sweep_print_html(sweep: Sweep, title: str, rows: list[StopRow], **context: Any) -> str:
+    """The printable list as HTML, what WeasyPrint lays out."""
+    return render_template(
+        "sweeps/print.html",
+        sweep=sweep,
+        title=title,
+        rows=rows,
+        outcome_text=outcome_text,
+        week_end=week_end,
+        **context,
+    )
+
+
 def sweep_pdf(sweep: Sweep, title: str, rows: list[StopRow], **context: Any) -> bytes:
     """The printable list: A4 landscape, one stop per row, CJK text in Noto Sans CJK."""
     from weasyprint import HTML
 
-    html = render_template("sweeps/print.html", sweep=sweep, title=title, rows=rows, **context)
-    return HTML(string=html).write_pdf()
+    return HTML(string=sweep_print_html(sweep, title, rows, **context)).write_pdf()

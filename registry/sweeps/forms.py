@@ -42,6 +42,8 @@ class VisitForm(FlaskForm):
 class PlanForm(FlaskForm):
     focus_area = HiddenField()
     week = HiddenField()
+    # "station" or the id of a building of the area (registry/sweeps/start.py)
+    start = StringField(_l("Start of the route"))
     start_lon = HiddenField()
     start_lat = HiddenField()
 
@@ -59,6 +61,12 @@ class MemberForm(FlaskForm):
         + [(str(k), v) for k, v in MEMBER_FUNCTION_LABELS.items()],
         validate_choice=False,
     )
+
+
+class ReasonForm(FlaskForm):
+    """Closing or reopening a sweep: the officer's reason goes to the audit log."""
+
+    reason = TextAreaField(_l("Reason"), render_kw={"rows": 3, "maxlength": 500})
 
 
 class AssignTeamForm(FlaskForm):

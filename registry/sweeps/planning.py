@@ -69,6 +69,7 @@ from registry.validators import ValidationErrors
 
 DEFAULT_STOPS_PER_DAY = 40
 DEFAULT_SAMPLE_PERCENT = Decimal("5")
+MIN_SAMPLE_PERCENT = Decimal("1")
 # The solver's whole budget for one plan: the week's path and the days re-solved from the
 # start (geo/route.py shares it out).
 ROUTE_BUDGET_MS = 1000
@@ -511,16 +512,23 @@ def save_settings(
         raise NotFound()
     errors = ValidationErrors()
     cap = str(stops_per_day or "").strip()
-    if not cap.isdigit() or not 1 <= int(cap) <= 500:
+    if not cap.isdigit():
+        errors.add("stops_per_day", _l("Enter a whole number"))
+    elif not 1 <= int(cap) <= 500:
         errors.add("stops_per_day", _l("Must be between %(low)s and %(high)s", low=1, high=500))
     try:
         share = Decimal(str(sample_percent or "").strip())
-        if not Decimal(0) <= share <= Decimal(100) or share != share.quantize(Decimal("0.01")):
+        # At least MIN_SAMPLE_PERCENT: a plan of flagged homes only is a watch list.
+        if not MIN_SAMPLE_PERCENT <= share <= 100 or share != share.quantize(Decimal("0.01")):
             raise ValueError
     except (ArithmeticError, ValueError):
         errors.add(
             "sample_percent",
-            _l("A share from 0 to 100, at most two decimals"),
+            _l(
+                "A share from %(low)s to 100, at most two decimals: without a sample the "
+                "sweep is a watch list",
+                low=MIN_SAMPLE_PERCENT,
+            ),
         )
         share = None
     if errors.errors:

@@ -29,7 +29,7 @@ from registry.person.identity import IdentityCipher
 from registry.person.models import Person, Residence
 from registry.person.services import masked_document
 from registry.scope import address_filter, dwelling_filter, usual_address_filter
-from registry.sweeps.access import area_filter, open_team_sweeps, sweep_filter
+from registry.sweeps.access import area_filter, open_team_sweeps, photo_filter, sweep_filter
 from registry.sweeps.leads import check_words
 from registry.sweeps.models import Outcome, StopReason, Sweep, SweepDay, SweepStop, SweepVisit
 from registry.sweeps.teams import team_filter
@@ -37,7 +37,8 @@ from registry.sweeps.weeks import monday_of, week_end
 
 PLANNING_ROLES = (Role.POLICE_OFFICER, Role.ADMIN)
 READING_ROLES = (Role.POLICE_OFFICER, Role.ADMIN, Role.GRID_WORKER, Role.SWEEP_TEAM_MEMBER)
-SAMPLE_CHECK = _l("Random check: see that the records match who lives here.")
+# Shown after the label "Random sample", so it does not repeat it.
+SAMPLE_CHECK = _l("See that the records match who lives here.")
 
 
 def require(actor: UserAccount, roles) -> None:
@@ -325,11 +326,25 @@ def dwelling_visits(session: Session, actor: UserAccount, dwelling_id: int):
     return dwelling, rows
 
 
+def stops_with_visible_photos(session: Session, actor: UserAccount, stop_ids: list[int]) -> set:
+    """Which of these stops' photos the actor may open (the photo route's own rule)."""
+    if not stop_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(SweepStop.id).where(
+                SweepStop.id.in_(stop_ids),
+                photo_filter(actor, SweepStop.address_id, SweepStop.sweep_id),
+            )
+        )
+    )
+
+
 def assign_team(session: Session, actor: UserAccount, sweep_id: int, team_id: Any) -> Sweep:
     """Give the sweep to a team of the officer's station (or none)."""
-    sweep = get_sweep(session, actor, sweep_id)
-    if not may_plan(session, actor, sweep):
-        raise NotFound()
+    sweep = _planned_sweep(session, actor, sweep_id)
+    if sweep.closed_at is not None:
+        raise InvalidInput(fields={"team": [_l("This sweep is closed.")]})
     text = str(team_id or "").strip()
     new_team = None
     if text:
@@ -349,16 +364,69 @@ def assign_team(session: Session, actor: UserAccount, sweep_id: int, team_id: An
     return sweep
 
 
-def close_sweep(session: Session, actor: UserAccount, sweep_id: int) -> Sweep:
-    """Close a sweep: its results stay, its team no longer sees its stops."""
+CLOSING_REASON_LENGTH = 500
+
+
+def _reason(reason: Any) -> str:
+    """The reason an officer gives for closing or reopening: required, and not a novel."""
+    text = str(reason or "").strip()
+    if not text:
+        raise InvalidInput(fields={"reason": [_l("Give the reason")]})
+    if len(text) > CLOSING_REASON_LENGTH:
+        raise InvalidInput(
+            fields={"reason": [_l("At most %(maximum)s characters", maximum=CLOSING_REASON_LENGTH)]}
+        )
+    return text
+
+
+def _planned_sweep(session: Session, actor: UserAccount, sweep_id: int) -> Sweep:
     sweep = get_sweep(session, actor, sweep_id)
     if not may_plan(session, actor, sweep):
         raise NotFound()
+    return sweep
+
+
+def close_sweep(session: Session, actor: UserAccount, sweep_id: int, reason: Any) -> Sweep:
+    """Close a sweep, with the officer's reason: its results stay, its team no longer
+    sees its stops. Closed by mistake, it can be reopened while its week lasts."""
+    sweep = _planned_sweep(session, actor, sweep_id)
+    text = _reason(reason)
     if sweep.closed_at is None:
         sweep.closed_at = datetime.now(UTC)
         sweep.closed_by_id = actor.id
         session.flush()
-        record(session, actor, Action.UPDATE, "sweep", sweep.id, {"closed": [False, True]})
+        record(
+            session,
+            actor,
+            Action.UPDATE,
+            "sweep",
+            sweep.id,
+            {"closed": [False, True], "reason": [None, text]},
+        )
+    return sweep
+
+
+def reopen_sweep(
+    session: Session, actor: UserAccount, sweep_id: int, reason: Any, today: date
+) -> Sweep:
+    """Reopen a sweep closed by mistake, while its week has not ended (with a reason)."""
+    sweep = _planned_sweep(session, actor, sweep_id)
+    if sweep.closed_at is None:
+        return sweep
+    if is_over(sweep, today):
+        raise InvalidInput(fields={"reason": [_l("Its week is over: the sweep stays closed.")]})
+    text = _reason(reason)
+    sweep.closed_at = None
+    sweep.closed_by_id = None
+    session.flush()
+    record(
+        session,
+        actor,
+        Action.UPDATE,
+        "sweep",
+        sweep.id,
+        {"closed": [True, False], "reason": [None, text]},
+    )
     return sweep
 
 

@@ -31,6 +31,20 @@ DEFAULT_FUNCTION = {
     Role.SWEEP_TEAM_MEMBER: MemberFunction.MARKET_REGULATION,
 }
 
+# The functions each role can hold on a team: an account's role says what it may do.
+FUNCTIONS_OF_ROLE = {
+    Role.POLICE_OFFICER: {MemberFunction.POLICE},
+    Role.GRID_WORKER: {MemberFunction.COMMUNITY},
+    Role.SWEEP_TEAM_MEMBER: {MemberFunction.MARKET_REGULATION, MemberFunction.HOUSING},
+}
+WRONG_FUNCTION = {
+    Role.POLICE_OFFICER: _l("A police officer's account can only be police on a team"),
+    Role.GRID_WORKER: _l("A grid worker's account can only be community on a team"),
+    Role.SWEEP_TEAM_MEMBER: _l(
+        "A sweep team member's account can be market regulation or housing on a team"
+    ),
+}
+
 NOT_ELIGIBLE = _l(
     "No officer of this station, grid worker of its cells or team member has this name"
 )
@@ -131,10 +145,11 @@ def add_member(
 ) -> SweepTeamMember:
     """Put an account on the team with a function (by default, its role's)."""
     team = get_team(session, actor, team_id)
+    name = str(username or "").strip()
+    if not name:
+        raise InvalidInput(fields={"username": [_l("This field is required")]})
     user = session.scalar(
-        select(UserAccount).where(
-            UserAccount.username == str(username or "").strip(), eligible_members(team)
-        )
+        select(UserAccount).where(UserAccount.username == name, eligible_members(team))
     )
     if user is None:
         raise InvalidInput(fields={"username": [NOT_ELIGIBLE]})
@@ -142,6 +157,8 @@ def add_member(
     if chosen and chosen not in set(MemberFunction):
         raise InvalidInput(fields={"function": [_l("Choose one of the listed values")]})
     member_function = MemberFunction(chosen) if chosen else DEFAULT_FUNCTION[user.role]
+    if member_function not in FUNCTIONS_OF_ROLE[user.role]:
+        raise InvalidInput(fields={"function": [WRONG_FUNCTION[user.role]]})
     if session.get(SweepTeamMember, (team.id, user.id)) is not None:
         raise InvalidInput(fields={"username": [_l("Already on this team")]})
     member = SweepTeamMember(team_id=team.id, user_id=user.id, function=member_function)

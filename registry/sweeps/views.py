@@ -9,17 +9,20 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_login import current_user
 from geoalchemy2.shape import to_shape
 
 from registry.accounts.models import Role
 from registry.errors import NotFound
 from registry.labels import MEMBER_FUNCTION_LABELS, OUTCOME_LABELS
 from registry.sweeps import export, planning, services, teams, visits
+from registry.sweeps import start as start_points
 from registry.sweeps.forms import (
     VISIT_LABELS,
     AssignTeamForm,
     MemberForm,
     PlanForm,
+    ReasonForm,
     SettingsForm,
     TeamForm,
     VisitForm,
@@ -85,33 +88,78 @@ def _index_page():
     )
 
 
+def _plan_target(form) -> tuple[int, object]:
+    """The focus area and week a plan form is about (a malformed one is "not found")."""
+    try:
+        return int(form.focus_area.data or 0), parse_week(form.week.data)
+    except (FieldError, ValueError):
+        raise NotFound() from None
+
+
+@blueprint.get("/plan")
+@planners
+def plan_page():
+    """Plan one area's week with a start point: the station, or a building of the area."""
+    return _plan_page(PlanForm(request.args, meta={"csrf": False}))
+
+
+def _plan_page(form, fields=None, status=200):
+    session = db_session()
+    actor = current_actor()
+    area_id, week = _plan_target(form)
+    area = planning.plannable_area(session, actor, area_id)
+    fields = dict(fields or {})
+    # The area and week are no fields of this page: their refusals go on top.
+    above = [m for name in ("focus_area", "week") for m in fields.pop(name, [])]
+    unplaced = apply_errors(form, fields) + [str(m) for m in above]
+    search = request.values.get("q", "")
+    chosen = form.start.data or start_points.STATION
+    buildings = start_points.start_choices(session, actor, area.id, search)
+    return (
+        render_template(
+            "sweeps/plan.html",
+            form=form,
+            area=area,
+            week=week,
+            search=search,
+            buildings=buildings,
+            chosen=chosen,
+            unplaced=unplaced,
+            listed=start_points.LISTED,
+        ),
+        status,
+    )
+
+
 @blueprint.post("/plan")
 @planners
 def plan():
     session = db_session()
     form = PlanForm()
-    try:
-        week = parse_week(form.week.data)
-        area_id = int(form.focus_area.data or 0)
-    except (FieldError, ValueError):
-        raise NotFound() from None
-    start = None
-    if form.start_lon.data and form.start_lat.data:
-        try:
-            start = (float(form.start_lon.data), float(form.start_lat.data))
-        except ValueError:
-            start = None
-    summary, failed = save(
-        form,
-        lambda: planning.plan_sweep(
+    area_id, week = _plan_target(form)
+
+    def invalid(fields):
+        if "start" in request.form:  # sent from the plan page: show it again
+            return _plan_page(form, fields, 422)
+        return _index_with_errors(fields)
+
+    def make_plan():
+        chosen = start_points.chosen_start(
             session,
             current_actor(),
-            planning.PlanRequest(area_id, week, start=start),
+            area_id,
+            form.start.data,
+            form.start_lon.data,
+            form.start_lat.data,
+        )
+        return planning.plan_sweep(
+            session,
+            current_actor(),
+            planning.PlanRequest(area_id, week, start=chosen),
             clock.today(),
-        ),
-        invalid=_index_with_errors,
-        labels={},
-    )
+        )
+
+    summary, failed = save(form, make_plan, invalid=invalid, labels={})
     if failed:
         return failed
     flash(
@@ -189,11 +237,40 @@ def _flash_and_show(fields, sweep_id: int):
     return sweep(sweep_id)
 
 
-@blueprint.post("/<int:sweep_id>/close")
+@blueprint.route("/<int:sweep_id>/<any(close, reopen):step>", methods=["GET", "POST"])
 @planners
-def close(sweep_id: int):
-    services.close_sweep(db_session(), current_actor(), sweep_id)
-    flash(_("The sweep is closed; its team no longer sees its stops."), "ok")
+def close(sweep_id: int, step: str):
+    """Closing a sweep (or reopening one closed by mistake) is a confirmed step with a
+    reason: the page says how much is still open before the team loses its stops."""
+    session = db_session()
+    actor = current_actor()
+    record = services.get_sweep(session, actor, sweep_id)
+    if not services.may_plan(session, actor, record):
+        raise NotFound()
+    form = ReasonForm()
+
+    def page(fields=None):
+        apply_errors(form, fields or {})
+        progress = services.progress_of(session, actor, [record.id])[record.id]
+        return render_template(
+            "sweeps/close.html", sweep=record, step=step, form=form, progress=progress
+        )
+
+    if request.method == "GET":
+        return page()
+
+    def change():
+        if step == "close":
+            return services.close_sweep(session, actor, sweep_id, form.reason.data)
+        return services.reopen_sweep(session, actor, sweep_id, form.reason.data, clock.today())
+
+    _saved, failed = save(form, change, invalid=page, labels={})
+    if failed:
+        return failed
+    if step == "close":
+        flash(_("The sweep is closed; its team no longer sees its stops."), "ok")
+    else:
+        flash(_("The sweep is open again; its team sees its stops."), "ok")
     return redirect(url_for("sweeps.sweep", sweep_id=sweep_id))
 
 
@@ -231,7 +308,7 @@ def export_list(sweep_id: int, fmt: str):
 # -- a stop on the street -------------------------------------------------------------------
 
 
-def _stop_page(stop, form, status=200, unplaced=()):
+def _stop_page(stop, form, status=200, unplaced=(), too_large=False):
     session = db_session()
     record = services.get_sweep(session, current_actor(), stop.sweep_id)
     rows = services.stop_rows(
@@ -255,6 +332,9 @@ def _stop_page(stop, form, status=200, unplaced=()):
             unplaced=list(unplaced),
             photos=visit.photos if visit else [],
             may_see_photos=_may_see_photos(stop),
+            version=None if too_large else request.form.get("version"),
+            too_large=too_large,
+            limits=visits.photo_limits(),
         ),
         status,
     )
@@ -273,6 +353,44 @@ def _may_see_photos(stop) -> bool:
         )
     )
     return found is not None
+
+
+@blueprint.url_value_preprocessor
+def _visit_request_limit(endpoint: str | None, _values) -> None:
+    """The stop form may carry every photo allowed at full size: its own request limit.
+
+    Set here because URL value preprocessors run before any ``before_request`` (the CSRF
+    check reads the form, and with it the body, before the view is reached).
+    """
+    if endpoint == "sweeps.stop":
+        request.max_content_length = visits.VISIT_REQUEST_BYTES
+
+
+@blueprint.errorhandler(413)
+def _too_large(error):
+    """A stop's form too large to read: the stop page again with the error on its photos.
+
+    What was typed cannot be read from a body refused unread; the page's script
+    (js/visit_photos.js) checks sizes before sending and puts the typed values back here.
+    """
+    from registry.web.errors import http_error_response
+
+    stop_id = (request.view_args or {}).get("stop_id")
+    if request.endpoint != "sweeps.stop" or not current_user.is_authenticated:
+        return http_error_response(error)
+    actor = current_actor()
+    if actor.role not in visits.WALKING_ROLES:
+        return http_error_response(error)
+    try:
+        record = visits.get_stop(db_session(), actor, stop_id)
+    except NotFound:
+        return http_error_response(error)
+    form = VisitForm(
+        formdata=None,
+        data=visits.visit_values(record.visit) | {"submission": visits.new_submission()},
+    )
+    form.photos.errors = [str(visits.photos_too_large())]
+    return _stop_page(record, form, 413, too_large=True)
 
 
 @blueprint.route("/stops/<int:stop_id>", methods=["GET", "POST"])
@@ -451,5 +569,12 @@ def settings():
 @blueprint.get("/dwellings/<int:dwelling_id>/visits")
 @planners
 def dwelling_visits(dwelling_id: int):
-    dwelling, rows = services.dwelling_visits(db_session(), current_actor(), dwelling_id)
-    return render_template("sweeps/dwelling_visits.html", dwelling=dwelling, rows=rows)
+    session = db_session()
+    actor = current_actor()
+    dwelling, rows = services.dwelling_visits(session, actor, dwelling_id)
+    viewable = services.stops_with_visible_photos(
+        session, actor, [stop.id for _v, stop, _s in rows]
+    )
+    return render_template(
+        "sweeps/dwelling_visits.html", dwelling=dwelling, rows=rows, viewable=viewable
+    )

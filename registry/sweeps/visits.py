@@ -61,6 +61,12 @@ PHOTO_BYTES = 12 * 1024 * 1024  # what a tablet's camera sends, at most
 PHOTO_PIXELS = 50_000_000  # refused before decoding: no decompression bombs
 PHOTO_SIDE = 1600  # stored photos are scaled down to this many pixels a side
 PHOTO_FORMATS = {"JPEG", "PNG", "WEBP", "MPO"}
+# The stop page's request may carry every photo allowed at full size (a browser without
+# the page's script sends the camera's files as they are), plus the form's few fields.
+# The app's general limit (registry/app.py) is smaller, so the stop route sets its own.
+FORM_BYTES = 1024 * 1024
+VISIT_REQUEST_BYTES = PHOTOS_PER_VISIT * PHOTO_BYTES + FORM_BYTES
+TOO_MANY_PIXELS = _l("The photo has too many pixels")
 _SUBMISSION = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -255,16 +261,38 @@ def clean_photo(content: bytes, field: str = "photos") -> tuple[bytes, int, int]
             if probe.format not in PHOTO_FORMATS:
                 raise InvalidInput(fields={field: [_l("Send a photo (JPEG, PNG or WebP)")]})
             if probe.width * probe.height > PHOTO_PIXELS:
-                raise InvalidInput(fields={field: [_l("The photo has too many pixels")]})
+                raise InvalidInput(fields={field: [TOO_MANY_PIXELS]})
             probe.load()
             upright = ImageOps.exif_transpose(probe)
             upright = upright.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError):
+    except Image.DecompressionBombError:
+        # Pillow refuses to even open an image far above its own pixel limit.
+        raise InvalidInput(fields={field: [TOO_MANY_PIXELS]}) from None
+    except (UnidentifiedImageError, OSError, SyntaxError):
         raise InvalidInput(fields={field: [_l("Send a photo (JPEG, PNG or WebP)")]}) from None
     upright.thumbnail((PHOTO_SIDE, PHOTO_SIDE))
     out = io.BytesIO()
     upright.save(out, format="JPEG", quality=82, optimize=True)  # no exif= : nothing kept
     return out.getvalue(), upright.width, upright.height
+
+
+def photos_too_large():
+    return _l(
+        "The photos were too large to send: at most %(count)s photos of %(mb)s MB each. "
+        "Nothing was saved; choose them again (the page makes them smaller where it can).",
+        count=PHOTOS_PER_VISIT,
+        mb=PHOTO_BYTES // 2**20,
+    )
+
+
+def photo_limits() -> dict[str, int]:
+    """What the stop page's script checks before sending (the same limits as here)."""
+    return {
+        "count": PHOTOS_PER_VISIT,
+        "bytes": PHOTO_BYTES,
+        "request": VISIT_REQUEST_BYTES - FORM_BYTES,
+        "side": PHOTO_SIDE,
+    }
 
 
 def add_photos(
