@@ -161,6 +161,7 @@ def test_the_sweep_records_the_week_as_one_path_against_nearest_neighbour_on_it(
     assert summary.days_m == pytest.approx(sum(route_m for route_m, _w in days.values()))
     assert summary.days_m > summary.route_m
     assert summary.nearest_neighbour_days_m > 0
+    assert 0 < summary.route_seconds < summary.seconds
 
 
 def test_the_route_starts_at_the_police_station_unless_the_team_picks_a_point(demo_session):

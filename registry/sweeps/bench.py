@@ -76,18 +76,20 @@ def plan_benchmark(session: Session, today: date, echo: Callable[[str], None]) -
         + ("" if size == CELLS_PER_AREA else f" (the district has only {cells} grid cells)")
     )
     areas = _make_areas(session, district_id, size)
-    times, ratios, day_ratios, stops, days = [], [], [], [], []
+    times, routing, ratios, day_ratios, stops, days = [], [], [], [], [], []
     for number, area_id in enumerate(areas, start=1):
         started = time.perf_counter()
         summary = plan_sweep(session, None, PlanRequest(area_id, monday, seed=number), today)
         seconds = time.perf_counter() - started
         times.append(seconds)
+        routing.append(summary.route_seconds)
         ratios.append(summary.ratio or 1.0)
         day_ratios.append(summary.days_ratio or 1.0)
         stops.append(summary.stops)
         days.append(summary.days)
         echo(
-            f"  area {number:>2}: {seconds:5.2f} s, {summary.stops:>5} stops "
+            f"  area {number:>2}: {seconds:5.2f} s (routing {summary.route_seconds:.2f} s), "
+            f"{summary.stops:>5} stops "
             f"({summary.flagged} flagged, {summary.sampled} sampled) "
             f"in {summary.buildings} buildings, {summary.days:>3} days; "
             f"week path {summary.route_m / 1000:6.1f} km = {summary.ratio or 1.0:.3f}× "
@@ -99,6 +101,7 @@ def plan_benchmark(session: Session, today: date, echo: Callable[[str], None]) -
     figures = {
         "seconds": statistics.median(times),
         "slowest": max(times),
+        "routing": statistics.median(routing),
         "ratio": statistics.median(ratios),
         "days_ratio": statistics.median(day_ratios),
         "stops": statistics.median(stops),
@@ -106,7 +109,8 @@ def plan_benchmark(session: Session, today: date, echo: Callable[[str], None]) -
     }
     echo(
         f"  median of {AREAS}: {figures['seconds']:.2f} s a plan "
-        f"(slowest {figures['slowest']:.2f} s), {figures['stops']:.0f} stops, "
+        f"(slowest {figures['slowest']:.2f} s; routing {figures['routing']:.2f} s), "
+        f"{figures['stops']:.0f} stops, "
         f"{figures['days']:.0f} days; week path {figures['ratio']:.3f}× nearest neighbour; "
         f"days from the start {figures['days_ratio']:.3f}× nearest neighbour's days"
     )
