@@ -2,9 +2,9 @@
 
 A tile holds only what the actor may see: features outside the scope are not filtered out
 afterwards but never selected, so a tile at or beyond the edge of one's scope is the same
-bytes as a tile over empty land (an empty tile, never a 404). Tiles carry ids and the
-worst status only; names and addresses come from the popup, rendered and escaped by the
-server.
+bytes as a tile over empty land (an empty tile, never a 404). Tiles carry ids, the worst
+status and the live flags counted in the actor's scope (registry/map/services.py) only;
+names and addresses come from the popup, rendered and escaped by the server.
 
 With a GCJ-02 basemap configured, points are shifted in SQL (geo/gcj02.py) so they line up
 with it; the tile's envelope is then widened by the largest offset to find them.
@@ -21,7 +21,12 @@ from geo import gcj02
 from geo.map import BUILDING_MIN_ZOOM, TILE_BUFFER, TILE_EXTENT
 from registry.accounts.models import UserAccount
 from registry.address.models import Address
-from registry.map.services import building_counts_query, worst_status
+from registry.map.services import (
+    building_counts_query,
+    building_flags_query,
+    marked_state,
+    worst_status,
+)
 from registry.organisation.models import Organisation
 from registry.scope import address_filter, organisation_filter
 
@@ -77,7 +82,8 @@ def _as_mvt(session: Session, features: Select, layer: str) -> bytes:
 
 
 def buildings_statement(actor: UserAccount, session: Session, z, x, y, today: date, datum: str):
-    """The features of the buildings tile: id, worst status, dwellings; points in the tile."""
+    """The features of the buildings tile: id, worst status, dwellings, live flags and the
+    state the marker shows (both left out without live flags); points in the tile."""
     box = _search_box(z, x, y, datum)
     in_tile = (
         Address.parent_id.is_(None),
@@ -86,15 +92,19 @@ def buildings_statement(actor: UserAccount, session: Session, z, x, y, today: da
     )
     ids = select(Address.id).where(*in_tile)
     counts = building_counts_query(session, actor, ids, today)
+    flags = building_flags_query(actor, ids)
     geom = _mvt_geom(Address.geom, z, x, y, datum)
     features = (
         select(
             Address.id.label("id"),
             worst_status(counts.c).label("worst"),
             func.coalesce(counts.c.dwellings, 0).label("dwellings"),
+            flags.c.flags,
+            marked_state(flags).label("flag_state"),
             geom,
         )
         .outerjoin(counts, counts.c.building_id == Address.id)
+        .outerjoin(flags, flags.c.building_id == Address.id)
         .where(*in_tile)
     )
     return select(features.subquery("buildings")).where(literal_column("geom").is_not(None))
