@@ -25,6 +25,7 @@ from registry.area.models import Community, District, PoliceStation
 from registry.dwelling.models import Dwelling, Occupancy
 from registry.dwelling.services import StatusCounts, _counts, _with_status, moved_away_to_check
 from registry.dwelling.status import (
+    CapacityThresholds,
     Worst,
     capacity_sql,
     current_filing_of,
@@ -291,7 +292,15 @@ def _building_addresses(buildings):
 
 
 def building_counts_query(session: Session, actor: UserAccount, buildings, today: date):
-    """Per building id in ``buildings`` (a select of ids): the status counts of its dwellings.
+    """Per building id in ``buildings`` (a select of ids): the status counts of its dwellings
+    (:func:`building_counts_for` with the capacity thresholds in force on ``today``)."""
+    return building_counts_for(actor, buildings, today, current_rule(session, today))
+
+
+def building_counts_for(actor, buildings, today, rule: CapacityThresholds | None):
+    """Per building id in ``buildings`` (a select of ids): the status counts of its dwellings
+    under the capacity thresholds ``rule``. ``actor`` may be a
+    :class:`registry.scope.BoundActor` and ``today`` a bound parameter (the map's tiles).
 
     The counts are the grid worker's list's own (``_counts``, :class:`StatusCounts`) over
     the same status columns; only the way to them is faster for the many dwellings of a
@@ -302,7 +311,7 @@ def building_counts_query(session: Session, actor: UserAccount, buildings, today
     addresses = _building_addresses(buildings)
     filing = current_filing_of(Dwelling, today)
     residents = residents_of(Dwelling, today)
-    capacity = capacity_sql(current_rule(session, today), Dwelling)
+    capacity = capacity_sql(rule, Dwelling)
     status = (
         select(
             Dwelling.id.label("dwelling_id"),
