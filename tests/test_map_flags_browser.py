@@ -133,3 +133,4 @@ def test_flagged_buildings_have_a_ring_the_legend_explains(
     page.goto(link_url)
     assert page.locator("#flags-building").count() == 1
     assert page.locator("#flags tbody tr").count() >= 1
+    screenshot(page, f"flags-of-a-building-{name}")
