@@ -54,8 +54,10 @@ class Overlay:
     """One layer in the layer control.
 
     ``kind``: ``cells`` (the coloured grid cells), ``outline`` (boundaries), ``roads``
-    (lines with their names), or ``tiles`` (points from vector tiles, from
-    :data:`BUILDING_MIN_ZOOM`). ``url`` is where its data comes from.
+    (lines with their names), ``tiles`` (points from vector tiles, from
+    :data:`BUILDING_MIN_ZOOM`), or ``flags`` (no data of its own: it shows or hides the
+    rings that the buildings' tiles draw around flagged buildings). ``url`` is where its
+    data comes from.
     """
 
     key: str
@@ -213,7 +215,12 @@ class MapControls(JSCSSMixin):
         self.layers = layers
 
 
-FACTORIES = {"cells": "cellsLayer", "outline": "outlineLayer", "roads": "roadsLayer"}
+FACTORIES = {
+    "cells": "cellsLayer",
+    "outline": "outlineLayer",
+    "roads": "roadsLayer",
+    "flags": "flagsLayer",
+}
 
 
 def build_map(spec: MapSpec) -> tuple[RegistryMap, dict[str, str]]:

@@ -326,3 +326,26 @@ def test_geojson_and_tiles_go_out_compressed_and_private(demo_app, demo_db, monk
             assert decompress(sent.data) == plain.data and len(sent.data) < len(plain.data)
             assert sent.headers["Cache-Control"] == "private, no-store"
             assert "Accept-Encoding" in sent.headers["Vary"]
+
+
+def test_the_kept_tile_statement_serves_each_user_their_own_scope(demo_app, demo_db):
+    """The buildings tile's statement is built once per role and kept; the user's ids are
+    its parameters, so the next grid worker gets their own scope, not the first one's."""
+    from registry.map.tiles import _buildings_template
+
+    cell = min(cell_ids_of(demo_db, "grid0001"))
+    _address, lon, lat = building_point(demo_db, cell)
+    x, y = tile_of(lon, lat, 18)
+    other = demo_db.execute(
+        text("""SELECT u.username FROM user_account u WHERE u.role = 'grid_worker'
+                 AND NOT EXISTS (SELECT 1 FROM grid_cell_worker w
+                                  WHERE w.user_id = u.id AND w.grid_cell_id = :c)
+                 ORDER BY u.id LIMIT 1"""),
+        {"c": cell},
+    ).scalar_one()
+    tile = f"/map/tiles/buildings/18/{x}/{y}.pbf"
+    assert len(log_in(demo_app, "grid0001").get(tile).data) > 20
+    built = _buildings_template.cache_info().misses
+    assert log_in(demo_app, other).get(tile).data == b""
+    assert log_in(demo_app, "grid0001").get(tile).data != b""
+    assert _buildings_template.cache_info().misses == built  # kept, not built again

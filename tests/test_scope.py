@@ -15,6 +15,8 @@ from registry.dwelling.models import Dwelling
 from registry.person.models import Person
 from registry.scope import (
     FILTERS,
+    BoundActor,
+    actor_parameters,
     address_filter,
     address_in_scope_set,
     dwelling_filter,
@@ -71,3 +73,28 @@ def test_the_driving_sets_hold_exactly_what_the_filters_let_through(demo_session
     assert _ids(demo_session, visible_dwelling_ids(actor)) == dwellings
     in_set = _ids(demo_session, select(Address.id).where(address_in_scope_set(actor)))
     assert in_set == addresses
+
+
+@pytest.mark.parametrize(
+    "username", ["admin", "officer1", "grid0001", "the last grid worker", "manager1", "sweeper1"]
+)
+def test_a_bound_actor_lets_through_exactly_what_the_actor_does(demo_session, username):
+    """A filter built once per role for a BoundActor (the map's kept tile statements) and
+    run with the actor's parameters holds the same records as the actor's own filter,
+    sweeps included; another user of the same role gets their own."""
+    member_account(demo_session)
+    last_worker = _last_of(demo_session, Role.GRID_WORKER)
+    sweep = plan(demo_session)
+    team_with(demo_session, sweep, "sweeper1", last_worker)
+    actor = account(demo_session, last_worker if username.startswith("the last") else username)
+    bound = BoundActor(actor.role)
+    for model, scope_filter in FILTERS.items():
+        own = _ids(demo_session, select(model.id).where(scope_filter(actor)))
+        kept = select(model.id).where(scope_filter(bound))
+        assert set(demo_session.scalars(kept, actor_parameters(actor))) == own, model
+    others = select(UserAccount).where(UserAccount.role == actor.role, UserAccount.id != actor.id)
+    other = demo_session.scalars(others.order_by(UserAccount.id)).first()
+    if other is not None:
+        theirs = _ids(demo_session, select(Address.id).where(address_filter(other)))
+        kept = select(Address.id).where(address_filter(bound))
+        assert set(demo_session.scalars(kept, actor_parameters(other))) == theirs

@@ -70,6 +70,7 @@ class FlagFilters:
     """The officers' list filters, already checked (see :func:`clean_filters`)."""
 
     cell_id: int | None = None
+    building_id: int | None = None  # a building (door-level address): its flags and its rooms'
     rule: str | None = None
     state: str = StateFilter.TO_DECIDE
     min_age_days: int = 0
@@ -111,6 +112,7 @@ def _scoped(actor: UserAccount, query: Select) -> Select:
 def clean_filters(args: dict[str, Any], configs: dict[str, RuleConfig]) -> FlagFilters:
     """The list's filters from the query string; unknown values fall back to the default."""
     cell = str(args.get("cell") or "")
+    building = str(args.get("building") or "")
     rule = str(args.get("rule") or "")
     state = str(args.get("state") or StateFilter.TO_DECIDE)
     try:
@@ -119,6 +121,7 @@ def clean_filters(args: dict[str, Any], configs: dict[str, RuleConfig]) -> FlagF
         age = 0
     return FlagFilters(
         cell_id=int(cell) if cell.isdigit() and len(cell) < 10 else None,
+        building_id=int(building) if building.isdigit() and len(building) < 10 else None,
         rule=rule if rule in configs else None,
         state=state if state in STATE_GROUPS or state == StateFilter.ALL else StateFilter.TO_DECIDE,
         min_age_days=age if age in AGE_CHOICES else 0,
@@ -139,6 +142,10 @@ def list_flags(
     where = []
     if filters.cell_id is not None:
         where.append(Address.grid_cell_id == filters.cell_id)
+    if filters.building_id is not None:
+        where.append(
+            or_(Address.id == filters.building_id, Address.parent_id == filters.building_id)
+        )
     if filters.rule is not None:
         where.append(Flag.rule == filters.rule)
     if filters.state != StateFilter.ALL:
@@ -363,17 +370,6 @@ def live_flags_by_cell(
     if cell_ids is not None:
         query = query.where(Address.grid_cell_id.in_(cell_ids))
     return dict(session.execute(query.group_by(Address.grid_cell_id)).all())
-
-
-def live_flags_in_building(session: Session, actor: UserAccount, building_id: int) -> int:
-    """How many live flags in scope stand on a building (door-level address) or its rooms."""
-    if actor.role not in VIEWING_ROLES:
-        return 0
-    query = _scoped(actor, select(func.count(Flag.id))).where(
-        Flag.state.in_(LIVE_STATES),
-        or_(Address.id == building_id, Address.parent_id == building_id),
-    )
-    return session.scalar(query) or 0
 
 
 def live_leads(session: Session, today: date, addresses: Select) -> Select:

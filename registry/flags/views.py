@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from registry.accounts.models import Role
+from registry.address.models import Address
 from registry.flags import reports, services
 from registry.flags import settings as rule_settings
 from registry.flags.forms import (
@@ -41,6 +42,7 @@ from registry.labels import (
     TIP_KIND_LABELS,
     TIP_SOURCE_LABELS,
 )
+from registry.scope import get_in_scope
 from registry.web.auth import current_actor, roles_required
 from registry.web.clock import today
 from registry.web.paging import page_number, page_url
@@ -199,9 +201,16 @@ def index():
     configs = rules_in_force(session, day)
     filters = services.clean_filters(request.args, configs)
     page = page_number()
+    # A building asked for (the map's popup links here) must be in scope: else "not found".
+    building = (
+        get_in_scope(session, actor, Address, filters.building_id)
+        if filters.building_id is not None
+        else None
+    )
     rows, total = services.list_flags(session, actor, filters, day, page, PER_PAGE)
     return render_template(
         "flags/list.html",
+        building=building,
         rows=rows,
         total=total,
         page=page,

@@ -26,6 +26,7 @@ from geo.map import (
 )
 from registry.accounts.models import Role
 from registry.dwelling.status import Worst
+from registry.flags.models import FlagState
 from registry.map.measures import DEFAULT_MEASURE, MEASURES, MEASURES_BY_KEY
 
 # Worst first, as the map draws buildings: YlOrRd for problems, a quiet blue for in order.
@@ -37,6 +38,32 @@ STATUS_COLOURS = {
     Worst.IN_ORDER: "#4a90c2",
     Worst.NO_DWELLINGS: "#ffffff",
 }
+
+
+@dataclass(frozen=True)
+class Ring:
+    """How a building's marker shows its live flags: a ring around the dot, whose colour
+    and line both say the state, so that it reads without colour too."""
+
+    colour: str
+    dash: str | None  # SVG stroke-dasharray; None draws a solid line
+    label: str
+
+    def as_config(self, state: str) -> dict[str, str | None]:
+        return {"state": state, "colour": self.colour, "dash": self.dash}
+
+
+RING_WIDTH = 4
+
+
+def flag_rings() -> dict[str, Ring]:
+    """The ring of each state a marker shows (registry/map/services.py, most urgent first):
+    open solid, in review dashed, confirmed dotted."""
+    return {
+        str(FlagState.OPEN): Ring("#c51b7d", None, _("Open: nobody has taken it up yet")),
+        str(FlagState.IN_REVIEW): Ring("#6a51a3", "7 4", _("In review")),
+        str(FlagState.CONFIRMED): Ring("#1f2933", "0.1 6.5", _("Confirmed: to be resolved")),
+    }
 
 
 def status_labels() -> dict[Worst, str]:
@@ -139,6 +166,8 @@ def _overlays(role: Role, station_id: int | None, state: ViewState) -> list[Over
         ),
         Overlay("roads", _("Roads"), "roads", url_for("map.roads", **station)),
         Overlay("buildings", _("Buildings (from zoom 16)"), "tiles", tile_url("map.building_tile")),
+        # Not a layer of its own: the rings of the buildings' markers, shown or hidden.
+        Overlay("flags", _("Flags on buildings"), "flags", ""),
         Overlay(
             "organisations",
             _("Organisations (from zoom 16)"),
@@ -186,6 +215,9 @@ def _config(role: Role, station_id: int | None, state: ViewState) -> dict:
         "datum": datum(),
         "buildingMinZoom": BUILDING_MIN_ZOOM,
         "statusColours": {int(k): v for k, v in STATUS_COLOURS.items()},
+        # A list: folium writes dict keys in camelCase ("in_review" would be "inReview").
+        "flagRings": [ring.as_config(state) for state, ring in flag_rings().items()],
+        "ringWidth": RING_WIDTH,
         "noDataColour": NO_DATA_COLOUR,
         "locate": role == Role.GRID_WORKER,
         "texts": _texts(),

@@ -14,8 +14,9 @@ import math
 from dataclasses import dataclass, fields
 from datetime import date
 
-from sqlalchemy import Select, and_, func, literal, or_, select, true, union_all
+from sqlalchemy import Select, and_, case, false, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from registry.accounts.models import Role, UserAccount
 from registry.address.models import Address, Road
@@ -24,6 +25,7 @@ from registry.area.models import Community, District, PoliceStation
 from registry.dwelling.models import Dwelling, Occupancy
 from registry.dwelling.services import StatusCounts, _counts, _with_status, moved_away_to_check
 from registry.dwelling.status import (
+    CapacityThresholds,
     Worst,
     capacity_sql,
     current_filing_of,
@@ -34,7 +36,8 @@ from registry.dwelling.status import (
 )
 from registry.errors import NotFound
 from registry.figures.services import Figures, figures_by_cell, figures_state
-from registry.flags.services import live_flags_by_cell
+from registry.flags.models import LIVE_STATES, Flag, FlagState
+from registry.flags.services import VIEWING_ROLES, live_flags_by_cell
 from registry.grid.models import FocusArea, GridCell, focus_area_cell
 from registry.map.measures import CellValues
 from registry.organisation.models import Organisation
@@ -277,8 +280,27 @@ def _building_id():
     return func.coalesce(Address.parent_id, Address.id)
 
 
+def _building_addresses(buildings):
+    """The addresses of the buildings in ``buildings`` (a select of ids): their rooms' and
+    their own (a house). Two index look-ups joined by UNION ALL: an OR of the two would
+    read every address."""
+    rooms = aliased(Address, name="room")
+    return union_all(
+        select(rooms.id).where(rooms.parent_id.in_(buildings)),
+        buildings,
+    ).subquery("building_addresses")
+
+
 def building_counts_query(session: Session, actor: UserAccount, buildings, today: date):
-    """Per building id in ``buildings`` (a select of ids): the status counts of its dwellings.
+    """Per building id in ``buildings`` (a select of ids): the status counts of its dwellings
+    (:func:`building_counts_for` with the capacity thresholds in force on ``today``)."""
+    return building_counts_for(actor, buildings, today, current_rule(session, today))
+
+
+def building_counts_for(actor, buildings, today, rule: CapacityThresholds | None):
+    """Per building id in ``buildings`` (a select of ids): the status counts of its dwellings
+    under the capacity thresholds ``rule``. ``actor`` may be a
+    :class:`registry.scope.BoundActor` and ``today`` a bound parameter (the map's tiles).
 
     The counts are the grid worker's list's own (``_counts``, :class:`StatusCounts`) over
     the same status columns; only the way to them is faster for the many dwellings of a
@@ -286,14 +308,10 @@ def building_counts_query(session: Session, actor: UserAccount, buildings, today
     index look-ups joined by UNION ALL (an OR of the two would read every address). Each
     dwelling's filing and residents are looked up once (LATERAL, registry/dwelling/status.py).
     """
-    rooms = aliased(Address, name="room")
-    addresses = union_all(
-        select(rooms.id).where(rooms.parent_id.in_(buildings)),
-        buildings,
-    ).subquery("building_addresses")
+    addresses = _building_addresses(buildings)
     filing = current_filing_of(Dwelling, today)
     residents = residents_of(Dwelling, today)
-    capacity = capacity_sql(current_rule(session, today), Dwelling)
+    capacity = capacity_sql(rule, Dwelling)
     status = (
         select(
             Dwelling.id.label("dwelling_id"),
@@ -329,6 +347,60 @@ def building_counts_query(session: Session, actor: UserAccount, buildings, today
         .group_by(status.c.building_id)
         .subquery("building_counts")
     )
+
+
+# -- buildings: their live flags ----------------------------------------------------------
+
+# The live states a building's marker can show, the one asking most of a person first: open
+# (nobody has taken it up yet), in review (someone is on it), confirmed (decided, waiting
+# for a person to resolve it).
+MARKED_STATES = (FlagState.OPEN, FlagState.IN_REVIEW, FlagState.CONFIRMED)
+
+
+def building_flags_query(actor: UserAccount, buildings):
+    """Per building id in ``buildings`` (a select of ids): the live flags in the actor's
+    scope standing on it or its rooms: ``flags`` (how many) and one count per state of
+    :data:`MARKED_STATES` (columns named by the state). Buildings without any have no row.
+
+    The flags are scoped on their own place (the room's address for a dwelling's flag), as
+    the flag list scopes them, so the map counts exactly what its links lead to. Property
+    managers see no flags.
+    """
+    addresses = _building_addresses(buildings)
+    building_id = _building_id()
+    visible = address_filter(actor) if actor.role in VIEWING_ROLES else false()
+    return (
+        select(
+            building_id.label("building_id"),
+            func.count().label("flags"),
+            *(func.count().filter(Flag.state == s).label(str(s)) for s in MARKED_STATES),
+        )
+        .select_from(Flag)
+        .join(Address, Address.id == Flag.address_id)
+        .where(
+            Flag.state.in_(LIVE_STATES),
+            Flag.address_id.in_(select(addresses.c[0])),
+            visible,
+        )
+        .group_by(building_id)
+        .subquery("building_flags")
+    )
+
+
+def marked_state(flags) -> ColumnElement:
+    """SQL: the state a building's marker shows, from the columns of
+    :func:`building_flags_query` (NULL without live flags)."""
+    return case(*((flags.c[str(s)] > 0, literal(str(s))) for s in MARKED_STATES), else_=None)
+
+
+def building_flags(session: Session, actor: UserAccount, building_id: int) -> dict[FlagState, int]:
+    """How many live flags in scope stand on one building and its rooms, per state (the
+    same query as the map's tile); states without any are left out."""
+    flags = building_flags_query(actor, select(literal(building_id)))
+    row = session.execute(select(*(flags.c[str(s)] for s in MARKED_STATES))).first()
+    if row is None:
+        return {}
+    return {state: count for state, count in zip(MARKED_STATES, row, strict=True) if count}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,6 @@ from flask_babel import gettext as _
 from geo.classes import class_of, colour_classes
 from registry.accounts.models import Role
 from registry.figures.web import refresh_after
-from registry.flags.services import live_flags_in_building
 from registry.grid.models import GridCell
 from registry.labels import OCCUPANCY_LABELS, ORGANISATION_KIND_LABELS, USE_LABELS
 from registry.map import page as spec
@@ -69,6 +68,7 @@ def _labels() -> dict:
         "organisation_kind_labels": {str(k): v for k, v in ORGANISATION_KIND_LABELS.items()},
         "status_labels": spec.status_labels(),
         "status_colours": spec.STATUS_COLOURS,
+        "flag_rings": spec.flag_rings(),
         "page_url": _page_url,
     }
 
@@ -357,8 +357,8 @@ def cell_panel(cell_id: int):
 def building_popup(address_id: int):
     session, actor = db_session(), current_actor()
     row = services.building(session, actor, address_id, clock.today())
-    live = live_flags_in_building(session, actor, row.address.id)
-    return render_template("map/_building.html", row=row, role=actor.role, live_flags=live)
+    flag_counts = services.building_flags(session, actor, row.address.id)
+    return render_template("map/_building.html", row=row, role=actor.role, flag_counts=flag_counts)
 
 
 @data.route("/organisations/<int:organisation_id>/popup")

@@ -326,11 +326,45 @@
         return { radius: 5, weight: 2, color: '#3f007d', fill: true, fillColor: '#bcbddc', fillOpacity: 1 };
       }
       var colour = state.config ? state.config.statusColours[properties.worst] : '#ffffff';
-      return {
-        radius: zoom >= 18 ? 10 : 7, weight: 1.5, color: '#1f2933', fill: true,
+      var radius = zoom >= 18 ? 10 : 7;
+      var dot = {
+        radius: radius, weight: 1.5, color: '#1f2933', fill: true,
         fillColor: colour || '#ffffff', fillOpacity: 0.95
       };
+      var ring = flagRing(properties, radius);
+      return ring ? [ring, dot] : dot;
     };
+  };
+
+  /* A building with live flags gets a ring around its dot, drawn first (under it): colour
+     and line (solid, dashed, dotted) both say the state the flags ask for, so it reads
+     without colour too. The "Flags on buildings" switch hides the rings by a class on the
+     map (css/map.css), with no tile fetched again. */
+  function flagRing(properties, radius) {
+    var look = null;
+    (state.config ? state.config.flagRings : []).forEach(function (ring) {
+      if (ring.state === properties.flag_state) { look = ring; }
+    });
+    if (!look) { return null; }
+    var width = state.config.ringWidth;
+    return {
+      radius: radius + width + 2, weight: width, color: look.colour, opacity: 1,
+      dashArray: look.dash, lineCap: 'round', fill: true, fillColor: '#ffffff', fillOpacity: 0.9,
+      interactive: false, className: 'map-flag-ring map-flag-' + properties.flag_state
+    };
+  }
+
+  function showFlags(shown) {
+    state.map.getContainer().classList.toggle('map-flags-hidden', !shown);
+  }
+
+  /* The "Flags on buildings" entry of the layer control: an empty layer whose presence
+     shows the rings. */
+  registryMap.flagsLayer = function () {
+    var layer = L.layerGroup();
+    layer.on('add', function () { showFlags(true); });
+    layer.on('remove', function () { showFlags(false); });
+    return layer;
   };
 
   function openPopup(latlng, url) {
@@ -479,6 +513,7 @@
     Object.keys(layers).forEach(function (key) {
       if (key === 'buildings' || key === 'organisations') { wirePoints(layers[key], key); }
     });
+    showFlags(Boolean(layers.flags && map.hasLayer(layers.flags)));
     var close = byId('map-panel-close');
     if (close) { close.addEventListener('click', closePanel); }
     map.on('zoomend', function () {
