@@ -7,14 +7,28 @@ actor's scope, so a sweep, stop or photo outside it is "not found" whatever the 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+import json
+import secrets
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from geoalchemy2.shape import to_shape
 
 from registry.accounts.models import Role
 from registry.errors import NotFound
 from registry.labels import MEMBER_FUNCTION_LABELS, OUTCOME_LABELS
-from registry.sweeps import export, planning, services, teams, visits
+from registry.map.page import view_state
+from registry.map.views import content_security_policy
+from registry.sweeps import daymap, export, map_page, planning, services, teams, visits
 from registry.sweeps.forms import (
     VISIT_LABELS,
     AssignTeamForm,
@@ -169,6 +183,56 @@ def sweep(sweep_id: int):
         today=today,
         **context,
     )
+
+
+# -- a team-day on the map -------------------------------------------------------------------
+
+
+@blueprint.get("/<int:sweep_id>/map")
+@readers
+def day_map(sweep_id: int):
+    """A team-day's stops on the map, numbered in walking order, with the route."""
+    session, actor = db_session(), current_actor()
+    record = services.get_sweep(session, actor, sweep_id)
+    days = services.day_progress(session, actor, record)
+    chosen = request.args.get("day", type=int) or services.next_day_to_walk(days)
+    found = daymap.day_map(session, actor, sweep_id, chosen or 0, clock.today())
+    parts = map_page.build_parts(found, view_state(request.args))
+    nonce = secrets.token_urlsafe(18)
+    response = make_response(
+        render_template(
+            "sweeps/map.html",
+            sweep=record,
+            days=days,
+            day=chosen,
+            found=found,
+            parts=parts,
+            nonce=nonce,
+        )
+    )
+    response.headers["Content-Security-Policy"] = content_security_policy(nonce)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.get("/<int:sweep_id>/days/<int:day>.geojson")
+@readers
+def day_geojson(sweep_id: int, day: int):
+    """One team-day's stops and route as GeoJSON, in the actor's scope (small: one day)."""
+    session, actor = db_session(), current_actor()
+    found = daymap.day_map(session, actor, sweep_id, day, clock.today())
+    walker = not found.sweep.closed_at and actor.role in visits.WALKING_ROLES
+    collection = daymap.geojson(
+        found,
+        lambda building: render_template(
+            "sweeps/_map_building.html", building=building, walker=walker
+        ),
+        render_template("sweeps/_map_start.html", sweep=found.sweep),
+    )
+    response = make_response(json.dumps(collection, ensure_ascii=False, separators=(",", ":")))
+    response.mimetype = "application/geo+json"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
 
 
 @blueprint.post("/<int:sweep_id>/team")
