@@ -14,11 +14,10 @@ from datetime import date
 
 import pytest
 from helpers import csrf_token_from, log_in
+from helpers import officer_elsewhere as make_officer_elsewhere
 from sqlalchemy import select, text
 
 from registry.accounts.models import Role, UserAccount
-from registry.accounts.services import create_user
-from registry.area.models import PoliceStation
 
 NONEXISTENT = 987654321
 PUBLIC_ENDPOINTS = {"accounts.login", "home.health", "home.favicon", "static"}
@@ -153,18 +152,7 @@ OUTSIDE = {
 @pytest.fixture
 def officer_elsewhere(demo_db):
     """An officer of a new station whose jurisdiction holds none of the demo's records."""
-    station = PoliceStation(district_id=1, code="420199999", name="别处派出所")
-    demo_db.add(station)
-    demo_db.flush()
-    create_user(
-        demo_db,
-        username="officer_elsewhere",
-        display_name="别处民警",
-        password="demo-2026",
-        role=Role.POLICE_OFFICER,
-        police_station_id=station.id,
-    )
-    demo_db.commit()
+    make_officer_elsewhere(demo_db)
 
 
 @pytest.fixture

@@ -7,13 +7,10 @@ import json
 import re
 
 import pytest
-from helpers import DEMO_TODAY, account, log_in
+from helpers import DEMO_TODAY, account, log_in, officer_elsewhere
 from sqlalchemy import func, select, text
 from sweep_helpers import member_account, plan, team_with
 
-from registry.accounts.models import Role
-from registry.accounts.services import create_user
-from registry.area.models import PoliceStation
 from registry.sweeps.daymap import DoneState, MapBuilding, day_map
 from registry.sweeps.models import SweepDay, SweepStop, SweepVisit
 
@@ -204,7 +201,7 @@ def test_a_grid_worker_sees_only_the_stops_in_their_cells_and_the_route_through_
 @pytest.mark.parametrize("username", ["officer_elsewhere", "manager1", "landlord1"])
 def test_outsiders_get_the_same_404_as_for_a_missing_sweep(demo_app, demo_db, sweep, username):
     if username == "officer_elsewhere":
-        _officer_elsewhere(demo_db)
+        officer_elsewhere(demo_db)
     client = log_in(demo_app, username)
     for url in (f"/sweeps/{sweep.id}/map?day=1", f"/sweeps/{sweep.id}/days/1.geojson"):
         hidden = client.get(url)
@@ -233,22 +230,6 @@ def _without_language_link(response) -> str:
     """The page without the language switch's link and the CSRF tokens (timestamped)."""
     page = re.sub(r'name="csrf_token"[^>]*>', "", response.get_data(as_text=True))
     return re.sub(r'href="[^"]*lang=[^"]*"', "", page)
-
-
-def _officer_elsewhere(session) -> None:
-    """An officer of a station whose jurisdiction holds none of the demo's records."""
-    station = PoliceStation(district_id=1, code="420199998", name="别处派出所")
-    session.add(station)
-    session.flush()
-    create_user(
-        session,
-        username="officer_elsewhere",
-        display_name="别处民警",
-        password="demo-2026",
-        role=Role.POLICE_OFFICER,
-        police_station_id=station.id,
-    )
-    session.commit()
 
 
 def _building(positions: list[int]) -> MapBuilding:
