@@ -7,7 +7,7 @@ import json
 import re
 
 import pytest
-from helpers import DEMO_TODAY, account, log_in, officer_elsewhere
+from helpers import DEMO_TODAY, account, csrf_token_from, log_in, officer_elsewhere
 from sqlalchemy import func, select, text
 from sweep_helpers import member_account, plan, team_with
 
@@ -119,7 +119,7 @@ def test_the_geojson_is_one_day_of_route_start_and_numbered_buildings(demo_app, 
     linked = {
         int(i)
         for f in buildings
-        for i in re.findall(r'/sweeps/stops/(\d+)"', f["properties"]["popup"])
+        for i in re.findall(r'/sweeps/stops/(\d+)\?back=map"', f["properties"]["popup"])
     }
     assert linked == set(stop_ids)
 
@@ -244,3 +244,27 @@ def _building(positions: list[int]) -> MapBuilding:
 @pytest.mark.parametrize(("positions", "label"), [([3], "3"), ([3, 4, 5], "3–5"), ([3, 7], "3, 7")])
 def test_a_buildings_number_is_its_stops_places_in_the_day(positions, label):
     assert _building(positions).label == label
+
+
+def test_a_stop_opened_from_the_map_leads_back_to_the_map(demo_app, demo_db, sweep):
+    member = log_in(demo_app, "sweeper1")
+    stop = demo_db.scalar(
+        select(SweepStop).where(SweepStop.sweep_id == sweep.id).order_by(SweepStop.id)
+    )
+    day = stop.day.number
+    from_map = member.get(f"/sweeps/stops/{stop.id}?back=map").get_data(as_text=True)
+    assert f'href="/sweeps/{sweep.id}/map?day={day}"' in from_map
+    saved = member.post(
+        f"/sweeps/stops/{stop.id}?back=map",
+        data={
+            "csrf_token": csrf_token_from(from_map),
+            "submission": re.search(r'name="submission" type="hidden" value="([^"]+)"', from_map)[
+                1
+            ],
+            "outcome": "no_one_home",
+        },
+    )
+    assert saved.status_code == 302
+    assert saved.headers["Location"].endswith(f"/sweeps/{sweep.id}/map?day={day}")
+    from_list = member.get(f"/sweeps/stops/{stop.id}").get_data(as_text=True)
+    assert f'href="/sweeps/{sweep.id}?day={day}#stop-{stop.id}"' in from_list

@@ -97,3 +97,12 @@ def test_a_team_member_follows_the_days_route_to_a_stop_on_the_tablet(open_page,
     assert page.url.endswith(href)
     position = re.match(r"(\d+)\.", page.locator("h1.sw-stop-title").inner_text()).group(1)
     assert int(position) > 1  # not the stop already recorded
+
+    # Saved, the stop leads back to the day's map, where it now counts as done.
+    page.locator(".sw-outcomes label").nth(1).tap()
+    with page.expect_navigation():
+        page.locator("button.sw-save").tap()
+    assert page.url.endswith(f"/sweeps/{sweep_id}/map?day={day}")
+    page.wait_for_selector(PINS)
+    assert page.locator(".gw-tabs a.active .sw-count").inner_text().startswith("2/")
+    screenshot(page, "sweep-map-tablet-after-a-stop-zh_CN")

@@ -319,6 +319,8 @@ def _stop_page(stop, form, status=200, unplaced=()):
             unplaced=list(unplaced),
             photos=visit.photos if visit else [],
             may_see_photos=_may_see_photos(stop),
+            way_back=_way_back(stop),
+            from_map=_from_map(),
         ),
         status,
     )
@@ -385,9 +387,20 @@ def stop(stop_id: int):
     if failed:
         return failed
     flash(_("Saved."), "ok")
-    day = visit.stop.day.number
-    return redirect(
-        url_for("sweeps.sweep", sweep_id=visit.stop.sweep_id, day=day, _anchor=f"stop-{stop_id}")
+    return redirect(_way_back(visit.stop))
+
+
+def _from_map() -> bool:
+    return request.args.get("back") == "map"
+
+
+def _way_back(stop) -> str:
+    """Where a stop leads back: its day's map when it was opened from there (``?back=map``),
+    otherwise its row of the checklist."""
+    if _from_map():
+        return url_for("sweeps.day_map", sweep_id=stop.sweep_id, day=stop.day.number)
+    return url_for(
+        "sweeps.sweep", sweep_id=stop.sweep_id, day=stop.day.number, _anchor=f"stop-{stop.id}"
     )
 
 
