@@ -106,3 +106,12 @@ def test_a_team_member_follows_the_days_route_to_a_stop_on_the_tablet(open_page,
     page.wait_for_selector(PINS)
     assert page.locator(".gw-tabs a.active .sw-count").inner_text().startswith("2/")
     screenshot(page, "sweep-map-tablet-after-a-stop-zh_CN")
+
+    # The side list reaches every building, even one under another's marker.
+    last = page.locator("[data-sweep-building]").last
+    assert last.get_attribute("data-sweep-building") == str(buildings[-1])
+    last.tap()
+    title = page.locator(".leaflet-popup-content .map-popup-title")
+    title.wait_for()
+    assert title.inner_text() in last.inner_text()
+    screenshot(page, "sweep-map-tablet-list-zh_CN")

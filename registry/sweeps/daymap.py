@@ -172,7 +172,6 @@ def geojson(
         "geometry": {"type": "Point", "coordinates": list(found.start)},
         "properties": {
             "kind": "start",
-            "kindOfStart": str(found.sweep.start_kind),
             "popup": start_popup,
         },
     }

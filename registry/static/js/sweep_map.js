@@ -103,17 +103,37 @@
       } else if (kind === 'start') {
         layer.addLayer(startMarker(options, feature));
       } else if (kind === 'building') {
-        layer.addLayer(buildingMarker(options, feature));
+        var marker = buildingMarker(options, feature);
+        layer.registryBuildings[feature.id] = marker;
+        layer.addLayer(marker);
       }
     });
   }
 
+  /* The side list of the day's buildings (rendered by the server): a tap brings the
+     building's marker into view and opens it, even where markers overlap. */
+  function wireList(layer, map) {
+    var buttons = document.querySelectorAll('[data-sweep-building]');
+    Array.prototype.forEach.call(buttons, function (button) {
+      button.addEventListener('click', function () {
+        var marker = layer.registryBuildings[button.getAttribute('data-sweep-building')];
+        if (!marker) { return; }
+        map.getContainer().scrollIntoView({ block: 'start' });
+        map.setView(marker.getLatLng(), Math.max(map.getZoom(), 18), { animate: false });
+        marker.openPopup();
+      });
+    });
+  }
+
   /* The day's layer: fetched once, when it is first shown. */
-  registryMap.sweepDayLayer = function (options) {
-    var layer = L.featureGroup();
-    layer.on('add', function () {
-      if (layer.registryLoaded) { return; }
-      layer.registryLoaded = true;
+  var DayLayer = L.FeatureGroup.extend({
+    onAdd: function (map) {
+      L.FeatureGroup.prototype.onAdd.call(this, map);
+      if (this.registryLoaded) { return; }
+      this.registryLoaded = true;
+      this.registryBuildings = {};
+      var layer = this;
+      var options = this.registryOptions;
       say(options.texts.loading);
       fetch(options.url, { credentials: 'same-origin', headers: { Accept: 'application/geo+json' } })
         .then(function (response) {
@@ -122,13 +142,19 @@
         })
         .then(function (collection) {
           draw(layer, options, collection);
+          wireList(layer, map);
           say('');
         })
         .catch(function () {
           layer.registryLoaded = false;
           say(options.texts.failed);
         });
-    });
+    }
+  });
+
+  registryMap.sweepDayLayer = function (options) {
+    var layer = new DayLayer();
+    layer.registryOptions = options;
     return layer;
   };
 }());
