@@ -56,9 +56,8 @@ class Overlay:
     """One layer in the layer control.
 
     ``kind``: ``cells`` (the coloured grid cells), ``outline`` (boundaries), ``roads``
-    (lines with their names), ``tiles`` (points from vector tiles, from
-    :data:`BUILDING_MIN_ZOOM`), or ``sweep_day`` (one sweep team-day: numbered stops and
-    their route, js/sweep_map.js). ``url`` is where its data comes from.
+    (lines with their names), or ``tiles`` (points from vector tiles, from
+    :data:`BUILDING_MIN_ZOOM`). ``url`` is where its data comes from.
     """
 
     key: str
@@ -250,7 +249,7 @@ def build_map(spec: MapSpec) -> tuple[RegistryMap, dict[str, str]]:
     for overlay in spec.overlays:
         if overlay.kind == "tiles":
             layer = TileOverlay(overlay, spec.asset)
-        elif overlay.kind == "sweep_day":
+        elif overlay.kind == "sweep_day":  # a sweep team-day's stops and route
             layer = SweepDayLayer(overlay, spec.asset, **overlay.options)
         else:
             layer = RemoteLayer(overlay, FACTORIES[overlay.kind])
