@@ -32,6 +32,8 @@ LEAFLET_CSS = "vendor/leaflet/leaflet.css"
 VECTORGRID_JS = "vendor/leaflet.vectorgrid/Leaflet.VectorGrid.bundled.min.js"
 MAP_JS = ("js/gcj02.js", "js/map.js")
 MAP_CSS = "css/map.css"
+SWEEP_JS = "js/sweep_map.js"
+SWEEP_CSS = "css/sweep_map.css"
 
 # Below this zoom the map shows cells only; from it, each building is a marker.
 BUILDING_MIN_ZOOM = 16
@@ -65,6 +67,7 @@ class Overlay:
     kind: str
     url: str
     show: bool = True
+    options: dict[str, Any] = field(default_factory=dict)  # for the layer's script
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,8 @@ class MapSpec:
     zoom: int | None = None
     base_tiles: BaseTiles | None = None
     collapsed_layers: bool = False
+    fit_padding: int = 12  # pixels kept free around ``bounds`` (room for markers drawn there)
+    layer_control: bool = True  # a map of one layer has nothing to switch
 
 
 @dataclass(frozen=True)
@@ -113,7 +118,8 @@ class RegistryMap(folium.Map):
                 {{ this.get_name()|tojson }}, {{ this.options|tojavascript }});
             registryMap.start({{ this.get_name() }}, {{ this.config|tojavascript }});
             {%- if this.fit_bounds %}
-            {{ this.get_name() }}.fitBounds({{ this.fit_bounds|tojson }}, {padding: [12, 12]});
+            {{ this.get_name() }}.fitBounds({{ this.fit_bounds|tojson }},
+                {padding: {{ [this.fit_padding, this.fit_padding]|tojson }}});
             {%- else %}
             {{ this.get_name() }}.setView({{ this.location|tojson }}, {{ this.zoom_start|tojson }});
             {%- endif %}
@@ -133,6 +139,7 @@ class RegistryMap(folium.Map):
         )
         self.zoom_start = spec.zoom or 13
         self.fit_bounds = spec.bounds if spec.center is None or spec.zoom is None else None
+        self.fit_padding = spec.fit_padding
         self.options.pop("zoom", None)
         self.options["maxZoom"] = MAX_ZOOM
         self.config = spec.config
@@ -162,6 +169,16 @@ class RemoteLayer(Layer):
         self._name = "RemoteLayer"
         self.factory = factory
         self.options = {"url": overlay.url, "key": overlay.key, **options}
+
+
+class SweepDayLayer(JSCSSMixin, RemoteLayer):
+    """A sweep team-day (``registryMap.sweepDayLayer``), with its own script and styles:
+    only the pages that show a sweep load them."""
+
+    def __init__(self, overlay: Overlay, asset: Callable[[str], str], **options):
+        super().__init__(overlay, "sweepDayLayer", **options)
+        self.default_js = [("sweep_map", asset(SWEEP_JS))]
+        self.default_css = [("sweep_map_css", asset(SWEEP_CSS))]
 
 
 class TileOverlay(VectorGridProtobuf):
@@ -239,11 +256,14 @@ def build_map(spec: MapSpec) -> tuple[RegistryMap, dict[str, str]]:
     for overlay in spec.overlays:
         if overlay.kind == "tiles":
             layer = TileOverlay(overlay, spec.asset)
+        elif overlay.kind == "sweep_day":  # a sweep team-day's stops and route
+            layer = SweepDayLayer(overlay, spec.asset, **overlay.options)
         else:
             layer = RemoteLayer(overlay, FACTORIES[overlay.kind])
         layer.add_to(fmap)
         names[overlay.key] = layer.get_name()
-    folium.LayerControl(collapsed=spec.collapsed_layers, position="topright").add_to(fmap)
+    if spec.layer_control:
+        folium.LayerControl(collapsed=spec.collapsed_layers, position="topright").add_to(fmap)
     MapControls(names).add_to(fmap)
     return fmap, names
 

@@ -43,6 +43,27 @@ def session_info() -> dict:
 # -- pages and forms -----------------------------------------------------------------------
 
 
+def officer_elsewhere(session: Session) -> UserAccount:
+    """``officer_elsewhere``: an officer of a new station whose jurisdiction holds none of
+    the demo's records (committed)."""
+    from registry.accounts.services import create_user
+    from registry.area.models import PoliceStation
+
+    station = PoliceStation(district_id=1, code="420199999", name="别处派出所")
+    session.add(station)
+    session.flush()
+    user = create_user(
+        session,
+        username="officer_elsewhere",
+        display_name="别处民警",
+        password=DEMO_PASSWORD,
+        role=Role.POLICE_OFFICER,
+        police_station_id=station.id,
+    )
+    session.commit()
+    return user
+
+
 def csrf_token_from(html: str) -> str:
     """The CSRF token of the first form on a page, as a browser would submit it."""
     match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(

@@ -14,11 +14,10 @@ from datetime import date
 
 import pytest
 from helpers import csrf_token_from, log_in
+from helpers import officer_elsewhere as make_officer_elsewhere
 from sqlalchemy import select, text
 
 from registry.accounts.models import Role, UserAccount
-from registry.accounts.services import create_user
-from registry.area.models import PoliceStation
 
 NONEXISTENT = 987654321
 PUBLIC_ENDPOINTS = {"accounts.login", "home.health", "home.favicon", "static"}
@@ -153,18 +152,7 @@ OUTSIDE = {
 @pytest.fixture
 def officer_elsewhere(demo_db):
     """An officer of a new station whose jurisdiction holds none of the demo's records."""
-    station = PoliceStation(district_id=1, code="420199999", name="别处派出所")
-    demo_db.add(station)
-    demo_db.flush()
-    create_user(
-        demo_db,
-        username="officer_elsewhere",
-        display_name="别处民警",
-        password="demo-2026",
-        role=Role.POLICE_OFFICER,
-        police_station_id=station.id,
-    )
-    demo_db.commit()
+    make_officer_elsewhere(demo_db)
 
 
 @pytest.fixture
@@ -390,3 +378,61 @@ def test_anonymous_users_are_sent_to_the_login_page(demo_app):
             response = client.get(url)
             assert response.status_code == 302, url
             assert "/login" in response.headers["Location"]
+
+
+# The stops each role sees, in plain SQL: a sweep team-day's map shows exactly these.
+VISIBLE_STOP_ADDRESSES = {
+    Role.ADMIN: "SELECT id FROM address",
+    Role.GRID_WORKER: f"""
+        SELECT id FROM address WHERE grid_cell_id IN
+            (SELECT grid_cell_id FROM grid_cell_worker WHERE user_id = :uid)
+        UNION {TEAM_STOPS}""",
+    Role.POLICE_OFFICER: f"""
+        SELECT a.id FROM address a JOIN community c ON c.id = a.community_id
+        WHERE c.police_station_id = (SELECT police_station_id FROM user_account WHERE id = :uid)
+        UNION {TEAM_STOPS}""",
+    Role.SWEEP_TEAM_MEMBER: TEAM_STOPS,
+    Role.PROPERTY_MANAGER: "SELECT -1",
+}
+SWEEP_DAY_URLS = ("/sweeps/{sweep}/map?day={day}", "/sweeps/{sweep}/days/{day}.geojson")
+
+
+def _days_with_visible_stops(session, actor) -> set[tuple[int, int]]:
+    sweeps = "SELECT id FROM sweep" if actor.role == Role.ADMIN else VISIBLE_SWEEPS[actor.role]
+    rows = session.execute(
+        text(
+            f"""SELECT DISTINCT d.sweep_id, d.number FROM sweep_day d
+                JOIN sweep_stop s ON s.day_id = d.id
+                WHERE d.sweep_id IN ({sweeps})
+                AND s.address_id IN ({VISIBLE_STOP_ADDRESSES[actor.role]})"""
+        ),
+        {"uid": actor.id},
+    ).all()
+    return {tuple(row) for row in rows}
+
+
+@pytest.mark.parametrize(
+    "username",
+    ["admin", "officer1", "officer_elsewhere", "sweeper1", "manager1", "landlord1"]
+    + [f"grid{n:04d}" for n in range(1, 9)],
+)
+def test_a_sweep_days_map_is_seen_exactly_by_those_who_see_its_stops_that_day(
+    demo_app, demo_db, sweep_world, username
+):
+    """Every team-day of every sweep, as the map page and as its GeoJSON: shown where the
+    plain SQL above finds one of the user's stops that day, and otherwise the same 404 as a
+    sweep that does not exist."""
+    actor = demo_db.scalar(select(UserAccount).where(UserAccount.username == username))
+    expected = _days_with_visible_stops(demo_db, actor)
+    client = log_in(demo_app, username)
+    all_days = demo_db.execute(text("SELECT sweep_id, number FROM sweep_day")).all()
+    wrong = []
+    for sweep_id, number in all_days:
+        for pattern in SWEEP_DAY_URLS:
+            url = pattern.format(sweep=sweep_id, day=number)
+            status = client.get(url).status_code
+            if status != (200 if (sweep_id, number) in expected else 404):
+                wrong.append(f"{username} {url} {status}")
+    assert not wrong, "\n".join(wrong)
+    if username in ("admin", "officer1", "sweeper1"):
+        assert expected  # the test shows something to those who may see it

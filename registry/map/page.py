@@ -181,7 +181,8 @@ def _overlays(role: Role, station_id: int | None, state: ViewState) -> list[Over
     return [Overlay(o.key, o.label, o.kind, o.url, show=o.key in state.layers) for o in layers]
 
 
-def _texts() -> dict[str, str]:
+def map_texts() -> dict[str, str]:
+    """The texts js/map.js says (loading, failures, "where am I"), for every map page."""
     return {
         "loading": _("Loading…"),
         "failed": _("Could not load. Check the connection and try again."),
@@ -220,7 +221,7 @@ def _config(role: Role, station_id: int | None, state: ViewState) -> dict:
         "ringWidth": RING_WIDTH,
         "noDataColour": NO_DATA_COLOUR,
         "locate": role == Role.GRID_WORKER,
-        "texts": _texts(),
+        "texts": map_texts(),
     }
 
 

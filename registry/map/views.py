@@ -117,12 +117,12 @@ def _map_page(template: str):
             station_id=station_id,
         )
     )
-    response.headers["Content-Security-Policy"] = _content_security_policy(nonce)
+    response.headers["Content-Security-Policy"] = content_security_policy(nonce)
     response.headers["Cache-Control"] = "private, no-store"
     return response
 
 
-def _content_security_policy(nonce: str) -> str:
+def content_security_policy(nonce: str) -> str:
     """Scripts from the app and the nonce'd map script only; images also from the basemap."""
     images = "'self' data: blob:"
     tiles_config = spec.base_tiles()

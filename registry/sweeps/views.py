@@ -7,7 +7,19 @@ actor's scope, so a sweep, stop or photo outside it is "not found" whatever the 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+import json
+import secrets
+
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user
 from geoalchemy2.shape import to_shape
@@ -15,7 +27,9 @@ from geoalchemy2.shape import to_shape
 from registry.accounts.models import Role
 from registry.errors import NotFound
 from registry.labels import MEMBER_FUNCTION_LABELS, OUTCOME_LABELS
-from registry.sweeps import export, planning, services, teams, visits
+from registry.map.page import view_state
+from registry.map.views import content_security_policy
+from registry.sweeps import daymap, export, map_page, planning, services, teams, visits
 from registry.sweeps import start as start_points
 from registry.sweeps.forms import (
     VISIT_LABELS,
@@ -219,6 +233,56 @@ def sweep(sweep_id: int):
     )
 
 
+# -- a team-day on the map -------------------------------------------------------------------
+
+
+@blueprint.get("/<int:sweep_id>/map")
+@readers
+def day_map(sweep_id: int):
+    """A team-day's stops on the map, numbered in walking order, with the route."""
+    session, actor = db_session(), current_actor()
+    record = services.get_sweep(session, actor, sweep_id)
+    days = services.day_progress(session, actor, record)
+    chosen = request.args.get("day", type=int) or services.next_day_to_walk(days)
+    found = daymap.day_map(session, actor, sweep_id, chosen or 0, clock.today())
+    parts = map_page.build_parts(found, view_state(request.args))
+    nonce = secrets.token_urlsafe(18)
+    response = make_response(
+        render_template(
+            "sweeps/map.html",
+            sweep=record,
+            days=days,
+            day=chosen,
+            found=found,
+            parts=parts,
+            nonce=nonce,
+        )
+    )
+    response.headers["Content-Security-Policy"] = content_security_policy(nonce)
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.get("/<int:sweep_id>/days/<int:day>.geojson")
+@readers
+def day_geojson(sweep_id: int, day: int):
+    """One team-day's stops and route as GeoJSON, in the actor's scope (small: one day)."""
+    session, actor = db_session(), current_actor()
+    found = daymap.day_map(session, actor, sweep_id, day, clock.today())
+    walker = not found.sweep.closed_at and actor.role in visits.WALKING_ROLES
+    collection = daymap.geojson(
+        found,
+        lambda building: render_template(
+            "sweeps/_map_building.html", building=building, walker=walker
+        ),
+        render_template("sweeps/_map_start.html", sweep=found.sweep),
+    )
+    response = make_response(json.dumps(collection, ensure_ascii=False, separators=(",", ":")))
+    response.mimetype = "application/geo+json"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
 @blueprint.post("/<int:sweep_id>/team")
 @planners
 def assign_team(sweep_id: int):
@@ -335,6 +399,8 @@ def _stop_page(stop, form, status=200, unplaced=(), too_large=False):
             version=None if too_large else request.form.get("version"),
             too_large=too_large,
             limits=visits.photo_limits(),
+            way_back=_way_back(stop),
+            from_map=_from_map(),
         ),
         status,
     )
@@ -439,9 +505,20 @@ def stop(stop_id: int):
     if failed:
         return failed
     flash(_("Saved."), "ok")
-    day = visit.stop.day.number
-    return redirect(
-        url_for("sweeps.sweep", sweep_id=visit.stop.sweep_id, day=day, _anchor=f"stop-{stop_id}")
+    return redirect(_way_back(visit.stop))
+
+
+def _from_map() -> bool:
+    return request.args.get("back") == "map"
+
+
+def _way_back(stop) -> str:
+    """Where a stop leads back: its day's map when it was opened from there (``?back=map``),
+    otherwise its row of the checklist."""
+    if _from_map():
+        return url_for("sweeps.day_map", sweep_id=stop.sweep_id, day=stop.day.number)
+    return url_for(
+        "sweeps.sweep", sweep_id=stop.sweep_id, day=stop.day.number, _anchor=f"stop-{stop.id}"
     )
 
 
