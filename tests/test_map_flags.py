@@ -75,7 +75,8 @@ def test_the_cell_panel_lists_the_open_flags(demo_app, demo_db):
     html = log_in(demo_app, "officer1").get(f"/map/cells/{cell}/panel").get_data(as_text=True)
     assert f"<dt>Open flags</dt><dd>{plain[cell]:,}</dd>" in html
     # ... and leads to them: the officer's flag list of the cell.
-    assert f'href="/flags/?cell={cell}">Flags in this cell: {plain[cell]}</a>' in html
+    link = f'href="/flags/?cell={cell}&amp;state=live"'
+    assert f"{link}>Flags in this cell: {plain[cell]}</a>" in html
 
 
 def test_the_grid_workers_cell_panel_leads_to_needs_attention(demo_app, demo_db):
