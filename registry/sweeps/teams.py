@@ -37,13 +37,16 @@ FUNCTIONS_OF_ROLE = {
     Role.GRID_WORKER: {MemberFunction.COMMUNITY},
     Role.SWEEP_TEAM_MEMBER: {MemberFunction.MARKET_REGULATION, MemberFunction.HOUSING},
 }
-WRONG_FUNCTION = {
-    Role.POLICE_OFFICER: _l("A police officer's account can only be police on a team"),
-    Role.GRID_WORKER: _l("A grid worker's account can only be community on a team"),
-    Role.SWEEP_TEAM_MEMBER: _l(
-        "A sweep team member's account can be market regulation or housing on a team"
-    ),
-}
+
+
+def wrong_function(role: Role):
+    """Why this account cannot hold the chosen function (a message, not a label table)."""
+    if role == Role.POLICE_OFFICER:
+        return _l("A police officer's account can only be police on a team")
+    if role == Role.GRID_WORKER:
+        return _l("A grid worker's account can only be community on a team")
+    return _l("A sweep team member's account can be market regulation or housing on a team")
+
 
 NOT_ELIGIBLE = _l(
     "No officer of this station, grid worker of its cells or team member has this name"
@@ -158,7 +161,7 @@ def add_member(
         raise InvalidInput(fields={"function": [_l("Choose one of the listed values")]})
     member_function = MemberFunction(chosen) if chosen else DEFAULT_FUNCTION[user.role]
     if member_function not in FUNCTIONS_OF_ROLE[user.role]:
-        raise InvalidInput(fields={"function": [WRONG_FUNCTION[user.role]]})
+        raise InvalidInput(fields={"function": [wrong_function(user.role)]})
     if session.get(SweepTeamMember, (team.id, user.id)) is not None:
         raise InvalidInput(fields={"username": [_l("Already on this team")]})
     member = SweepTeamMember(team_id=team.id, user_id=user.id, function=member_function)
